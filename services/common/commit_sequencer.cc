@@ -1,0 +1,56 @@
+#include "services/common/commit_sequencer.h"
+
+#include <utility>
+
+namespace presence {
+
+CommitSequencer::CommitSequencer(int64_t last_revision)
+    : last_allocated_(last_revision), watermark_(last_revision) {}
+
+int64_t CommitSequencer::Begin() {
+  absl::MutexLock lock(&mu_);
+  const int64_t revision = ++last_allocated_;
+  in_flight_.insert(revision);
+  return revision;
+}
+
+void CommitSequencer::Finish(int64_t revision) {
+  int64_t watermark;
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(revision);
+    const int64_t next =
+        in_flight_.empty() ? last_allocated_ : *in_flight_.begin() - 1;
+    if (next <= watermark_) return;
+    watermark_ = watermark = next;
+  }
+  absl::MutexLock lock(&listeners_mu_);
+  for (auto& [id, listener] : listeners_) listener(watermark);
+}
+
+int64_t CommitSequencer::watermark() const {
+  absl::MutexLock lock(&mu_);
+  return watermark_;
+}
+
+bool CommitSequencer::WaitFor(int64_t revision, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto reached = [this, revision]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return watermark_ >= revision;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+CommitSequencer::ListenerId CommitSequencer::AddListener(Listener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  const ListenerId id = next_listener_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void CommitSequencer::RemoveListener(ListenerId id) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+}  // namespace presence

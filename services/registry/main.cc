@@ -1,0 +1,109 @@
+// presence-registry: the registry service process.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/common/server/log.h"
+#include "services/common/server/server.h"
+#include "services/common/storage/rocksdb_kv_store.h"
+#include "services/registry/registry.h"
+#include "services/registry/registry_grpc_service.h"
+#include "services/registry/seed.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to serve gRPC on, host:port (port 0 picks a free port).");
+ABSL_FLAG(std::string, data_dir, "var/registry",
+          "Directory of the RocksDB database (created if missing).");
+ABSL_FLAG(bool, seed, true,
+          "Load the embedded Kosovo data set when the database is empty.");
+ABSL_FLAG(std::string, seed_file, "",
+          "Load this SeedData textproto instead of the embedded data set.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long in-flight RPCs may take to finish.");
+ABSL_FLAG(int64_t, change_retention, 100000,
+          "How many recent changes WatchOrganizations can replay.");
+ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, write the bound port to this file once serving.");
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  presence::LogError(status.ToString());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  presence::BlockSignals();  // Before any thread starts.
+  absl::SetProgramUsageMessage(
+      "The presence registry: organizations over gRPC, stored in RocksDB.");
+  absl::ParseCommandLine(argc, argv);
+  using presence::registry::Registry;
+
+  presence::storage::RocksDbOptions storage_options;
+  storage_options.path = absl::GetFlag(FLAGS_data_dir);
+  storage_options.tables.assign(std::begin(presence::registry::kTableNames),
+                                std::end(presence::registry::kTableNames));
+  storage_options.schema_version = presence::registry::kSchemaVersion;
+  storage_options.block_cache_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  auto store = presence::storage::OpenRocksDbKvStore(storage_options);
+  if (!store.ok()) return Fail(store.status());
+
+  presence::registry::RegistryOptions options;
+  options.change_retention = absl::GetFlag(FLAGS_change_retention);
+  auto registry = Registry::Open(*std::move(store), options);
+  if (!registry.ok()) return Fail(registry.status());
+
+  if (absl::GetFlag(FLAGS_seed)) {
+    std::string seed(presence::registry::KosovoSeed());
+    if (const std::string path = absl::GetFlag(FLAGS_seed_file); !path.empty()) {
+      std::ifstream in(path);
+      if (!in) return Fail(absl::NotFoundError("cannot read " + path));
+      std::stringstream text;
+      text << in.rdbuf();
+      seed = text.str();
+    }
+    auto created = presence::registry::LoadSeedIfEmpty(**registry, seed);
+    if (!created.ok()) return Fail(created.status());
+    presence::LogInfo(*created > 0
+                          ? absl::StrCat("seeded ", *created, " organizations")
+                          : "database not empty; seed data not loaded");
+  }
+
+  presence::registry::RegistryGrpcService service(registry->get());
+  presence::ServerOptions server_options;
+  server_options.listen_address = absl::GetFlag(FLAGS_listen);
+  server_options.services = {&service};
+  server_options.service_names = {"presence.registry.v1.RegistryService"};
+  auto server = presence::RunningServer::Start(server_options);
+  if (!server.ok()) return Fail(server.status());
+  presence::LogInfo(absl::StrCat(
+      "presence-registry serving on port ", (*server)->port(), ", data in ",
+      storage_options.path, ", revision ", (*registry)->CurrentRevision()));
+  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
+    if (auto s = presence::WritePortFile(path, (*server)->port()); !s.ok()) {
+      return Fail(s);
+    }
+  }
+
+  const int signal = presence::WaitForTerminationSignal();
+  presence::LogInfo(absl::StrCat("signal ", signal, ": shutting down"));
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace),
+                      [&service] { service.EndStreams(); });
+  server->reset();
+  registry->reset();  // Closes RocksDB.
+  presence::LogInfo("stopped");
+  return 0;
+}

@@ -1,0 +1,233 @@
+#include "services/registry/registry_grpc_service.h"
+
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "services/common/server/grpc_status.h"
+#include "services/registry/registry.h"
+
+namespace presence::registry {
+namespace {
+
+// Changes read from the log per batch while catching up.
+constexpr size_t kWatchBatch = 256;
+
+template <typename Response>
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 absl::StatusOr<Response> result,
+                                 Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Reply(std::move(result), response));
+  return reactor;
+}
+
+}  // namespace
+
+// Streams the change log to one watcher: replays from the start revision,
+// then waits for commits. At most one write is in flight; the next batch is
+// read from the log when the buffer runs dry, so a slow watcher only holds a
+// position in the log, never a queue of changes.
+class WatchReactor final
+    : public grpc::ServerWriteReactor<v1::OrganizationChange> {
+ public:
+  WatchReactor(RegistryGrpcService* owner, Registry* registry, int64_t after)
+      : owner_(owner), registry_(registry), after_(after) {}
+
+  // Starts streaming. Called once, after the owner registered the reactor.
+  void Begin() {
+    listener_ = registry_->Subscribe([this](int64_t) { Pump(); });
+    Pump();
+  }
+
+  // Ends the stream with `status` once the write in flight (if any) is done.
+  void Stop(grpc::Status status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finishing_) return;
+      finishing_ = true;
+      if (writing_) {
+        final_status_ = std::move(status);
+        return;
+      }
+    }
+    Finish(std::move(status));
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {  // The client went away.
+      Stop(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"));
+    }
+    std::optional<grpc::Status> deferred;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (finishing_) deferred = std::move(final_status_);
+    }
+    if (deferred) {
+      Finish(*std::move(deferred));
+      return;
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    Stop(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+  }
+
+  void OnDone() override {
+    registry_->Unsubscribe(listener_);
+    owner_->Forget(this);
+    delete this;
+  }
+
+ private:
+  // Writes the next change if none is in flight, reading from the log when
+  // the buffer is empty.
+  void Pump() {
+    absl::Status error;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finishing_) return;
+      if (buffer_.empty()) {
+        absl::StatusOr<std::vector<v1::OrganizationChange>> changes =
+            registry_->ReadChanges(after_, kWatchBatch);
+        if (!changes.ok()) {
+          error = changes.status();
+        } else {
+          for (auto& c : *changes) buffer_.push_back(std::move(c));
+        }
+      }
+      if (error.ok()) {
+        if (buffer_.empty()) return;  // Caught up: wait for a commit.
+        current_ = std::move(buffer_.front());
+        buffer_.pop_front();
+        after_ = current_.revision();
+        writing_ = true;
+      }
+    }
+    if (!error.ok()) {
+      Stop(ToGrpcStatus(error));
+      return;
+    }
+    StartWrite(&current_);
+  }
+
+  RegistryGrpcService* const owner_;
+  Registry* const registry_;
+  CommitSequencer::ListenerId listener_ = 0;
+
+  absl::Mutex mu_;
+  int64_t after_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::OrganizationChange> buffer_ ABSL_GUARDED_BY(mu_);
+  // Owned here while a write is in flight.
+  v1::OrganizationChange current_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+RegistryGrpcService::RegistryGrpcService(Registry* registry)
+    : registry_(registry) {}
+
+RegistryGrpcService::~RegistryGrpcService() = default;
+
+void RegistryGrpcService::EndStreams() {
+  absl::MutexLock lock(&mu_);
+  streams_ended_ = true;
+  for (WatchReactor* watcher : watchers_) {
+    watcher->Stop(grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        "the registry is shutting down; resume from the last revision "
+        "received"));
+  }
+}
+
+void RegistryGrpcService::Forget(WatchReactor* reactor) {
+  absl::MutexLock lock(&mu_);
+  watchers_.erase(reactor);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::GetOrganizationRequest* request, v1::Organization* response) {
+  return Finish(context, registry_->GetOrganization(request->name()), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
+    grpc::CallbackServerContext* context,
+    const v1::BatchGetOrganizationsRequest* request,
+    v1::BatchGetOrganizationsResponse* response) {
+  return Finish(context, registry_->BatchGetOrganizations(*request), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
+    grpc::CallbackServerContext* context,
+    const v1::ListOrganizationsRequest* request,
+    v1::ListOrganizationsResponse* response) {
+  return Finish(context, registry_->ListOrganizations(*request), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::CreateOrganizationRequest* request, v1::Organization* response) {
+  return Finish(context, registry_->CreateOrganization(*request), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::UpdateOrganizationRequest* request, v1::Organization* response) {
+  return Finish(context, registry_->UpdateOrganization(*request), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::DeleteOrganizationRequest* request, v1::Organization* response) {
+  return Finish(context, registry_->DeleteOrganization(*request), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::UndeleteOrganizationRequest* request,
+    v1::Organization* response) {
+  return Finish(context, registry_->UndeleteOrganization(*request), response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::LookupOrganizationRequest* request, v1::Organization* response) {
+  return Finish(context, registry_->LookupOrganization(request->alias()),
+                response);
+}
+
+grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
+    grpc::CallbackServerContext* context,
+    const v1::ListOrganizationRevisionsRequest* request,
+    v1::ListOrganizationRevisionsResponse* response) {
+  return Finish(context, registry_->ListOrganizationRevisions(*request),
+                response);
+}
+
+grpc::ServerWriteReactor<v1::OrganizationChange>*
+RegistryGrpcService::WatchOrganizations(
+    grpc::CallbackServerContext* /*context*/,
+    const v1::WatchOrganizationsRequest* request) {
+  auto* reactor =
+      new WatchReactor(this, registry_, request->start_revision());
+  absl::Status valid = registry_->CheckWatchStart(request->start_revision());
+  {
+    absl::MutexLock lock(&mu_);
+    if (valid.ok() && streams_ended_) {
+      valid = absl::UnavailableError("the registry is shutting down");
+    }
+    if (valid.ok()) watchers_.insert(reactor);
+  }
+  if (!valid.ok()) {
+    reactor->Stop(ToGrpcStatus(valid));
+  } else {
+    reactor->Begin();
+  }
+  return reactor;
+}
+
+}  // namespace presence::registry
