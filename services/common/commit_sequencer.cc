@@ -25,6 +25,10 @@ void CommitSequencer::Finish(int64_t revision) {
     watermark_ = watermark = next;
   }
   absl::MutexLock lock(&listeners_mu_);
+  // A concurrent Finish may have announced a higher watermark already;
+  // listeners only ever see it advance.
+  if (watermark <= last_notified_) return;
+  last_notified_ = watermark;
   for (auto& [id, listener] : listeners_) listener(watermark);
 }
 

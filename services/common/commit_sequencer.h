@@ -45,8 +45,9 @@ class CommitSequencer {
   bool WaitFor(int64_t revision, absl::Duration timeout) const;
 
   // Registers a listener. Listeners run on the thread that called Finish(),
-  // one at a time; they must be quick and must not call AddListener or
-  // RemoveListener.
+  // one at a time, with strictly increasing watermarks (a watermark overtaken
+  // by a concurrent Finish is not announced); they must be quick and must not
+  // call AddListener or RemoveListener.
   ListenerId AddListener(Listener listener);
   // After it returns, `id`'s listener is not running and will not run again.
   void RemoveListener(ListenerId id);
@@ -61,6 +62,7 @@ class CommitSequencer {
   // Begin(); held while listeners run so RemoveListener can wait them out.
   absl::Mutex listeners_mu_ ABSL_ACQUIRED_AFTER(mu_);
   ListenerId next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+  int64_t last_notified_ ABSL_GUARDED_BY(listeners_mu_) = 0;
   std::map<ListenerId, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
 };
 

@@ -146,6 +146,11 @@ class RocksDbKvStore final : public KvStore {
     for (const auto& p : batch.preconditions()) {
       lock_keys.push_back(absl::StrCat(p.table, ":", p.key));
     }
+    for (const auto& op : batch.ops()) {
+      if (op.type != WriteBatch::OpType::kDeleteRange) {
+        lock_keys.push_back(absl::StrCat(op.table, ":", op.key));
+      }
+    }
     std::vector<absl::string_view> views(lock_keys.begin(), lock_keys.end());
     KeyLocks::Guard guard = locks_.LockAll(views);
 
@@ -204,7 +209,8 @@ class RocksDbKvStore final : public KvStore {
     std::vector<std::pair<std::string, uint64_t>> out;
     for (const auto& [name, property] : kProperties) {
       uint64_t total = 0;
-      for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      for (size_t i = 1; i < handles_.size(); ++i) {  // Tables only.
+        rocksdb::ColumnFamilyHandle* h = handles_[i];
         uint64_t v = 0;
         if (db_->GetIntProperty(h, property, &v)) total += v;
       }
@@ -269,6 +275,9 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
     const RocksDbOptions& options) {
   if (options.path.empty()) {
     return absl::InvalidArgumentError("storage path is empty");
+  }
+  if (options.tables.empty()) {
+    return absl::InvalidArgumentError("no tables given");
   }
   absl::flat_hash_set<std::string> seen;
   for (const std::string& t : options.tables) {

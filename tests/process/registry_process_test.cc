@@ -1,0 +1,237 @@
+// The presence-registry binary as a real process: durability across
+// SIGKILL, graceful SIGTERM, seeding, and refusing an unknown schema.
+
+#include <sys/wait.h>
+
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "presence/registry/v1/registry.grpc.pb.h"
+#include "services/common/storage/rocksdb_kv_store.h"
+#include "services/registry/registry.h"
+#include "tests/testing/registry_fixture.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace presence {
+namespace {
+
+using ::presence::registry::v1::CreateOrganizationRequest;
+using ::presence::registry::v1::GetOrganizationRequest;
+using ::presence::registry::v1::ListOrganizationsRequest;
+using ::presence::registry::v1::ListOrganizationsResponse;
+using ::presence::registry::v1::Organization;
+using ::presence::registry::v1::OrganizationChange;
+using ::presence::registry::v1::RegistryService;
+using ::presence::registry::v1::UpdateOrganizationRequest;
+using ::presence::registry::v1::WatchOrganizationsRequest;
+using ::presence::testing::Ctx;
+using ::presence::testing::IsOk;
+using ::presence::testing::ReadFile;
+using ::presence::testing::StatusIs;
+using ::presence::testing::Subprocess;
+using ::testing::HasSubstr;
+
+class RegistryProcess {
+ public:
+  RegistryProcess(const testing::TempDir& dir, std::vector<std::string> flags) {
+    const std::string port_file = dir.Sub("port");
+    std::remove(port_file.c_str());
+    std::vector<std::string> argv = {PRESENCE_REGISTRY_BIN,
+                                     "--listen=127.0.0.1:0",
+                                     "--data_dir=" + dir.Sub("db"),
+                                     "--port_file=" + port_file};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    log_ = dir.Sub("registry.log");
+    process_ = Subprocess::Start(argv, log_);
+    if (!process_) return;
+    std::optional<int> port = testing::WaitForPortFile(port_file);
+    if (!port) return;
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = RegistryService::NewStub(channel_);
+  }
+
+  bool ok() const { return stub_ != nullptr; }
+  RegistryService::Stub& stub() { return *stub_; }
+  Subprocess& process() { return *process_; }
+  std::string log() const { return ReadFile(log_); }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+
+ private:
+  std::string log_;
+  std::optional<Subprocess> process_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<RegistryService::Stub> stub_;
+};
+
+Organization MakeOrg(const std::string& display_name) {
+  Organization org;
+  org.set_display_name(display_name);
+  org.set_kind(Organization::KIND_FIELD_MISSION);
+  return org;
+}
+
+TEST(RegistryProcessTest, AcknowledgedWritesSurviveSigkill) {
+  testing::TempDir dir;
+  std::map<std::string, Organization> acknowledged;  // Latest ack per name.
+  {
+    RegistryProcess registry(dir, {"--seed=false"});
+    ASSERT_TRUE(registry.ok()) << registry.log();
+    ListOrganizationsRequest list;
+    ListOrganizationsResponse listed;
+    ASSERT_THAT(registry.stub().ListOrganizations(Ctx().get(), list, &listed), IsOk());
+    EXPECT_EQ(listed.organizations_size(), 0) << "--seed=false must not seed";
+
+    std::mutex mu;
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 8; ++w) {
+      writers.emplace_back([&, w] {
+        for (int i = 0; i < 20; ++i) {
+          CreateOrganizationRequest create;
+          create.set_organization_id(absl::StrFormat("w%d-%02d", w, i));
+          *create.mutable_organization() = MakeOrg("W");
+          Organization created;
+          grpc::Status s = registry.stub().CreateOrganization(Ctx().get(), create, &created);
+          ASSERT_TRUE(s.ok()) << s.error_message();
+          UpdateOrganizationRequest update;
+          update.mutable_organization()->set_name(created.name());
+          update.mutable_organization()->set_description("updated");
+          update.mutable_update_mask()->add_paths("description");
+          Organization updated;
+          s = registry.stub().UpdateOrganization(Ctx().get(), update, &updated);
+          ASSERT_TRUE(s.ok()) << s.error_message();
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged[updated.name()] = updated;
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+    // No clean shutdown: the process dies right after the last acknowledgement.
+    registry.process().Signal(SIGKILL);
+    std::optional<int> status = registry.process().Wait();
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFSIGNALED(*status));
+  }
+  ASSERT_EQ(acknowledged.size(), 160u);
+
+  RegistryProcess restarted(dir, {"--seed=false"});
+  ASSERT_TRUE(restarted.ok()) << restarted.log();
+  int64_t max_revision = 0;
+  for (const auto& [name, ack] : acknowledged) {
+    GetOrganizationRequest get;
+    get.set_name(name);
+    Organization got;
+    ASSERT_THAT(restarted.stub().GetOrganization(Ctx().get(), get, &got), IsOk()) << name;
+    EXPECT_EQ(got.description(), "updated") << name;
+    EXPECT_EQ(got.revision(), ack.revision()) << name;
+    EXPECT_EQ(got.etag(), ack.etag()) << name;
+    max_revision = std::max(max_revision, ack.revision());
+  }
+  EXPECT_EQ(max_revision, 320);
+  // The change log survived too, without gaps.
+  WatchOrganizationsRequest watch;
+  auto context = Ctx();
+  auto reader = restarted.stub().WatchOrganizations(context.get(), watch);
+  OrganizationChange change;
+  int64_t expected = 1;
+  while (expected <= max_revision && reader->Read(&change)) {
+    ASSERT_EQ(change.revision(), expected);
+    ++expected;
+  }
+  EXPECT_EQ(expected, max_revision + 1);
+  context->TryCancel();
+  reader->Finish();
+}
+
+TEST(RegistryProcessTest, SigtermShutsDownGracefullyAndSeedIsLoadedOnce) {
+  testing::TempDir dir;
+  {
+    RegistryProcess registry(dir, {"--shutdown_grace=20s"});
+    ASSERT_TRUE(registry.ok()) << registry.log();
+    auto health = grpc::health::v1::Health::NewStub(registry.channel());
+    grpc::health::v1::HealthCheckRequest check;
+    grpc::health::v1::HealthCheckResponse serving;
+    ASSERT_THAT(health->Check(Ctx().get(), check, &serving), IsOk());
+    EXPECT_EQ(serving.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+    GetOrganizationRequest get;
+    get.set_name("organizations/kfor");
+    Organization kfor;
+    ASSERT_THAT(registry.stub().GetOrganization(Ctx().get(), get, &kfor), IsOk());
+    EXPECT_EQ(kfor.acronym(), "KFOR");
+
+    UpdateOrganizationRequest update;
+    update.mutable_organization()->set_name("organizations/kfor");
+    update.mutable_organization()->set_description("edited by an operator");
+    update.mutable_update_mask()->add_paths("description");
+    Organization updated;
+    ASSERT_THAT(registry.stub().UpdateOrganization(Ctx().get(), update, &updated), IsOk());
+
+    // An open watch stream, known to be established: it has received a
+    // change.
+    WatchOrganizationsRequest watch;
+    watch.set_start_revision(updated.revision() - 1);
+    auto context = Ctx(absl::Seconds(120));
+    auto reader = registry.stub().WatchOrganizations(context.get(), watch);
+    OrganizationChange change;
+    ASSERT_TRUE(reader->Read(&change));
+
+    registry.process().Signal(SIGTERM);
+    EXPECT_FALSE(reader->Read(&change));
+    EXPECT_THAT(reader->Finish(), StatusIs(absl::StatusCode::kUnavailable));
+    std::optional<int> status = registry.process().Wait(absl::Seconds(60));
+    ASSERT_TRUE(status.has_value()) << "did not exit";
+    ASSERT_TRUE(WIFEXITED(*status)) << registry.log();
+    EXPECT_EQ(WEXITSTATUS(*status), 0) << registry.log();
+    EXPECT_THAT(registry.log(), HasSubstr("seeded"));
+    EXPECT_THAT(registry.log(), HasSubstr("stopped"));
+    // One log line per RPC, with method, code and latency.
+    EXPECT_THAT(registry.log(),
+                ::testing::ContainsRegex(
+                    "rpc /presence.registry.v1.RegistryService/GetOrganization OK [0-9.]+(us|ms|s)"));
+  }
+  RegistryProcess restarted(dir, {});
+  ASSERT_TRUE(restarted.ok()) << restarted.log();
+  GetOrganizationRequest get;
+  get.set_name("organizations/kfor");
+  Organization kfor;
+  ASSERT_THAT(restarted.stub().GetOrganization(Ctx().get(), get, &kfor), IsOk());
+  EXPECT_EQ(kfor.description(), "edited by an operator")
+      << "the seed must never overwrite existing data";
+  EXPECT_THAT(restarted.log(), HasSubstr("not loaded"));
+}
+
+TEST(RegistryProcessTest, RefusesADatabaseWithANewerSchema) {
+  testing::TempDir dir;
+  {
+    storage::RocksDbOptions options;
+    options.path = dir.Sub("db");
+    options.tables.assign(std::begin(registry::kTableNames),
+                          std::end(registry::kTableNames));
+    options.schema_version = registry::kSchemaVersion + 1;
+    ASSERT_THAT(storage::OpenRocksDbKvStore(options), IsOk());
+  }
+  auto process = Subprocess::Start(
+      {PRESENCE_REGISTRY_BIN, "--listen=127.0.0.1:0",
+       "--data_dir=" + dir.Sub("db")},
+      dir.Sub("log"));
+  ASSERT_TRUE(process.has_value());
+  std::optional<int> status = process->Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_NE(WEXITSTATUS(*status), 0);
+  EXPECT_THAT(ReadFile(dir.Sub("log")), HasSubstr("newer than this binary"));
+}
+
+}  // namespace
+}  // namespace presence
