@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   presence::LogInfo(absl::StrCat("signal ", signal, ": shutting down"));
   (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace),
                       [&service] { service.EndStreams(); });
+  presence::LogInfo("server stopped");
   server->reset();
   registry->reset();  // Closes RocksDB.
   presence::LogInfo("stopped");

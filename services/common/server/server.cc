@@ -85,6 +85,10 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     builder.RegisterService(service);
   }
   builder.RegisterService(running->reflection_v1_.get());
+  // Sync services (health, reflection) poll their completion queues with
+  // this timeout; shutdown waits for the pollers to notice, so keep it short.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC,
+                              200);
   if (options.log_rpcs) {
     std::vector<std::unique_ptr<exp::ServerInterceptorFactoryInterface>>
         creators;
