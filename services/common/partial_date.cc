@@ -122,6 +122,13 @@ DayInterval ToInterval(const PartialDate& date) {
   }
 }
 
+DayInterval SpanBetween(const PartialDate* from, const PartialDate* to) {
+  DayInterval span{MinDay(), MaxDay()};
+  if (from != nullptr && !IsUnset(*from)) span.lower = ToInterval(*from).lower;
+  if (to != nullptr && !IsUnset(*to)) span.upper = ToInterval(*to).upper;
+  return span;
+}
+
 int64_t DayNumber(absl::CivilDay day) {
   return day - absl::CivilDay(1970, 1, 1);
 }

@@ -51,6 +51,12 @@ bool IsUnset(const type::v1::PartialDate& date);
 // REQUIRES: ValidatePartialDate(date) is OK.
 DayInterval ToInterval(const type::v1::PartialDate& date);
 
+// The interval [lower(from), upper(to)]; a null or unset (all-zero) bound is
+// open: MinDay() or MaxDay(). Used for lifespans and terms of office.
+// REQUIRES: set bounds are valid.
+DayInterval SpanBetween(const type::v1::PartialDate* from,
+                        const type::v1::PartialDate* to);
+
 // Days since 1970-01-01 (negative before). Order-preserving.
 int64_t DayNumber(absl::CivilDay day);
 absl::CivilDay DayFromNumber(int64_t day_number);

@@ -1,10 +1,6 @@
 // presence-registry: the registry service process.
 
-#include <csignal>
-#include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -69,11 +65,9 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_seed)) {
     std::string seed(presence::registry::KosovoSeed());
     if (const std::string path = absl::GetFlag(FLAGS_seed_file); !path.empty()) {
-      std::ifstream in(path);
-      if (!in) return Fail(absl::NotFoundError("cannot read " + path));
-      std::stringstream text;
-      text << in.rdbuf();
-      seed = text.str();
+      auto text = presence::ReadFileToString(path);
+      if (!text.ok()) return Fail(text.status());
+      seed = *std::move(text);
     }
     auto created = presence::registry::LoadSeedIfEmpty(**registry, seed);
     if (!created.ok()) return Fail(created.status());
@@ -92,17 +86,13 @@ int main(int argc, char** argv) {
   presence::LogInfo(absl::StrCat(
       "presence-registry serving on port ", (*server)->port(), ", data in ",
       storage_options.path, ", revision ", (*registry)->CurrentRevision()));
-  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
-    if (auto s = presence::WritePortFile(path, (*server)->port()); !s.ok()) {
-      return Fail(s);
-    }
+  if (absl::Status s = presence::ServeUntilTerminated(
+          **server, absl::GetFlag(FLAGS_port_file),
+          absl::GetFlag(FLAGS_shutdown_grace),
+          [&service] { service.EndStreams(); });
+      !s.ok()) {
+    return Fail(s);
   }
-
-  const int signal = presence::WaitForTerminationSignal();
-  presence::LogInfo(absl::StrCat("signal ", signal, ": shutting down"));
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace),
-                      [&service] { service.EndStreams(); });
-  presence::LogInfo("server stopped");
   server->reset();
   registry->reset();  // Closes RocksDB.
   presence::LogInfo("stopped");

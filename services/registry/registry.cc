@@ -10,33 +10,36 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/field_mask.pb.h"
-#include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/field_mask.h"
 #include "services/common/key_codec.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
+#include "services/common/resource_name.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry_internal.pb.h"
 
 namespace presence::registry {
 namespace {
 
-using ::google::protobuf::util::FieldMaskUtil;
 using ::presence::registry::v1::Organization;
 using ::presence::registry::v1::OrganizationChange;
 using ::presence::type::v1::PartialDate;
 
+constexpr char kCollection[] = "organizations";
 constexpr absl::string_view kNamePrefix = "organizations/";
 constexpr size_t kMaxBatchGet = 1000;
 // How often (in revisions) the change log is trimmed to the retention.
 constexpr int64_t kTrimInterval = 64;
 // Parent chains longer than this are rejected (they are certainly a mistake).
 constexpr int kMaxParentDepth = 32;
-constexpr const char* kOutputOnlyFields[] = {
-    "name", "state", "revision", "etag", "create_time", "update_time",
-    "delete_time"};
+const std::vector<std::string>& OutputOnlyFields() {
+  static const auto* const kFields = new std::vector<std::string>{
+      "name",        "state",       "revision",   "etag",
+      "create_time", "update_time", "delete_time"};
+  return *kFields;
+}
 
 std::string Name(absl::string_view id) { return absl::StrCat(kNamePrefix, id); }
 
@@ -205,23 +208,6 @@ absl::Status ValidateOrganization(const Organization& org) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateRequestId(absl::string_view request_id) {
-  if (request_id.empty()) return absl::OkStatus();
-  // AIP-155: a UUID, 8-4-4-4-12 hexadecimal digits.
-  bool ok = request_id.size() == 36;
-  for (size_t i = 0; ok && i < request_id.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    ok = dash ? request_id[i] == '-'
-              : absl::ascii_isxdigit(static_cast<unsigned char>(request_id[i]));
-  }
-  if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: \"", request_id,
-        "\" is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Organization> ParseOrganization(absl::string_view bytes,
                                                absl::string_view where) {
   Organization org;
@@ -233,76 +219,14 @@ absl::StatusOr<Organization> ParseOrganization(absl::string_view bytes,
 
 // The lifespan [lower(established) or -inf, upper(ended) or +inf].
 DayInterval Lifespan(const Organization& org) {
-  DayInterval span{MinDay(), MaxDay()};
-  if (DateSet(org.has_established(), org.established())) {
-    span.lower = ToInterval(org.established()).lower;
-  }
-  if (DateSet(org.has_ended(), org.ended())) {
-    span.upper = ToInterval(org.ended()).upper;
-  }
-  return span;
-}
-
-// Resolves an update mask against `request` into the list of paths to copy.
-// "*" (alone) is full replacement; no mask means every populated field.
-absl::StatusOr<std::vector<std::string>> UpdatePaths(
-    const v1::UpdateOrganizationRequest& request, bool* full_replacement) {
-  *full_replacement = false;
-  std::vector<std::string> paths;
-  if (request.has_update_mask()) {
-    for (const std::string& path : request.update_mask().paths()) {
-      if (path == "*") {
-        if (request.update_mask().paths_size() != 1) {
-          return absl::InvalidArgumentError(
-              "update_mask: \"*\" must be the only path");
-        }
-        *full_replacement = true;
-        return paths;
-      }
-      if (!FieldMaskUtil::GetFieldDescriptors(Organization::descriptor(), path,
-                                              nullptr)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "update_mask: \"", path, "\" is not a field of Organization"));
-      }
-      paths.push_back(path);
-    }
-  } else {
-    std::vector<const google::protobuf::FieldDescriptor*> fields;
-    request.organization().GetReflection()->ListFields(request.organization(),
-                                                       &fields);
-    for (const auto* field : fields) paths.push_back(field->name());
-  }
-  // Output-only fields are ignored (AIP-203).
-  paths.erase(std::remove_if(paths.begin(), paths.end(),
-                             [](const std::string& path) {
-                               const absl::string_view top =
-                                   absl::string_view(path).substr(
-                                       0, path.find('.'));
-                               for (const char* f : kOutputOnlyFields) {
-                                 if (top == f) return true;
-                               }
-                               return false;
-                             }),
-              paths.end());
-  return paths;
+  return SpanBetween(org.has_established() ? &org.established() : nullptr,
+                     org.has_ended() ? &org.ended() : nullptr);
 }
 
 Organization ApplyUpdate(const Organization& current,
-                         const Organization& patch,
-                         const std::vector<std::string>& paths,
-                         bool full_replacement) {
-  Organization merged;
-  if (full_replacement) {
-    merged = patch;
-  } else {
-    merged = current;
-    google::protobuf::FieldMask mask;
-    for (const std::string& p : paths) mask.add_paths(p);
-    FieldMaskUtil::MergeOptions options;
-    options.set_replace_message_fields(true);
-    options.set_replace_repeated_fields(true);
-    FieldMaskUtil::MergeMessageTo(patch, mask, options, &merged);
-  }
+                         const Organization& patch, const UpdateMask& mask) {
+  Organization merged = current;
+  ApplyUpdateMask(patch, mask, &merged);
   // Output-only fields always come from the current version.
   merged.set_name(current.name());
   merged.set_state(current.state());
@@ -338,33 +262,12 @@ struct Registry::Plan {
 };
 
 bool IsValidOrganizationId(absl::string_view id) {
-  if (id.empty() || id.size() > 63) return false;
-  if (!absl::ascii_islower(static_cast<unsigned char>(id.front()))) return false;
-  const unsigned char last = static_cast<unsigned char>(id.back());
-  if (!absl::ascii_islower(last) && !absl::ascii_isdigit(last)) return false;
-  for (char c : id) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (!absl::ascii_islower(u) && !absl::ascii_isdigit(u) && c != '-') {
-      return false;
-    }
-  }
-  return true;
+  return IsValidResourceId(id);
 }
 
 absl::StatusOr<std::string> ParseOrganizationName(absl::string_view name,
                                                   absl::string_view field) {
-  absl::string_view id = name;
-  if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": is required (organizations/{organization_id})"));
-  }
-  if (!absl::ConsumePrefix(&id, kNamePrefix) || !IsValidOrganizationId(id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": \"", name,
-        "\" is not an organization name (organizations/{organization_id}, "
-        "id matching ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$)"));
-  }
-  return std::string(id);
+  return ParseResourceName(name, kCollection, field);
 }
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
@@ -818,14 +721,7 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 absl::StatusOr<Organization> Registry::CreateOrganization(
     const v1::CreateOrganizationRequest& request) {
   const std::string& id = request.organization_id();
-  if (id.empty()) {
-    return absl::InvalidArgumentError("organization_id: is required");
-  }
-  if (!IsValidOrganizationId(id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "organization_id: \"", id,
-        "\" does not match ^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"));
-  }
+  PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "organization_id"));
   if (!request.has_organization()) {
     return absl::InvalidArgumentError("organization: is required");
   }
@@ -875,16 +771,19 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
       ParseOrganizationName(request.organization().name(), "organization.name"));
-  bool full_replacement = false;
-  PRESENCE_ASSIGN_OR_RETURN(std::vector<std::string> paths,
-                            UpdatePaths(request, &full_replacement));
+  PRESENCE_ASSIGN_OR_RETURN(
+      const UpdateMask mask,
+      ResolveUpdateMask(request.organization(),
+                        request.has_update_mask() ? &request.update_mask()
+                                                  : nullptr,
+                        OutputOnlyFields()));
   const Organization& patch = request.organization();
 
   const auto lock_keys = [&](const std::optional<Organization>& current) {
     std::vector<std::string> keys;
     if (!current) return keys;
     const Organization merged =
-        ApplyUpdate(*current, patch, paths, full_replacement);
+        ApplyUpdate(*current, patch, mask);
     AddAliasLockKeys(merged, &keys);
     if (!merged.parent_organization().empty()) {
       keys.push_back(absl::StrCat("o/", ParentId(merged)));
@@ -906,7 +805,7 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
           current->etag(), " of ", Name(id), "; re-read and retry"));
     }
     Organization merged =
-        ApplyUpdate(*current, patch, paths, full_replacement);
+        ApplyUpdate(*current, patch, mask);
     PRESENCE_RETURN_IF_ERROR(ValidateOrganization(merged));
     if (merged.parent_organization() != current->parent_organization() &&
         !merged.parent_organization().empty()) {

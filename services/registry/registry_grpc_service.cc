@@ -36,6 +36,9 @@ class WatchReactor final
 
   // Starts streaming. Called once, after the owner registered the reactor.
   void Begin() {
+    // Headers go out at once, so the client knows the stream is established
+    // even when there is nothing to replay.
+    StartSendInitialMetadata();
     listener_ = registry_->Subscribe([this](int64_t) { Pump(); });
     Pump();
   }
@@ -210,8 +213,12 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
 
 grpc::ServerWriteReactor<v1::OrganizationChange>*
 RegistryGrpcService::WatchOrganizations(
-    grpc::CallbackServerContext* /*context*/,
+    grpc::CallbackServerContext* context,
     const v1::WatchOrganizationsRequest* request) {
+  // Sent at once (see WatchReactor::Begin): tells the client the stream is
+  // established and at which revision the registry stood.
+  context->AddInitialMetadata("presence-revision",
+                              std::to_string(registry_->CurrentRevision()));
   auto* reactor =
       new WatchReactor(this, registry_, request->start_revision());
   absl::Status valid = registry_->CheckWatchStart(request->start_revision());

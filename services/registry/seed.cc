@@ -4,41 +4,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/text_proto.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_internal.pb.h"
 
 namespace presence::registry {
-namespace {
-
-// Collects parse errors instead of printing them.
-class ErrorCollector final : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, int column, const std::string& message) override {
-    if (first_.empty()) {
-      first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ",
-                            message);
-    }
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
-
-}  // namespace
 
 absl::StatusOr<int> LoadSeedIfEmpty(Registry& registry,
                                     absl::string_view textproto) {
   internal::SeedData seed;
-  ErrorCollector errors;
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(textproto), &seed)) {
+  if (absl::Status parsed = ParseTextProto(textproto, &seed); !parsed.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("seed data does not parse: ", errors.first()));
+        absl::StrCat("seed data: ", parsed.message()));
   }
   absl::StatusOr<bool> empty = registry.IsEmpty();
   if (!empty.ok()) return empty.status();

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -85,6 +86,11 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     builder.RegisterService(service);
   }
   builder.RegisterService(running->reflection_v1_.get());
+  // Clients keep idle connections (watch streams) alive with pings every
+  // ~20 s; accept them instead of answering with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // Sync services (health, reflection) poll their completion queues with
   // this timeout; shutdown waits for the pollers to notice, so keep it short.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC,
@@ -140,6 +146,31 @@ int WaitForTerminationSignal() {
   while (sigwait(&set, &signal) != 0) {
   }
   return signal;
+}
+
+absl::Status ServeUntilTerminated(RunningServer& server,
+                                  const std::string& port_file,
+                                  absl::Duration grace,
+                                  const std::function<void()>& before_stop) {
+  if (!port_file.empty()) {
+    if (absl::Status s = WritePortFile(port_file, server.port()); !s.ok()) {
+      return s;
+    }
+  }
+  const int signal = WaitForTerminationSignal();
+  LogInfo(absl::StrCat("signal ", signal, ": shutting down within ",
+                       absl::FormatDuration(grace)));
+  server.Shutdown(grace, before_stop);
+  LogInfo("server stopped");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  return text;
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {

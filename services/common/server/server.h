@@ -66,6 +66,17 @@ void BlockSignals();
 // Waits for SIGINT or SIGTERM and returns it. REQUIRES: BlockSignals().
 int WaitForTerminationSignal();
 
+// The common tail of a service's main(): writes the port file (if
+// `port_file` is not empty), waits for SIGTERM/SIGINT, then shuts `server`
+// down gracefully (see RunningServer::Shutdown). REQUIRES: BlockSignals().
+absl::Status ServeUntilTerminated(RunningServer& server,
+                                  const std::string& port_file,
+                                  absl::Duration grace,
+                                  const std::function<void()>& before_stop);
+
+// The content of the file at `path`; NOT_FOUND if it cannot be read.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
 // Writes `port` to `path` atomically (write + rename), so that a process
 // waiting for the file never reads a partial number.
 absl::Status WritePortFile(const std::string& path, int port);

@@ -1,0 +1,43 @@
+#ifndef PRESENCE_SERVICES_COMMON_FIELD_MASK_H_
+#define PRESENCE_SERVICES_COMMON_FIELD_MASK_H_
+
+// AIP-134 update masks, shared by every Update method.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace google::protobuf {
+class FieldMask;
+class Message;
+}  // namespace google::protobuf
+
+namespace presence {
+
+struct UpdateMask {
+  // "*": replace every field.
+  bool full_replacement = false;
+  // Otherwise the (possibly nested) paths to copy from the patch.
+  std::vector<std::string> paths;
+};
+
+// Resolves the mask of an update: `mask` null (omitted) means every field
+// populated in `patch`; "*" alone means full replacement; any other path must
+// name a field of `patch`'s type (INVALID_ARGUMENT naming update_mask).
+// Paths under `output_only` top-level fields are dropped (AIP-203).
+absl::StatusOr<UpdateMask> ResolveUpdateMask(
+    const google::protobuf::Message& patch,
+    const google::protobuf::FieldMask* mask,
+    const std::vector<std::string>& output_only);
+
+// Copies the masked fields of `patch` into `*target` (same type). A masked
+// field absent from `patch` is cleared; repeated fields are replaced, not
+// appended. With full replacement `*target` becomes a copy of `patch`: the
+// caller restores output-only fields.
+void ApplyUpdateMask(const google::protobuf::Message& patch,
+                     const UpdateMask& mask, google::protobuf::Message* target);
+
+}  // namespace presence
+
+#endif  // PRESENCE_SERVICES_COMMON_FIELD_MASK_H_

@@ -1,0 +1,102 @@
+#ifndef PRESENCE_SERVICES_TIMELINE_EVENT_INDEX_H_
+#define PRESENCE_SERVICES_TIMELINE_EVENT_INDEX_H_
+
+// The timeline's secondary indexes and the window scan over them.
+//
+// An event's span is [lower(start), upper(end or start)] in day numbers
+// (days since 1970-01-01, see partial_date.h). A window query asks for every
+// event whose span overlaps [window_lower, window_upper], in the order
+// lower, upper, id. Key layout ("I64(n)" is n as 8 big-endian bytes with the
+// sign bit flipped, so numeric order is byte order):
+//
+//   by_start  LEVEL I64(lower) I64(upper) {event_id}                -> ""
+//   by_org    {organization_id} 0x00 LEVEL I64(lower) I64(upper) {event_id} -> ""
+//
+// LEVEL (one byte) buckets events by span length: level 0 holds events of
+// one day, level L in 1..16 events spanning at most 2^L - 1 further days,
+// level 17 everything longer (periods over ~180 years). Within a level the
+// span is bounded, so the events overlapping a window all start in
+// [window_lower - max_span(L), window_upper]: one bounded range scan per
+// level, 18 in all, merged in key order. A period that started long before
+// the window (UNMIK's 1999–2008 administration seen from June 2008) is found
+// at its level without scanning from the beginning of time; the only extra
+// entries read are events of the same level that start within max_span(L)
+// before the window and end before it. Level 17 is scanned from its start,
+// which is cheap because periods that long are rare. The cost of a window
+// query is O(levels * log n + k + those near misses), independent of n
+// otherwise, and nothing is loaded into memory beyond one page.
+//
+// Pagination resumes every level's scan strictly after the last returned
+// (lower, upper, id), so a page sequence never repeats an event and never
+// skips one that existed unchanged throughout.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/common/storage/kv_store.h"
+
+namespace presence::timeline {
+
+inline constexpr int kIndexLevels = 18;
+
+// The level of a span of `span_days` (upper - lower) days.
+int SpanLevel(int64_t span_days);
+// The longest span a level holds; for the top level, INT64_MAX.
+int64_t MaxSpanOfLevel(int level);
+
+// The part of an index key after its prefix and level: I64(lower) I64(upper)
+// id. Sorting by it sorts by (lower, upper, id).
+std::string SortKey(int64_t lower, int64_t upper, absl::string_view event_id);
+// The event id at the end of a sort key; empty if malformed.
+std::string EventIdOfSortKey(absl::string_view sort_key);
+
+// The key of an event in by_start.
+std::string StartIndexKey(int64_t lower, int64_t upper,
+                          absl::string_view event_id);
+// The key of an event in by_org for one of its organizations.
+std::string OrgIndexKey(absl::string_view organization_id, int64_t lower,
+                        int64_t upper, absl::string_view event_id);
+
+struct WindowQuery {
+  // Day numbers, inclusive.
+  int64_t window_lower;
+  int64_t window_upper;
+  bool descending = false;
+  // Resume strictly after (in scan order) this sort key; empty: from the
+  // start.
+  std::string after;
+  // Scan by_org for these organization ids (any of), or by_start if empty.
+  std::vector<std::string> organization_ids;
+};
+
+// Iterates the sort keys of the events overlapping a window, in order, each
+// event once (an event of two requested organizations is reported once).
+// Not thread-safe. Must not outlive `store` or `snapshot`.
+class WindowScan {
+ public:
+  WindowScan(storage::KvStore* store, storage::TableId by_start,
+             storage::TableId by_org, const storage::Snapshot* snapshot,
+             const WindowQuery& query);
+  ~WindowScan();
+
+  // The next sort key, or nullopt at the end; an error if the store failed.
+  absl::StatusOr<std::optional<std::string>> Next();
+
+ private:
+  struct Cursor;
+  bool Better(const Cursor& a, const Cursor& b) const;
+  void Settle(Cursor* cursor);  // Skip entries that do not overlap.
+
+  WindowQuery query_;
+  std::vector<std::unique_ptr<Cursor>> cursors_;
+  std::string last_;
+};
+
+}  // namespace presence::timeline
+
+#endif  // PRESENCE_SERVICES_TIMELINE_EVENT_INDEX_H_

@@ -1,0 +1,31 @@
+#ifndef PRESENCE_SERVICES_TIMELINE_GRPC_REGISTRY_CLIENT_H_
+#define PRESENCE_SERVICES_TIMELINE_GRPC_REGISTRY_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "services/timeline/registry_client.h"
+
+namespace presence::timeline {
+
+struct GrpcRegistryClientOptions {
+  // host:port of the registry.
+  std::string address = "127.0.0.1:50051";
+  // Upper bound of every unary call, retries included.
+  absl::Duration call_timeout = absl::Seconds(2);
+  // HTTP/2 keepalive pings on the connection, also while idle.
+  absl::Duration keepalive_time = absl::Seconds(20);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+};
+
+// The gRPC RegistryClient. Idempotent reads (Get, BatchGet, List, Lookup,
+// ListOrganizationRevisions) are retried on UNAVAILABLE by gRPC's retry
+// policy (service config: up to 4 attempts, exponential backoff from 50 ms to
+// 1 s); writes never are (the timeline makes none).
+std::unique_ptr<RegistryClient> NewGrpcRegistryClient(
+    const GrpcRegistryClientOptions& options);
+
+}  // namespace presence::timeline
+
+#endif  // PRESENCE_SERVICES_TIMELINE_GRPC_REGISTRY_CLIENT_H_

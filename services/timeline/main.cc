@@ -1,0 +1,114 @@
+// presence-timeline: the timeline service process.
+
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/common/server/log.h"
+#include "services/common/server/server.h"
+#include "services/common/storage/rocksdb_kv_store.h"
+#include "services/timeline/grpc_registry_client.h"
+#include "services/timeline/organization_cache.h"
+#include "services/timeline/seed.h"
+#include "services/timeline/timeline.h"
+#include "services/timeline/timeline_grpc_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
+          "Address to serve gRPC on, host:port (port 0 picks a free port).");
+ABSL_FLAG(std::string, data_dir, "var/timeline",
+          "Directory of the RocksDB database (created if missing).");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
+          "Address of the registry, host:port.");
+ABSL_FLAG(absl::Duration, registry_timeout, absl::Seconds(2),
+          "Upper bound of each call into the registry (retries included); "
+          "the request's own deadline bounds it too.");
+ABSL_FLAG(bool, seed, true,
+          "Load the embedded Kosovo events when the database is empty.");
+ABSL_FLAG(std::string, seed_file, "",
+          "Load this SeedEvents textproto instead of the embedded events.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long in-flight RPCs may take to finish.");
+ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, write the bound port to this file once serving.");
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  presence::LogError(status.ToString());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  presence::BlockSignals();  // Before any thread starts.
+  absl::SetProgramUsageMessage(
+      "The presence timeline: dated events over gRPC, stored in RocksDB.");
+  absl::ParseCommandLine(argc, argv);
+  namespace tl = presence::timeline;
+
+  presence::storage::RocksDbOptions storage_options;
+  storage_options.path = absl::GetFlag(FLAGS_data_dir);
+  storage_options.tables.assign(std::begin(tl::kTableNames),
+                                std::end(tl::kTableNames));
+  storage_options.schema_version = tl::kSchemaVersion;
+  storage_options.block_cache_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  auto store = presence::storage::OpenRocksDbKvStore(storage_options);
+  if (!store.ok()) return Fail(store.status());
+
+  tl::GrpcRegistryClientOptions client_options;
+  client_options.address = absl::GetFlag(FLAGS_registry);
+  client_options.call_timeout = absl::GetFlag(FLAGS_registry_timeout);
+  std::unique_ptr<tl::RegistryClient> registry =
+      tl::NewGrpcRegistryClient(client_options);
+  tl::OrganizationCache cache;
+  auto timeline = std::make_unique<tl::Timeline>(*std::move(store),
+                                                 registry.get(), &cache);
+
+  if (absl::GetFlag(FLAGS_seed)) {
+    std::string seed(tl::KosovoEvents());
+    if (const std::string path = absl::GetFlag(FLAGS_seed_file); !path.empty()) {
+      auto text = presence::ReadFileToString(path);
+      if (!text.ok()) return Fail(text.status());
+      seed = *std::move(text);
+    }
+    auto created = tl::LoadSeedIfEmpty(*timeline, seed);
+    if (!created.ok()) return Fail(created.status());
+    presence::LogInfo(*created > 0
+                          ? absl::StrCat("seeded ", *created, " events")
+                          : "database not empty; seed data not loaded");
+  }
+
+  // The registry may come up later; the follower keeps trying.
+  tl::RegistryFollower follower(registry.get(), &cache);
+  follower.Start();
+
+  tl::TimelineGrpcService service(timeline.get());
+  presence::ServerOptions server_options;
+  server_options.listen_address = absl::GetFlag(FLAGS_listen);
+  server_options.services = {&service};
+  server_options.service_names = {"presence.timeline.v1.TimelineService"};
+  auto server = presence::RunningServer::Start(server_options);
+  if (!server.ok()) return Fail(server.status());
+  presence::LogInfo(absl::StrCat("presence-timeline serving on port ",
+                                 (*server)->port(), ", data in ",
+                                 storage_options.path, ", registry at ",
+                                 client_options.address));
+  if (absl::Status s = presence::ServeUntilTerminated(
+          **server, absl::GetFlag(FLAGS_port_file),
+          absl::GetFlag(FLAGS_shutdown_grace), nullptr);
+      !s.ok()) {
+    return Fail(s);
+  }
+  follower.Stop();
+  server->reset();
+  timeline.reset();  // Closes RocksDB.
+  presence::LogInfo("stopped");
+  return 0;
+}

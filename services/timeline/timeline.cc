@@ -1,0 +1,531 @@
+#include "services/timeline/timeline.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "presence/registry/v1/registry.pb.h"
+#include "presence/timeline/v1/timeline.pb.h"
+#include "services/common/field_mask.h"
+#include "services/common/page_token.h"
+#include "services/common/partial_date.h"
+#include "services/common/resource_name.h"
+#include "services/common/status_macros.h"
+#include "services/timeline/event_index.h"
+#include "services/timeline/organization_cache.h"
+#include "services/timeline/registry_client.h"
+#include "services/timeline/timeline_internal.pb.h"
+
+namespace presence::timeline {
+namespace {
+
+using ::presence::registry::v1::Organization;
+using ::presence::timeline::v1::Event;
+using ::presence::timeline::v1::Presence;
+using ::presence::type::v1::PartialDate;
+
+constexpr char kCollection[] = "events";
+constexpr int kDefaultMaxEvents = 10;
+constexpr int kMaxMaxEvents = 100;
+
+const std::vector<std::string>& OutputOnlyFields() {
+  static const auto* const kFields =
+      new std::vector<std::string>{"name", "etag", "create_time", "update_time"};
+  return *kFields;
+}
+
+bool DateSet(bool has, const PartialDate& date) { return has && !IsUnset(date); }
+
+// [lower(start), upper(end or start)] as day numbers.
+std::pair<int64_t, int64_t> Span(const Event& event) {
+  const DayInterval start = ToInterval(event.start());
+  const DayInterval end =
+      DateSet(event.has_end(), event.end()) ? ToInterval(event.end()) : start;
+  return {DayNumber(start.lower), DayNumber(end.upper)};
+}
+
+absl::Status ValidateEvent(const Event& event) {
+  if (absl::StripAsciiWhitespace(event.title()).empty()) {
+    return absl::InvalidArgumentError("event.title: is required");
+  }
+  if (event.kind() == Event::KIND_UNSPECIFIED ||
+      !Event::Kind_IsValid(event.kind())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "event.kind: ", event.kind(), " is not a kind; set one of DECLARATION .. OTHER"));
+  }
+  if (!DateSet(event.has_start(), event.start())) {
+    return absl::InvalidArgumentError("event.start: is required");
+  }
+  PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.start(), "event.start"));
+  if (DateSet(event.has_end(), event.end())) {
+    PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.end(), "event.end"));
+    if (ToInterval(event.end()).upper < ToInterval(event.start()).lower) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "event.end: ", FormatPartialDate(event.end()),
+          " is before event.start ", FormatPartialDate(event.start())));
+    }
+  }
+  if (event.organizations_size() == 0) {
+    return absl::InvalidArgumentError(
+        "event.organizations: at least one organization is required");
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < event.organizations_size(); ++i) {
+    const std::string field = absl::StrCat("event.organizations[", i, "]");
+    PRESENCE_ASSIGN_OR_RETURN(
+        std::string id,
+        ParseResourceName(event.organizations(i), "organizations", field));
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": ", event.organizations(i), " is listed twice"));
+    }
+  }
+  for (int i = 0; i < event.sources_size(); ++i) {
+    if (absl::StripAsciiWhitespace(event.sources(i).document()).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("event.sources[", i, "].document: is required"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Event> ParseEvent(absl::string_view bytes,
+                                 absl::string_view where) {
+  Event event;
+  if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("unreadable event at ", where));
+  }
+  return event;
+}
+
+google::protobuf::Timestamp ToProtoTime(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const absl::Duration since_epoch = t - absl::UnixEpoch();
+  ts.set_seconds(absl::ToInt64Seconds(since_epoch));
+  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(
+      since_epoch - absl::Seconds(ts.seconds()))));
+  return ts;
+}
+
+std::string NewEtag() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* const gen = new absl::BitGen();
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("\"%016x\"", absl::Uniform<uint64_t>(*gen));
+}
+
+std::string OrgId(absl::string_view name) {
+  return std::string(absl::StripPrefix(name, "organizations/"));
+}
+
+bool IsPresenceKind(Organization::Kind kind) {
+  switch (kind) {
+    case Organization::KIND_MILITARY_MISSION:
+    case Organization::KIND_CIVILIAN_MISSION:
+    case Organization::KIND_RULE_OF_LAW_MISSION:
+    case Organization::KIND_FIELD_MISSION:
+    case Organization::KIND_INTERIM_ADMINISTRATION:
+    case Organization::KIND_STEERING_BODY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Timeline::Timeline(std::unique_ptr<storage::KvStore> store,
+                   RegistryClient* registry, const OrganizationCache* cache,
+                   TimelineOptions options)
+    : store_(std::move(store)),
+      registry_(registry),
+      cache_(cache),
+      options_(std::move(options)) {}
+
+Timeline::~Timeline() = default;
+
+absl::StatusOr<bool> Timeline::IsEmpty() {
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(kEvents, storage::ReadOptions{});
+  it->SeekToFirst();
+  PRESENCE_RETURN_IF_ERROR(it->status());
+  return !it->Valid();
+}
+
+absl::StatusOr<std::optional<std::string>> Timeline::ReadRaw(
+    absl::string_view id) {
+  return store_->Get(kEvents, id);
+}
+
+absl::StatusOr<Event> Timeline::GetEvent(absl::string_view name) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string id,
+                            ParseResourceName(name, kCollection, "name"));
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
+  if (!raw) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  return ParseEvent(*raw, name);
+}
+
+void Timeline::IndexEntries(const Event& event, bool remove,
+                            storage::WriteBatch* batch) {
+  const auto [lower, upper] = Span(event);
+  const std::string id(absl::StripPrefix(event.name(), "events/"));
+  const auto apply = [&](storage::TableId table, const std::string& key) {
+    if (remove) {
+      batch->Delete(table, key);
+    } else {
+      batch->Put(table, key, "");
+    }
+  };
+  apply(kByStart, StartIndexKey(lower, upper, id));
+  for (const std::string& org : event.organizations()) {
+    apply(kByOrg, OrgIndexKey(OrgId(org), lower, upper, id));
+  }
+}
+
+absl::Status Timeline::CheckOrganizations(const Event& event,
+                                          absl::Time deadline) {
+  for (int i = 0; i < event.organizations_size(); ++i) {
+    const std::string& name = event.organizations(i);
+    const std::string field = absl::StrCat("event.organizations[", i, "]");
+    absl::StatusOr<Organization> org =
+        registry_->GetOrganization(name, deadline);
+    if (org.ok()) {
+      if (org->state() == Organization::DELETED) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": ", name, " is deleted in the registry"));
+      }
+      continue;
+    }
+    if (org.status().code() == absl::StatusCode::kNotFound) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", name, " does not exist in the registry"));
+    }
+    if (org.status().code() == absl::StatusCode::kDeadlineExceeded &&
+        absl::Now() >= deadline) {
+      return org.status();
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "cannot check ", field, " ", name, " against the registry: ",
+        org.status().message(), "; nothing was written"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
+                                            absl::Time deadline) {
+  return Create(request, deadline, /*check_registry=*/true);
+}
+
+absl::StatusOr<Event> Timeline::ImportEvent(const Event& event) {
+  v1::CreateEventRequest request;
+  request.set_event_id(std::string(absl::StripPrefix(event.name(), "events/")));
+  *request.mutable_event() = event;
+  return Create(request, absl::InfiniteFuture(), /*check_registry=*/false);
+}
+
+absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
+                                       absl::Time deadline,
+                                       bool check_registry) {
+  const std::string& id = request.event_id();
+  PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "event_id"));
+  if (!request.has_event()) {
+    return absl::InvalidArgumentError("event: is required");
+  }
+  PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  Event event = request.event();
+  event.clear_etag();
+  event.clear_create_time();
+  event.clear_update_time();
+  event.set_name(ResourceName(kCollection, id));
+  PRESENCE_RETURN_IF_ERROR(ValidateEvent(event));
+
+  std::vector<absl::string_view> keys = {id};
+  const std::string request_key = absl::StrCat("r/", request.request_id());
+  if (!request.request_id().empty()) keys.push_back(request_key);
+  KeyLocks::Guard guard = locks_.LockAll(keys);
+
+  if (!request.request_id().empty()) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                              store_->Get(kMeta, request_key));
+    if (stored) {
+      internal::StoredRequest previous;
+      if (!previous.ParseFromString(*stored)) {
+        return absl::DataLossError("unreadable request record");
+      }
+      if (previous.event_id() != id) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "request_id: ", request.request_id(),
+            " was already used to create events/", previous.event_id()));
+      }
+      return previous.result();
+    }
+  }
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
+  if (existing) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(event.name(), " already exists"));
+  }
+  if (check_registry) {
+    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, deadline));
+  }
+  if (request.validate_only()) return event;
+
+  const google::protobuf::Timestamp now = ToProtoTime(options_.now());
+  *event.mutable_create_time() = now;
+  *event.mutable_update_time() = now;
+  event.set_etag(NewEtag());
+  storage::WriteBatch batch;
+  batch.ExpectAbsent(kEvents, id);
+  batch.Put(kEvents, id, event.SerializeAsString());
+  IndexEntries(event, /*remove=*/false, &batch);
+  if (!request.request_id().empty()) {
+    internal::StoredRequest record;
+    record.set_event_id(id);
+    *record.mutable_result() = event;
+    batch.Put(kMeta, request_key, record.SerializeAsString());
+  }
+  PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
+  return event;
+}
+
+absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& request,
+                                            absl::Time deadline) {
+  if (!request.has_event()) {
+    return absl::InvalidArgumentError("event: is required");
+  }
+  PRESENCE_ASSIGN_OR_RETURN(
+      std::string id,
+      ParseResourceName(request.event().name(), kCollection, "event.name"));
+  PRESENCE_ASSIGN_OR_RETURN(
+      const UpdateMask mask,
+      ResolveUpdateMask(request.event(),
+                        request.has_update_mask() ? &request.update_mask()
+                                                  : nullptr,
+                        OutputOnlyFields()));
+  KeyLocks::Guard guard = locks_.LockAll({id});
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
+  if (!raw) {
+    return absl::NotFoundError(absl::StrCat(request.event().name(), " not found"));
+  }
+  PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
+  if (!request.event().etag().empty() &&
+      request.event().etag() != current.etag()) {
+    return absl::AbortedError(absl::StrCat(
+        "event.etag: ", request.event().etag(), " does not match the current ",
+        current.etag(), " of ", current.name(), "; re-read and retry"));
+  }
+  Event updated = current;
+  ApplyUpdateMask(request.event(), mask, &updated);
+  updated.set_name(current.name());
+  *updated.mutable_create_time() = current.create_time();
+  PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
+  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, deadline));
+  updated.set_etag(current.etag());
+  *updated.mutable_update_time() = current.update_time();
+  if (request.validate_only()) return updated;
+
+  *updated.mutable_update_time() = ToProtoTime(options_.now());
+  updated.set_etag(NewEtag());
+  storage::WriteBatch batch;
+  batch.ExpectValue(kEvents, id, *raw);
+  IndexEntries(current, /*remove=*/true, &batch);
+  IndexEntries(updated, /*remove=*/false, &batch);
+  batch.Put(kEvents, id, updated.SerializeAsString());
+  PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
+  return updated;
+}
+
+absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
+  PRESENCE_ASSIGN_OR_RETURN(
+      std::string id, ParseResourceName(request.name(), kCollection, "name"));
+  KeyLocks::Guard guard = locks_.LockAll({id});
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
+  if (!raw) return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+  PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
+  if (!request.etag().empty() && request.etag() != current.etag()) {
+    return absl::AbortedError(absl::StrCat(
+        "etag: ", request.etag(), " does not match the current ",
+        current.etag(), " of ", current.name(), "; re-read and retry"));
+  }
+  storage::WriteBatch batch;
+  batch.ExpectValue(kEvents, id, *raw);
+  IndexEntries(current, /*remove=*/true, &batch);
+  batch.Delete(kEvents, id);
+  return store_->Write(batch);
+}
+
+absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
+    const v1::ListEventsRequest& request) {
+  PRESENCE_ASSIGN_OR_RETURN(int32_t page_size,
+                            EffectivePageSize(request.page_size()));
+  WindowQuery query;
+  query.descending = request.descending();
+  for (int i = 0; i < request.organizations_size(); ++i) {
+    PRESENCE_ASSIGN_OR_RETURN(
+        std::string id,
+        ParseResourceName(request.organizations(i), "organizations",
+                          absl::StrCat("organizations[", i, "]")));
+    query.organization_ids.push_back(std::move(id));
+  }
+  std::set<int> kinds;
+  for (int i = 0; i < request.kinds_size(); ++i) {
+    if (!Event::Kind_IsValid(request.kinds(i)) ||
+        request.kinds(i) == Event::KIND_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kinds[", i, "]: ", request.kinds(i), " is not a kind"));
+    }
+    kinds.insert(request.kinds(i));
+  }
+  query.window_lower = DayNumber(MinDay());
+  query.window_upper = DayNumber(MaxDay());
+  if (DateSet(request.has_since(), request.since())) {
+    PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.since(), "since"));
+    query.window_lower = DayNumber(ToInterval(request.since()).lower);
+  }
+  if (DateSet(request.has_until(), request.until())) {
+    PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.until(), "until"));
+    query.window_upper = DayNumber(ToInterval(request.until()).upper);
+  }
+  if (query.window_upper < query.window_lower) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "until: ", FormatPartialDate(request.until()), " ends before since ",
+        FormatPartialDate(request.since()), " begins"));
+  }
+  v1::ListEventsRequest fingerprint = request;
+  fingerprint.clear_page_size();
+  fingerprint.clear_page_token();
+  if (!request.page_token().empty()) {
+    PRESENCE_ASSIGN_OR_RETURN(query.after,
+                              DecodePageToken(request.page_token(), fingerprint));
+    if (EventIdOfSortKey(query.after).empty()) {
+      return absl::InvalidArgumentError(
+          "page_token: is not a page token issued by this method");
+    }
+  }
+
+  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  WindowScan scan(store_.get(), kByStart, kByOrg, snapshot.get(), query);
+  v1::ListEventsResponse response;
+  std::string last_key;
+  while (true) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> key, scan.Next());
+    if (!key) break;
+    const std::string id = EventIdOfSortKey(*key);
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                              store_->Get(kEvents, id, snapshot.get()));
+    if (!raw) continue;  // Not possible within one snapshot; be safe.
+    PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(*raw, id));
+    if (!kinds.empty() && !kinds.count(event.kind())) continue;
+    if (response.events_size() == page_size) {
+      response.set_next_page_token(EncodePageToken(fingerprint, last_key));
+      break;
+    }
+    last_key = *key;
+    *response.add_events() = std::move(event);
+  }
+  return response;
+}
+
+absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
+    const std::string& organization_id, int64_t until_day, int limit,
+    const storage::Snapshot* snapshot) {
+  WindowQuery query;
+  query.window_lower = DayNumber(MinDay());
+  query.window_upper = until_day;
+  query.descending = true;
+  query.organization_ids = {organization_id};
+  WindowScan scan(store_.get(), kByStart, kByOrg, snapshot, query);
+  std::vector<Event> events;
+  while (static_cast<int>(events.size()) < limit) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> key, scan.Next());
+    if (!key) break;
+    const std::string id = EventIdOfSortKey(*key);
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                              store_->Get(kEvents, id, snapshot));
+    if (!raw) continue;
+    PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(*raw, id));
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+absl::StatusOr<Presence> Timeline::GetPresence(
+    const v1::GetPresenceRequest& request) {
+  if (!DateSet(request.has_date(), request.date())) {
+    return absl::InvalidArgumentError("date: is required");
+  }
+  PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));
+  std::set<int> kinds;
+  for (int i = 0; i < request.kinds_size(); ++i) {
+    if (!Organization::Kind_IsValid(request.kinds(i)) ||
+        request.kinds(i) == Organization::KIND_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kinds[", i, "]: ", request.kinds(i), " is not a kind"));
+    }
+    kinds.insert(request.kinds(i));
+  }
+  if (request.max_events() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_events: ", request.max_events(), " is negative"));
+  }
+  const int max_events =
+      request.max_events() == 0 ? kDefaultMaxEvents
+                                : std::min(request.max_events(), kMaxMaxEvents);
+  if (!cache_->filled()) {
+    return absl::UnavailableError(
+        "organizations have not been loaded from the registry yet; retry");
+  }
+  const DayInterval date = ToInterval(request.date());
+  Presence presence;
+  *presence.mutable_date() = request.date();
+  presence.set_registry_revision(cache_->revision());
+  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  for (const Organization& org : cache_->All()) {
+    if (org.state() == Organization::DELETED) continue;
+    if (kinds.empty() ? !IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {
+      continue;
+    }
+    const DayInterval lifespan =
+        SpanBetween(org.has_established() ? &org.established() : nullptr,
+                    org.has_ended() ? &org.ended() : nullptr);
+    if (!lifespan.Overlaps(date)) continue;
+
+    Presence::PresentOrganization* present = presence.add_organizations();
+    present->set_organization(org.name());
+    present->set_display_name(org.display_name());
+    present->set_acronym(org.acronym());
+    present->set_parent_organization(org.parent_organization());
+    present->set_kind(org.kind());
+    for (const auto& leader : org.leaders()) {
+      const DayInterval term =
+          SpanBetween(leader.has_appointed() ? &leader.appointed() : nullptr,
+                      leader.has_left() ? &leader.left() : nullptr);
+      if (term.Overlaps(date)) *present->add_leaders() = leader;
+    }
+    // The latest figure no later than the date, per category and contributor.
+    std::map<std::pair<int, std::string>, const Organization::Headcount*> latest;
+    for (const auto& figure : org.headcounts()) {
+      const DayInterval as_of = ToInterval(figure.as_of());
+      if (as_of.lower > date.upper) continue;
+      const Organization::Headcount*& best =
+          latest[{figure.category(), figure.contributor()}];
+      if (best == nullptr || ToInterval(best->as_of()).lower <= as_of.lower) {
+        best = &figure;
+      }
+    }
+    for (const auto& [key, figure] : latest) *present->add_headcounts() = *figure;
+    PRESENCE_ASSIGN_OR_RETURN(
+        std::vector<Event> events,
+        RecentEvents(OrgId(org.name()), DayNumber(date.upper), max_events,
+                     snapshot.get()));
+    for (Event& e : events) *present->add_events() = std::move(e);
+  }
+  return presence;
+}
+
+}  // namespace presence::timeline

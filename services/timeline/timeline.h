@@ -1,0 +1,112 @@
+#ifndef PRESENCE_SERVICES_TIMELINE_TIMELINE_H_
+#define PRESENCE_SERVICES_TIMELINE_TIMELINE_H_
+
+// The timeline's domain service: every rule about events and presence
+// reports, in plain C++ over protobuf messages and absl::Status.
+//
+// Storage layout (tables of the KvStore):
+//   events    {event_id}        -> Event
+//   by_start  see event_index.h -> ""   (window queries)
+//   by_org    see event_index.h -> ""   (per-organization window queries)
+//   meta      "r/" {request_id} -> internal.StoredRequest
+// Every write is one atomic, synced batch of the record and all its index
+// entries.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/common/key_locks.h"
+#include "services/common/storage/kv_store.h"
+
+namespace presence::timeline::v1 {
+class CreateEventRequest;
+class DeleteEventRequest;
+class Event;
+class GetPresenceRequest;
+class ListEventsRequest;
+class ListEventsResponse;
+class Presence;
+class UpdateEventRequest;
+}  // namespace presence::timeline::v1
+
+namespace presence::timeline {
+
+class OrganizationCache;
+class RegistryClient;
+
+enum Table : storage::TableId {
+  kEvents = 0,
+  kByStart = 1,
+  kByOrg = 2,
+  kMeta = 3,
+};
+inline constexpr const char* kTableNames[] = {"events", "by_start", "by_org",
+                                              "meta"};
+inline constexpr int64_t kSchemaVersion = 1;
+
+struct TimelineOptions {
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+// Thread-safe. Reads never block on writers or on the registry.
+class Timeline {
+ public:
+  // `registry` and `cache` are not owned and must outlive the Timeline.
+  // `store` must have been opened with kTableNames.
+  Timeline(std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
+           const OrganizationCache* cache, TimelineOptions options = {});
+  Timeline(const Timeline&) = delete;
+  Timeline& operator=(const Timeline&) = delete;
+  ~Timeline();
+
+  // True if no event was ever written.
+  absl::StatusOr<bool> IsEmpty();
+
+  // `deadline` is the deadline of the request being served: calls into the
+  // registry made for it never outlive it. Errors: INVALID_ARGUMENT naming the
+  // field and value; NOT_FOUND; ALREADY_EXISTS; ABORTED for an etag mismatch;
+  // UNAVAILABLE (nothing written) when the registry cannot be asked.
+  absl::StatusOr<v1::Event> GetEvent(absl::string_view name);
+  absl::StatusOr<v1::ListEventsResponse> ListEvents(
+      const v1::ListEventsRequest& request);
+  absl::StatusOr<v1::Event> CreateEvent(const v1::CreateEventRequest& request,
+                                        absl::Time deadline);
+  absl::StatusOr<v1::Event> UpdateEvent(const v1::UpdateEventRequest& request,
+                                        absl::Time deadline);
+  absl::Status DeleteEvent(const v1::DeleteEventRequest& request);
+  // UNAVAILABLE until the organization cache has been filled once.
+  absl::StatusOr<v1::Presence> GetPresence(const v1::GetPresenceRequest& request);
+
+  // Writes a trusted event (the embedded data set) without asking the
+  // registry; validated otherwise like CreateEvent.
+  absl::StatusOr<v1::Event> ImportEvent(const v1::Event& event);
+
+ private:
+  absl::StatusOr<v1::Event> Create(const v1::CreateEventRequest& request,
+                                   absl::Time deadline, bool check_registry);
+  // Every organization of `event` exists and is live in the registry.
+  absl::Status CheckOrganizations(const v1::Event& event, absl::Time deadline);
+  absl::StatusOr<std::optional<std::string>> ReadRaw(absl::string_view id);
+  // Adds the index entries of `event` (or their deletions) to `batch`.
+  void IndexEntries(const v1::Event& event, bool remove,
+                    storage::WriteBatch* batch);
+  absl::StatusOr<std::vector<v1::Event>> RecentEvents(
+      const std::string& organization_id, int64_t until_day, int limit,
+      const storage::Snapshot* snapshot);
+
+  std::unique_ptr<storage::KvStore> store_;
+  RegistryClient* const registry_;
+  const OrganizationCache* const cache_;
+  TimelineOptions options_;
+  KeyLocks locks_;
+};
+
+}  // namespace presence::timeline
+
+#endif  // PRESENCE_SERVICES_TIMELINE_TIMELINE_H_

@@ -1,0 +1,43 @@
+#ifndef PRESENCE_SERVICES_TIMELINE_TIMELINE_GRPC_SERVICE_H_
+#define PRESENCE_SERVICES_TIMELINE_TIMELINE_GRPC_SERVICE_H_
+
+#include "presence/timeline/v1/timeline.grpc.pb.h"
+
+namespace presence::timeline {
+
+class Timeline;
+
+// presence.timeline.v1.TimelineService. Translation only: every rule lives in
+// Timeline. Synchronous API: writes wait on the registry over the network,
+// which must not happen on gRPC's callback threads.
+class TimelineGrpcService final : public v1::TimelineService::Service {
+ public:
+  // `timeline` is not owned and must outlive this service.
+  explicit TimelineGrpcService(Timeline* timeline) : timeline_(timeline) {}
+
+  grpc::Status GetEvent(grpc::ServerContext* context,
+                        const v1::GetEventRequest* request,
+                        v1::Event* response) override;
+  grpc::Status ListEvents(grpc::ServerContext* context,
+                          const v1::ListEventsRequest* request,
+                          v1::ListEventsResponse* response) override;
+  grpc::Status CreateEvent(grpc::ServerContext* context,
+                           const v1::CreateEventRequest* request,
+                           v1::Event* response) override;
+  grpc::Status UpdateEvent(grpc::ServerContext* context,
+                           const v1::UpdateEventRequest* request,
+                           v1::Event* response) override;
+  grpc::Status DeleteEvent(grpc::ServerContext* context,
+                           const v1::DeleteEventRequest* request,
+                           google::protobuf::Empty* response) override;
+  grpc::Status GetPresence(grpc::ServerContext* context,
+                           const v1::GetPresenceRequest* request,
+                           v1::Presence* response) override;
+
+ private:
+  Timeline* const timeline_;
+};
+
+}  // namespace presence::timeline
+
+#endif  // PRESENCE_SERVICES_TIMELINE_TIMELINE_GRPC_SERVICE_H_
