@@ -17,7 +17,8 @@
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/registry/registry.h"
-#include "tests/testing/registry_fixture.h"
+#include "tests/testing/service_process.h"
+#include "tests/testing/test_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -41,36 +42,17 @@ using ::presence::testing::StatusIs;
 using ::presence::testing::Subprocess;
 using ::testing::HasSubstr;
 
-class RegistryProcess {
+// The registry binary on a loopback port, with a registry stub.
+class RegistryProcess : public testing::ServiceProcess {
  public:
-  RegistryProcess(const testing::TempDir& dir, std::vector<std::string> flags) {
-    const std::string port_file = dir.Sub("port");
-    std::remove(port_file.c_str());
-    std::vector<std::string> argv = {PRESENCE_REGISTRY_BIN,
-                                     "--listen=127.0.0.1:0",
-                                     "--data_dir=" + dir.Sub("db"),
-                                     "--port_file=" + port_file};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    log_ = dir.Sub("registry.log");
-    process_ = Subprocess::Start(argv, log_);
-    if (!process_) return;
-    std::optional<int> port = testing::WaitForPortFile(port_file);
-    if (!port) return;
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = RegistryService::NewStub(channel_);
+  RegistryProcess(const testing::TempDir& dir, std::vector<std::string> flags)
+      : ServiceProcess(PRESENCE_REGISTRY_BIN, dir.path(), "registry",
+                       std::move(flags)) {
+    if (ok()) stub_ = RegistryService::NewStub(channel());
   }
-
-  bool ok() const { return stub_ != nullptr; }
   RegistryService::Stub& stub() { return *stub_; }
-  Subprocess& process() { return *process_; }
-  std::string log() const { return ReadFile(log_); }
-  std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
-  std::string log_;
-  std::optional<Subprocess> process_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<RegistryService::Stub> stub_;
 };
 
@@ -215,7 +197,7 @@ TEST(RegistryProcessTest, RefusesADatabaseWithANewerSchema) {
   testing::TempDir dir;
   {
     storage::RocksDbOptions options;
-    options.path = dir.Sub("db");
+    options.path = dir.Sub("registry-db");
     options.tables.assign(std::begin(registry::kTableNames),
                           std::end(registry::kTableNames));
     options.schema_version = registry::kSchemaVersion + 1;
@@ -223,7 +205,7 @@ TEST(RegistryProcessTest, RefusesADatabaseWithANewerSchema) {
   }
   auto process = Subprocess::Start(
       {PRESENCE_REGISTRY_BIN, "--listen=127.0.0.1:0",
-       "--data_dir=" + dir.Sub("db")},
+       "--data_dir=" + dir.Sub("registry-db")},
       dir.Sub("log"));
   ASSERT_TRUE(process.has_value());
   std::optional<int> status = process->Wait(absl::Seconds(60));

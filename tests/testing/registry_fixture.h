@@ -13,10 +13,10 @@
 #include "grpcpp/grpcpp.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "services/common/server/server.h"
-#include "services/common/storage/rocksdb_kv_store.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_grpc_service.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_server.h"
 
 namespace presence::testing {
 
@@ -25,13 +25,8 @@ class InProcessRegistry {
   // Opens (or reopens) the database in `dir` and starts serving.
   static absl::StatusOr<std::unique_ptr<InProcessRegistry>> Start(
       const std::string& dir, registry::RegistryOptions options = {}) {
-    storage::RocksDbOptions storage_options;
-    storage_options.path = dir;
-    storage_options.tables.assign(std::begin(registry::kTableNames),
-                                  std::end(registry::kTableNames));
-    storage_options.schema_version = registry::kSchemaVersion;
-    storage_options.block_cache_bytes = 8 << 20;
-    auto store = storage::OpenRocksDbKvStore(storage_options);
+    auto store = OpenTestStore(dir, registry::kTableNames,
+                               registry::kSchemaVersion);
     if (!store.ok()) return store.status();
     auto reg = registry::Registry::Open(*std::move(store), options);
     if (!reg.ok()) return reg.status();
@@ -39,17 +34,12 @@ class InProcessRegistry {
     r->registry_ = *std::move(reg);
     r->service_ =
         std::make_unique<registry::RegistryGrpcService>(r->registry_.get());
-    ServerOptions server_options;
-    server_options.listen_address = "127.0.0.1:0";
-    server_options.services = {r->service_.get()};
-    server_options.service_names = {"presence.registry.v1.RegistryService"};
-    server_options.log_rpcs = false;
-    auto server = RunningServer::Start(server_options);
+    auto server = StartTestServer(r->service_.get(),
+                                  "presence.registry.v1.RegistryService");
     if (!server.ok()) return server.status();
     r->server_ = *std::move(server);
     r->address_ = "127.0.0.1:" + std::to_string(r->server_->port());
-    r->channel_ =
-        grpc::CreateChannel(r->address_, grpc::InsecureChannelCredentials());
+    r->channel_ = LoopbackChannel(r->server_->port());
     r->stub_ = registry::v1::RegistryService::NewStub(r->channel_);
     return r;
   }
@@ -77,14 +67,6 @@ class InProcessRegistry {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<registry::v1::RegistryService::Stub> stub_;
 };
-
-// A ClientContext with a deadline, so that no test call can hang.
-inline std::unique_ptr<grpc::ClientContext> Ctx(
-    absl::Duration timeout = absl::Seconds(20)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return context;
-}
 
 }  // namespace presence::testing
 

@@ -58,9 +58,11 @@ class RunningServer {
   bool shut_down_ = false;
 };
 
-// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it
-// starts afterwards. Call first thing in main(), before any thread exists, so
-// that WaitForSignal() is the only receiver.
+// Prepares a service process: blocks SIGINT, SIGTERM and SIGHUP in the
+// calling thread and every thread it starts afterwards (so that
+// WaitForTerminationSignal() is the only receiver), and sets gRPC's
+// environment defaults. Call first thing in main(), before any thread or gRPC
+// object exists.
 void BlockSignals();
 
 // Waits for SIGINT or SIGTERM and returns it. REQUIRES: BlockSignals().
