@@ -117,6 +117,48 @@ class Subprocess {
   pid_t pid_;
 };
 
+struct CommandResult {
+  int exit_code = -1;  // -1 if it did not exit normally.
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` to completion with stdin from /dev/null, stdout and stderr
+// captured through files in `scratch_dir`, and `extra_env` ("NAME=value")
+// added to the environment.
+inline CommandResult RunCommand(const std::vector<std::string>& argv,
+                                const std::string& scratch_dir,
+                                const std::vector<std::string>& extra_env = {}) {
+  static int counter = 0;
+  const std::string base = scratch_dir + "/cmd" + std::to_string(++counter);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (base + ".out").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (base + ".err").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_storage(extra_env);
+  for (char** e = environ; *e != nullptr; ++e) env_storage.push_back(*e);
+  std::vector<char*> env;
+  for (std::string& e : env_storage) env.push_back(e.data());
+  env.push_back(nullptr);
+  pid_t pid = 0;
+  CommandResult result;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return result;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  result.out = ReadFile(base + ".out");
+  result.err = ReadFile(base + ".err");
+  return result;
+}
+
 // Reads the port a server wrote with --port_file, waiting for the file.
 inline std::optional<int> WaitForPortFile(const std::string& path,
                                           absl::Duration timeout = absl::Seconds(60)) {

@@ -1,0 +1,240 @@
+// The real presencectl binary against both real services, started as
+// processes on ephemeral loopback ports with the Kosovo data.
+//
+// Golden outputs live in tests/golden/; regenerate them after an intended
+// change with PRESENCE_UPDATE_GOLDEN=1 and review the diff.
+
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/service_process.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace presence {
+namespace {
+
+using ::presence::testing::CommandResult;
+using ::presence::testing::ServiceProcess;
+using ::testing::HasSubstr;
+
+// Both services, seeded or empty.
+class Stack {
+ public:
+  Stack(const testing::TempDir& dir, const std::string& prefix, bool seed)
+      : registry_(PRESENCE_REGISTRY_BIN, dir.path(), prefix + "registry",
+                  {seed ? "--seed=true" : "--seed=false"}),
+        timeline_(PRESENCE_TIMELINE_BIN, dir.path(), prefix + "timeline",
+                  {seed ? "--seed=true" : "--seed=false",
+                   "--registry=" + registry_.address()}),
+        dir_(dir) {}
+
+  bool ok() const { return registry_.ok() && timeline_.ok(); }
+
+  CommandResult Run(std::vector<std::string> args,
+                    std::vector<std::string> env = {}) const {
+    std::vector<std::string> argv = {PRESENCECTL_BIN,
+                                     "--registry=" + registry_.address(),
+                                     "--timeline=" + timeline_.address()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv, dir_.path(), env);
+  }
+  const ServiceProcess& registry() const { return registry_; }
+  const ServiceProcess& timeline() const { return timeline_; }
+
+ private:
+  ServiceProcess registry_;
+  ServiceProcess timeline_;
+  const testing::TempDir& dir_;
+};
+
+// Output-only values that differ from run to run.
+std::string Normalize(std::string text) {
+  text = std::regex_replace(
+      text, std::regex("\"(createTime|updateTime|deleteTime)\": \"[^\"]*\""),
+      "\"$1\": \"<time>\"");
+  text = std::regex_replace(text, std::regex("\"etag\": \"\\\\\"[0-9a-f]{16}\\\\\"\""),
+                            "\"etag\": \"<etag>\"");
+  return text;
+}
+
+void ExpectGolden(const std::string& name, const std::string& actual) {
+  const std::string path = absl::StrCat(PRESENCE_GOLDEN_DIR, "/", name);
+  const std::string normalized = Normalize(actual);
+  if (std::getenv("PRESENCE_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path, std::ios::trunc) << normalized;
+    return;
+  }
+  const std::string expected = testing::ReadFile(path);
+  ASSERT_FALSE(expected.empty()) << path << " is missing; run with PRESENCE_UPDATE_GOLDEN=1";
+  EXPECT_EQ(normalized, expected) << "differs from " << path;
+}
+
+class PresencectlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    stack_ = new Stack(*dir_, "", /*seed=*/true);
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    delete dir_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(stack_->ok()) << stack_->registry().log() << stack_->timeline().log();
+  }
+  // GetPresence needs the timeline's organization cache: wait for it.
+  static void WaitForPresence() {
+    ASSERT_TRUE(testing::WaitUntil(
+        [] { return stack_->Run({"presence", "2009-06-01"}).exit_code == 0; }));
+  }
+
+  static testing::TempDir* dir_;
+  static Stack* stack_;
+};
+testing::TempDir* PresencectlTest::dir_ = nullptr;
+Stack* PresencectlTest::stack_ = nullptr;
+
+TEST_F(PresencectlTest, GoldenOutputs) {
+  WaitForPresence();
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"orgs-list.txt", {"orgs", "list"}},
+      {"orgs-list.json", {"orgs", "list", "-o", "json"}},
+      {"orgs-get-kfor.txt", {"orgs", "get", "kfor"}},
+      {"orgs-get-kfor.json", {"orgs", "get", "kfor", "-o", "json"}},
+      {"events-list-eulex.txt", {"events", "list", "--org", "eulex"}},
+      {"events-list-eulex.json", {"events", "list", "--org", "EULEX", "-o", "json"}},
+      {"presence-2009-06-01.txt", {"presence", "2009-06-01"}},
+      {"presence-2009-06-01.json", {"presence", "2009-06-01", "-o", "json"}},
+  };
+  for (const auto& [golden, args] : cases) {
+    SCOPED_TRACE(golden);
+    CommandResult result = stack_->Run(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.err, "");
+    ExpectGolden(golden, result.out);
+  }
+}
+
+TEST_F(PresencectlTest, OrganizationArgumentsAcceptAcronymsAndAliases) {
+  CommandResult by_alias = stack_->Run({"events", "list", "--org", "OSCE Mission in Kosovo", "-o", "jsonl"});
+  CommandResult by_acronym = stack_->Run({"events", "list", "--org", "omik", "-o", "jsonl"});
+  ASSERT_EQ(by_alias.exit_code, 0) << by_alias.err;
+  EXPECT_EQ(by_alias.out, by_acronym.out);
+  EXPECT_THAT(by_alias.out, HasSubstr("osce-monthly-mandate-review"));
+  CommandResult lookup = stack_->Run({"orgs", "lookup", "UNMiK", "-o", "jsonl"});
+  ASSERT_EQ(lookup.exit_code, 0) << lookup.err;
+  EXPECT_THAT(lookup.out, HasSubstr("\"name\":\"organizations/unmik\""));
+}
+
+TEST_F(PresencectlTest, ExitCodesAndDiagnostics) {
+  CommandResult missing = stack_->Run({"orgs", "get", "nope"});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND: organizations/nope not found"));
+
+  CommandResult bad_date = stack_->Run({"presence", "2009-02-30"});
+  EXPECT_EQ(bad_date.exit_code, 4);
+  EXPECT_THAT(bad_date.err, HasSubstr("accepted forms"));
+  EXPECT_THAT(bad_date.err, HasSubstr("early 2010"));
+
+  CommandResult server_says_invalid =
+      stack_->Run({"events", "create", "x", "--title", "T", "--kind", "other",
+                   "--start", "2010", "--org", "organizations/nope"});
+  EXPECT_EQ(server_says_invalid.exit_code, 4);
+  EXPECT_THAT(server_says_invalid.err,
+              HasSubstr("INVALID_ARGUMENT: event.organizations[0]: organizations/nope "
+                        "does not exist in the registry"));
+
+  CommandResult conflict = stack_->Run({"orgs", "create", "kfor", "--display-name", "K", "--kind", "other"});
+  EXPECT_EQ(conflict.exit_code, 6);
+  EXPECT_THAT(conflict.err, HasSubstr("ALREADY_EXISTS"));
+
+  CommandResult usage = stack_->Run({"orgs", "frobnicate"});
+  EXPECT_EQ(usage.exit_code, 2);
+  CommandResult help = stack_->Run({"events", "list", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Examples:"));
+
+  const CommandResult unreachable = testing::RunCommand(
+      {PRESENCECTL_BIN, "--registry=127.0.0.1:1", "--timeout=2s", "orgs", "get", "kfor"},
+      dir_->path());
+  EXPECT_EQ(unreachable.exit_code, 5);
+  EXPECT_THAT(unreachable.err, HasSubstr("UNAVAILABLE"));
+
+  // Addresses come from the environment when no flag is given.
+  const CommandResult from_env = testing::RunCommand(
+      {PRESENCECTL_BIN, "health"}, dir_->path(),
+      {"PRESENCE_REGISTRY=" + stack_->registry().address(),
+       "PRESENCE_TIMELINE=" + stack_->timeline().address()});
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.out << from_env.err;
+  EXPECT_THAT(from_env.out, HasSubstr("SERVING"));
+}
+
+TEST_F(PresencectlTest, AllFollowsPagesToTheEnd) {
+  CommandResult everything = stack_->Run({"orgs", "list", "--page-size", "1000", "-o", "jsonl"});
+  CommandResult paged = stack_->Run({"orgs", "list", "--page-size", "3", "--all", "-o", "jsonl"});
+  ASSERT_EQ(paged.exit_code, 0) << paged.err;
+  EXPECT_EQ(paged.out, everything.out);
+  EXPECT_EQ(paged.err, "");
+  CommandResult one_page = stack_->Run({"orgs", "list", "--page-size", "3", "-o", "jsonl"});
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(one_page.out, '\n', absl::SkipEmpty())).size(), 3u);
+  EXPECT_THAT(one_page.err, HasSubstr("more results exist"));
+  CommandResult events = stack_->Run({"events", "list", "--page-size", "2", "--all", "-o", "jsonl"});
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(events.out, '\n', absl::SkipEmpty())).size(), 14u);
+}
+
+TEST_F(PresencectlTest, ExportThenImportIntoEmptyServicesReproducesTheData) {
+  WaitForPresence();
+  CommandResult exported = stack_->Run({"export"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const std::string file = dir_->Sub("export.jsonl");
+  std::ofstream(file) << exported.out;
+
+  Stack empty(*dir_, "empty-", /*seed=*/false);
+  ASSERT_TRUE(empty.ok());
+  CommandResult imported = empty.Run({"import", file});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_THAT(imported.err, HasSubstr("31 created, 0 updated, 0 unchanged, 0 failed"));
+  CommandResult again = empty.Run({"export"});
+  ASSERT_EQ(again.exit_code, 0);
+  EXPECT_EQ(again.out, exported.out);
+
+  // Idempotent: a second import changes nothing, not even the revision.
+  const std::string revision_before = empty.Run({"orgs", "list", "--page-size", "1", "-o", "json"}).out;
+  CommandResult rerun = empty.Run({"import", file});
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_THAT(rerun.err, HasSubstr("0 created, 0 updated, 31 unchanged, 0 failed"));
+  EXPECT_EQ(empty.Run({"orgs", "list", "--page-size", "1", "-o", "json"}).out, revision_before);
+
+  // Bad lines are reported with their numbers; the rest goes in.
+  const std::string bad = dir_->Sub("bad.jsonl");
+  std::ofstream(bad)
+      << "{\"name\":\"organizations/fresh\",\"displayName\":\"Fresh\",\"kind\":\"KIND_OTHER\"}\n"
+      << "this is not json\n"
+      << "{\"name\":\"events/orphan\",\"title\":\"T\",\"kind\":\"OTHER\",\"start\":{\"year\":2010},"
+         "\"organizations\":[\"organizations/nowhere\"]}\n"
+      << "{\"name\":\"organizations/fresh2\",\"displayName\":\"Fresh 2\",\"kind\":\"KIND_OTHER\"}\n";
+  CommandResult partial = empty.Run({"import", bad});
+  EXPECT_EQ(partial.exit_code, 8);
+  EXPECT_THAT(partial.err, HasSubstr(bad + ":2: "));
+  EXPECT_THAT(partial.err, HasSubstr(bad + ":3: "));
+  EXPECT_THAT(partial.err, HasSubstr("organizations/nowhere"));
+  EXPECT_EQ(empty.Run({"orgs", "get", "fresh2"}).exit_code, 0);
+
+  const std::string bad2 = dir_->Sub("bad2.jsonl");
+  std::ofstream(bad2) << "garbage\n"
+                      << "{\"name\":\"organizations/late\",\"displayName\":\"L\",\"kind\":\"KIND_OTHER\"}\n";
+  CommandResult fast = empty.Run({"import", "--fail-fast", bad2});
+  EXPECT_EQ(fast.exit_code, 8);
+  EXPECT_EQ(empty.Run({"orgs", "get", "late"}).exit_code, 3) << "--fail-fast must stop";
+}
+
+}  // namespace
+}  // namespace presence
