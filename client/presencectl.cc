@@ -568,6 +568,7 @@ int Main(int argc, char** argv) {
   // orgs
   CLI::App* orgs = app.add_subcommand("orgs", "Organizations in the registry");
   orgs->require_subcommand(1);
+  orgs->footer("Examples:\n  presencectl orgs list --active-on 2009\n  presencectl orgs get KFOR\n  presencectl orgs history kfor\nRun 'presencectl orgs COMMAND --help' for each command's flags.");
 
   struct {
     std::string kind, parent, active_on, page_token;
@@ -826,6 +827,7 @@ int Main(int argc, char** argv) {
   // events
   CLI::App* events = app.add_subcommand("events", "Events in the timeline");
   events->require_subcommand(1);
+  events->footer("Examples:\n  presencectl events list --org EULEX\n  presencectl events get eulex-deployed\nRun 'presencectl events COMMAND --help' for each command's flags.");
   struct {
     std::vector<std::string> orgs, kinds;
     std::string since, until, page_token;

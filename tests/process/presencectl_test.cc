@@ -236,5 +236,58 @@ TEST_F(PresencectlTest, ExportThenImportIntoEmptyServicesReproducesTheData) {
   EXPECT_EQ(empty.Run({"orgs", "get", "late"}).exit_code, 3) << "--fail-fast must stop";
 }
 
+TEST_F(PresencectlTest, WritesThroughTheCli) {
+  CommandResult created = stack_->Run(
+      {"orgs", "create", "cli-mission", "--display-name", "CLI Mission", "--kind",
+       "field-mission", "--acronym", "CLIM", "--alias", "The CLI Mission", "--parent",
+       "OSCE", "--established", "mid 2011", "-o", "jsonl"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(created.out, HasSubstr("\"parentOrganization\":\"organizations/osce\""));
+  EXPECT_THAT(created.out, HasSubstr("\"part\":\"PART_MID\""));
+
+  CommandResult updated = stack_->Run({"orgs", "update", "CLIM", "--description", "Updated", "-o", "jsonl"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  EXPECT_THAT(updated.out, HasSubstr("\"description\":\"Updated\""));
+  EXPECT_THAT(updated.out, HasSubstr("\"acronym\":\"CLIM\"")) << "other fields kept";
+  CommandResult stale = stack_->Run({"orgs", "update", "cli-mission", "--description", "x", "--etag", "\"1\""});
+  EXPECT_EQ(stale.exit_code, 6);
+  EXPECT_THAT(stale.err, HasSubstr("ABORTED"));
+
+  CommandResult event = stack_->Run(
+      {"events", "create", "cli-mission-opens", "--title", "The CLI Mission opens", "--kind",
+       "establishment", "--start", "2011-06-01", "--org", "The CLI Mission", "--org", "osce"});
+  ASSERT_EQ(event.exit_code, 0) << event.err;
+  CommandResult listed = stack_->Run({"events", "list", "--org", "clim", "-o", "jsonl"});
+  EXPECT_THAT(listed.out, HasSubstr("events/cli-mission-opens"));
+  CommandResult event_updated = stack_->Run({"events", "update", "cli-mission-opens", "--end", "2012"});
+  EXPECT_EQ(event_updated.exit_code, 0) << event_updated.err;
+  EXPECT_THAT(event_updated.out, HasSubstr("1 Jun 2011"));
+  EXPECT_EQ(stack_->Run({"events", "delete", "cli-mission-opens"}).exit_code, 0);
+  EXPECT_EQ(stack_->Run({"events", "get", "cli-mission-opens"}).exit_code, 3);
+
+  EXPECT_EQ(stack_->Run({"orgs", "delete", "cli-mission"}).exit_code, 0);
+  EXPECT_EQ(stack_->Run({"orgs", "lookup", "CLIM"}).exit_code, 3);
+  EXPECT_EQ(stack_->Run({"orgs", "undelete", "cli-mission"}).exit_code, 0);
+  CommandResult history = stack_->Run({"orgs", "history", "cli-mission", "--all"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(history.out, '\n', absl::SkipEmpty())).size(),
+            5u) << history.out;  // Header and four versions.
+
+  // The change feed replays what the CLI just did.
+  CommandResult watched = stack_->Run({"orgs", "watch", "--from", "17", "--count", "4", "-o", "jsonl"});
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  EXPECT_THAT(watched.out, HasSubstr("\"type\":\"CREATED\""));
+  EXPECT_THAT(watched.out, HasSubstr("\"type\":\"UNDELETED\""));
+
+  CommandResult from_file_org = testing::RunCommand(
+      {"/bin/sh", "-c",
+       std::string("echo '{\"displayName\":\"From stdin\",\"kind\":\"KIND_OTHER\"}' | ") +
+           PRESENCECTL_BIN + " --registry=" + stack_->registry().address() +
+           " orgs create from-stdin --from-file - -o jsonl"},
+      dir_->path());
+  EXPECT_EQ(from_file_org.exit_code, 0) << from_file_org.err;
+  EXPECT_THAT(from_file_org.out, HasSubstr("From stdin"));
+}
+
 }  // namespace
 }  // namespace presence

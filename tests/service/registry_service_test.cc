@@ -917,6 +917,22 @@ TEST_F(RegistryServiceTest, WatchStreamsEndWithUnavailableOnShutdown) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
 }
 
+TEST_F(RegistryServiceTest, HealthTurnsNotServingWhenShutdownStarts) {
+  auto health = grpc::health::v1::Health::NewStub(server_->channel());
+  grpc::health::v1::HealthCheckRequest request;
+  auto context = Ctx(absl::Seconds(60));
+  auto watch = health->Watch(context.get(), request);
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  std::thread stopper([this] { server_->Shutdown(absl::Seconds(5)); });
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  context->TryCancel();
+  watch->Finish();
+  stopper.join();
+}
+
 TEST_F(RegistryServiceTest, ServesHealthAndBothReflectionVersions) {
   grpc::health::v1::HealthCheckRequest check;
   grpc::health::v1::HealthCheckResponse health;
