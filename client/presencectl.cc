@@ -360,12 +360,15 @@ Organization Content(Organization org) {
   org.clear_create_time();
   org.clear_update_time();
   org.clear_delete_time();
+  org.clear_last_modified_by();
   return org;
 }
 Event Content(Event event) {
   event.clear_etag();
   event.clear_create_time();
   event.clear_update_time();
+  event.clear_created_by();
+  event.clear_updated_by();
   return event;
 }
 

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/server/log.h"
+#include "services/common/server/metrics.h"
 #include "services/common/server/server.h"
+#include "services/common/server/serving.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_grpc_service.h"
@@ -30,6 +32,8 @@ ABSL_FLAG(int64_t, change_retention, 100000,
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
+ABSL_FLAG(int32_t, max_watchers, 1000,
+          "Most WatchOrganizations streams open at once.");
 
 namespace {
 
@@ -46,6 +50,8 @@ int main(int argc, char** argv) {
       "The presence registry: organizations over gRPC, stored in RocksDB.");
   absl::ParseCommandLine(argc, argv);
   using presence::registry::Registry;
+  auto serving = presence::SetUpServing("presence-registry", absl::GetFlag(FLAGS_listen));
+  if (!serving.ok()) return Fail(serving.status());
 
   presence::storage::RocksDbOptions storage_options;
   storage_options.path = absl::GetFlag(FLAGS_data_dir);
@@ -76,25 +82,38 @@ int main(int argc, char** argv) {
                           : "database not empty; seed data not loaded");
   }
 
-  presence::registry::RegistryGrpcService service(registry->get());
-  presence::ServerOptions server_options;
+  presence::registry::RegistryGrpcService service(
+      registry->get(), (*serving)->gate.get(), absl::GetFlag(FLAGS_max_watchers));
+  presence::AddStorageMetrics((*registry)->store());
+  presence::Metrics::Global().AddCollector([&service, &registry](std::string* out) {
+    presence::AppendGauge(out, "presence_registry_watch_streams",
+                          "Open WatchOrganizations streams.", service.watchers());
+    presence::AppendGauge(out, "presence_registry_revision",
+                          "The registry's current revision.",
+                          static_cast<double>((*registry)->CurrentRevision()));
+  });
+  presence::ServerOptions server_options = (*serving)->server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.services = {&service};
   server_options.service_names = {"presence.registry.v1.RegistryService"};
   auto server = presence::RunningServer::Start(server_options);
   if (!server.ok()) return Fail(server.status());
-  presence::LogInfo(absl::StrCat(
-      "presence-registry serving on port ", (*server)->port(), ", data in ",
-      storage_options.path, ", revision ", (*registry)->CurrentRevision()));
+  presence::Log(presence::LogLevel::kInfo, "serving",
+                {{"port", (*server)->port()},
+                 {"health_port", (*server)->health_port()},
+                 {"data_dir", storage_options.path},
+                 {"revision", (*registry)->CurrentRevision()}});
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),
           absl::GetFlag(FLAGS_shutdown_grace),
-          [&service] { service.EndStreams(); });
+          [&service] { service.EndStreams(); },
+          [&serving] { (*serving)->Reload(); });
       !s.ok()) {
     return Fail(s);
   }
+  (*serving)->metrics.reset();  // Its collectors read what follows.
   server->reset();
   registry->reset();  // Closes RocksDB.
-  presence::LogInfo("stopped");
+  presence::Log(presence::LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/field_mask.h"
 #include "services/common/key_codec.h"
+#include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
 #include "services/common/resource_name.h"
@@ -37,7 +38,7 @@ constexpr int kMaxParentDepth = 32;
 const std::vector<std::string>& OutputOnlyFields() {
   static const auto* const kFields = new std::vector<std::string>{
       "name",        "state",       "revision",   "etag",
-      "create_time", "update_time", "delete_time"};
+      "create_time", "update_time", "delete_time", "last_modified_by"};
   return *kFields;
 }
 
@@ -107,6 +108,7 @@ void ClearOutputOnly(Organization* org) {
   org->clear_create_time();
   org->clear_update_time();
   org->clear_delete_time();
+  org->clear_last_modified_by();
 }
 
 absl::Status ValidateDateField(bool has, const PartialDate& date,
@@ -115,7 +117,47 @@ absl::Status ValidateDateField(bool has, const PartialDate& date,
   return ValidatePartialDate(date, field);
 }
 
+// Lengths and counts first, so that nothing below handles huge inputs.
+absl::Status CheckLimits(const Organization& org) {
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.display_name", org.display_name(), kMaxShortText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.acronym", org.acronym(), kMaxShortText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.description", org.description(), kMaxLongText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.parent_organization", org.parent_organization(), kMaxShortText));
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.aliases", org.aliases_size(), kMaxListEntries));
+  for (int i = 0; i < org.aliases_size(); ++i) {
+    PRESENCE_RETURN_IF_ERROR(CheckLength(absl::StrCat("organization.aliases[", i, "]"), org.aliases(i), kMaxShortText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.legal_basis", org.legal_basis_size(), kMaxListEntries));
+  for (int i = 0; i < org.legal_basis_size(); ++i) {
+    PRESENCE_RETURN_IF_ERROR(CheckLength(absl::StrCat("organization.legal_basis[", i, "]"), org.legal_basis(i), kMaxMediumText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.leaders", org.leaders_size(), kMaxListEntries));
+  for (int i = 0; i < org.leaders_size(); ++i) {
+    const auto& l = org.leaders(i);
+    const std::string field = absl::StrCat("organization.leaders[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".role", l.role(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".person", l.person(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".appointed_by", l.appointed_by(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".note", l.note(), kMaxMediumText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.headcounts", org.headcounts_size(), kMaxHeadcounts));
+  for (int i = 0; i < org.headcounts_size(); ++i) {
+    const auto& h = org.headcounts(i);
+    const std::string field = absl::StrCat("organization.headcounts[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".contributor", h.contributor(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".note", h.note(), kMaxMediumText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.sources", org.sources_size(), kMaxListEntries));
+  for (int i = 0; i < org.sources_size(); ++i) {
+    const std::string field = absl::StrCat("organization.sources[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".document", org.sources(i).document(), kMaxMediumText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".quote", org.sources(i).quote(), kMaxLongText));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateOrganization(const Organization& org) {
+  PRESENCE_RETURN_IF_ERROR(CheckLimits(org));
   if (absl::StripAsciiWhitespace(org.display_name()).empty()) {
     return absl::InvalidArgumentError(
         "organization.display_name: is required");
@@ -441,6 +483,7 @@ absl::Status Registry::CheckNoCycle(absl::string_view id,
 
 absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
                                               absl::string_view request_id,
+                                              const CallContext& call,
                                               bool validate_only,
                                               const LockKeysFn& lock_keys,
                                               const PlanFn& plan) {
@@ -497,6 +540,7 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
     const int64_t revision = sequencer_.Begin();
     org.set_revision(revision);
     org.set_etag(Etag(revision));
+    org.set_last_modified_by(call.principal);
     *org.mutable_update_time() = now;
     switch (p.type) {
       case OrganizationChange::CREATED:
@@ -524,6 +568,7 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
     OrganizationChange change;
     change.set_revision(revision);
     change.set_type(p.type);
+    change.set_principal(call.principal);
     *change.mutable_organization() = org;
     batch.Put(kChanges, EncodeUint64(static_cast<uint64_t>(revision)),
               change.SerializeAsString());
@@ -719,7 +764,7 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 }
 
 absl::StatusOr<Organization> Registry::CreateOrganization(
-    const v1::CreateOrganizationRequest& request) {
+    const v1::CreateOrganizationRequest& request, const CallContext& call) {
   const std::string& id = request.organization_id();
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "organization_id"));
   if (!request.has_organization()) {
@@ -759,12 +804,12 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
     PRESENCE_RETURN_IF_ERROR(CheckAppointers(desired));
     return Plan{desired, OrganizationChange::CREATED};
   };
-  return Mutate(id, request.request_id(), request.validate_only(), lock_keys,
-                plan);
+  return Mutate(id, request.request_id(), call, request.validate_only(),
+                lock_keys, plan);
 }
 
 absl::StatusOr<Organization> Registry::UpdateOrganization(
-    const v1::UpdateOrganizationRequest& request) {
+    const v1::UpdateOrganizationRequest& request, const CallContext& call) {
   if (!request.has_organization()) {
     return absl::InvalidArgumentError("organization: is required");
   }
@@ -817,11 +862,11 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
     PRESENCE_RETURN_IF_ERROR(CheckAppointers(merged));
     return Plan{std::move(merged), OrganizationChange::UPDATED};
   };
-  return Mutate(id, "", request.validate_only(), lock_keys, plan);
+  return Mutate(id, "", call, request.validate_only(), lock_keys, plan);
 }
 
 absl::StatusOr<Organization> Registry::DeleteOrganization(
-    const v1::DeleteOrganizationRequest& request) {
+    const v1::DeleteOrganizationRequest& request, const CallContext& call) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id,
                             ParseOrganizationName(request.name(), "name"));
   const auto lock_keys = [](const std::optional<Organization>&) {
@@ -848,11 +893,11 @@ absl::StatusOr<Organization> Registry::DeleteOrganization(
     org.set_state(Organization::DELETED);
     return Plan{std::move(org), OrganizationChange::DELETED};
   };
-  return Mutate(id, "", request.validate_only(), lock_keys, plan);
+  return Mutate(id, "", call, request.validate_only(), lock_keys, plan);
 }
 
 absl::StatusOr<Organization> Registry::UndeleteOrganization(
-    const v1::UndeleteOrganizationRequest& request) {
+    const v1::UndeleteOrganizationRequest& request, const CallContext& call) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id,
                             ParseOrganizationName(request.name(), "name"));
   const auto lock_keys = [](const std::optional<Organization>& current) {
@@ -884,7 +929,7 @@ absl::StatusOr<Organization> Registry::UndeleteOrganization(
     org.set_state(Organization::ACTIVE);
     return Plan{std::move(org), OrganizationChange::UNDELETED};
   };
-  return Mutate(id, "", request.validate_only(), lock_keys, plan);
+  return Mutate(id, "", call, request.validate_only(), lock_keys, plan);
 }
 
 absl::StatusOr<Organization> Registry::LookupOrganization(

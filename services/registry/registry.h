@@ -33,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/common/call_context.h"
 #include "services/common/commit_sequencer.h"
 #include "services/common/key_locks.h"
 #include "services/common/storage/kv_store.h"
@@ -91,6 +92,7 @@ class Registry {
   // True if no organization was ever written.
   absl::StatusOr<bool> IsEmpty();
 
+  // Mutations record `call.principal` with the revision.
   // Errors of every method: INVALID_ARGUMENT naming the field and value,
   // NOT_FOUND naming the resource, and storage errors as returned by the
   // store. Method-specific errors are listed in the API
@@ -101,13 +103,13 @@ class Registry {
   absl::StatusOr<v1::ListOrganizationsResponse> ListOrganizations(
       const v1::ListOrganizationsRequest& request);
   absl::StatusOr<v1::Organization> CreateOrganization(
-      const v1::CreateOrganizationRequest& request);
+      const v1::CreateOrganizationRequest& request, const CallContext& call = {});
   absl::StatusOr<v1::Organization> UpdateOrganization(
-      const v1::UpdateOrganizationRequest& request);
+      const v1::UpdateOrganizationRequest& request, const CallContext& call = {});
   absl::StatusOr<v1::Organization> DeleteOrganization(
-      const v1::DeleteOrganizationRequest& request);
+      const v1::DeleteOrganizationRequest& request, const CallContext& call = {});
   absl::StatusOr<v1::Organization> UndeleteOrganization(
-      const v1::UndeleteOrganizationRequest& request);
+      const v1::UndeleteOrganizationRequest& request, const CallContext& call = {});
   absl::StatusOr<v1::Organization> LookupOrganization(absl::string_view alias);
   absl::StatusOr<v1::ListOrganizationRevisionsResponse>
   ListOrganizationRevisions(const v1::ListOrganizationRevisionsRequest& request);
@@ -162,6 +164,7 @@ class Registry {
   // The one write path: locks, re-reads, plans, checks uniqueness, commits.
   absl::StatusOr<v1::Organization> Mutate(absl::string_view id,
                                           absl::string_view request_id,
+                                          const CallContext& call,
                                           bool validate_only,
                                           const LockKeysFn& lock_keys,
                                           const PlanFn& plan);

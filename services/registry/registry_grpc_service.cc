@@ -4,7 +4,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "services/common/call_context.h"
+#include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/rpc_gate.h"
 #include "services/registry/registry.h"
 
 namespace presence::registry {
@@ -20,6 +24,18 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(Reply(std::move(result), response));
   return reactor;
+}
+
+// Admits the call with `access`, then answers with `call(context)`.
+template <typename Response, typename Call>
+grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
+                                grpc::CallbackServerContext* context,
+                                Access access, Response* response, Call call) {
+  absl::StatusOr<CallContext> admitted = gate->Admit(context, access);
+  if (!admitted.ok()) {
+    return Finish<Response>(context, admitted.status(), response);
+  }
+  return Finish<Response>(context, call(*admitted), response);
 }
 
 }  // namespace
@@ -130,8 +146,14 @@ class WatchReactor final
   std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
 };
 
-RegistryGrpcService::RegistryGrpcService(Registry* registry)
-    : registry_(registry) {}
+RegistryGrpcService::RegistryGrpcService(Registry* registry,
+                                         const RpcGate* gate, int max_watchers)
+    : registry_(registry), gate_(gate), max_watchers_(max_watchers) {}
+
+int RegistryGrpcService::watchers() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(watchers_.size());
+}
 
 RegistryGrpcService::~RegistryGrpcService() = default;
 
@@ -154,61 +176,68 @@ void RegistryGrpcService::Forget(WatchReactor* reactor) {
 grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
     grpc::CallbackServerContext* context,
     const v1::GetOrganizationRequest* request, v1::Organization* response) {
-  return Finish(context, registry_->GetOrganization(request->name()), response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext& /*call*/) { return registry_->GetOrganization(request->name()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
     grpc::CallbackServerContext* context,
     const v1::BatchGetOrganizationsRequest* request,
     v1::BatchGetOrganizationsResponse* response) {
-  return Finish(context, registry_->BatchGetOrganizations(*request), response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext& /*call*/) { return registry_->BatchGetOrganizations(*request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
     grpc::CallbackServerContext* context,
     const v1::ListOrganizationsRequest* request,
     v1::ListOrganizationsResponse* response) {
-  return Finish(context, registry_->ListOrganizations(*request), response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext& /*call*/) { return registry_->ListOrganizations(*request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
     grpc::CallbackServerContext* context,
     const v1::CreateOrganizationRequest* request, v1::Organization* response) {
-  return Finish(context, registry_->CreateOrganization(*request), response);
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
     grpc::CallbackServerContext* context,
     const v1::UpdateOrganizationRequest* request, v1::Organization* response) {
-  return Finish(context, registry_->UpdateOrganization(*request), response);
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return registry_->UpdateOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
     grpc::CallbackServerContext* context,
     const v1::DeleteOrganizationRequest* request, v1::Organization* response) {
-  return Finish(context, registry_->DeleteOrganization(*request), response);
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return registry_->DeleteOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
     grpc::CallbackServerContext* context,
     const v1::UndeleteOrganizationRequest* request,
     v1::Organization* response) {
-  return Finish(context, registry_->UndeleteOrganization(*request), response);
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return registry_->UndeleteOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
     grpc::CallbackServerContext* context,
     const v1::LookupOrganizationRequest* request, v1::Organization* response) {
-  return Finish(context, registry_->LookupOrganization(request->alias()),
-                response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext& /*call*/) { return registry_->LookupOrganization(request->alias()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
     grpc::CallbackServerContext* context,
     const v1::ListOrganizationRevisionsRequest* request,
     v1::ListOrganizationRevisionsResponse* response) {
-  return Finish(context, registry_->ListOrganizationRevisions(*request),
-                response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(*request); });
 }
 
 grpc::ServerWriteReactor<v1::OrganizationChange>*
@@ -221,11 +250,17 @@ RegistryGrpcService::WatchOrganizations(
                               std::to_string(registry_->CurrentRevision()));
   auto* reactor =
       new WatchReactor(this, registry_, request->start_revision());
-  absl::Status valid = registry_->CheckWatchStart(request->start_revision());
+  absl::Status valid = gate_->Admit(context, Access::kRead).status();
+  if (valid.ok()) valid = registry_->CheckWatchStart(request->start_revision());
   {
     absl::MutexLock lock(&mu_);
     if (valid.ok() && streams_ended_) {
       valid = absl::UnavailableError("the registry is shutting down");
+    }
+    if (valid.ok() && static_cast<int>(watchers_.size()) >= max_watchers_) {
+      valid = absl::ResourceExhaustedError(absl::StrCat(
+          "the registry serves at most ", max_watchers_,
+          " watch streams at once (--max_watchers); retry later"));
     }
     if (valid.ok()) watchers_.insert(reactor);
   }

@@ -8,6 +8,10 @@
 #include "absl/synchronization/mutex.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
 
+namespace presence {
+class RpcGate;
+}  // namespace presence
+
 namespace presence::registry {
 
 class Registry;
@@ -17,8 +21,14 @@ class WatchReactor;
 // only: every rule lives in Registry.
 class RegistryGrpcService final : public v1::RegistryService::CallbackService {
  public:
-  // `registry` is not owned and must outlive this service.
-  explicit RegistryGrpcService(Registry* registry);
+  // `registry` and `gate` are not owned and must outlive this service. At
+  // most `max_watchers` WatchOrganizations streams are open at once; more
+  // are refused with RESOURCE_EXHAUSTED.
+  RegistryGrpcService(Registry* registry, const RpcGate* gate,
+                      int max_watchers = 1000);
+
+  // Open watch streams (for metrics).
+  int watchers() const;
   ~RegistryGrpcService() override;
 
   // Ends every open WatchOrganizations stream with UNAVAILABLE and refuses
@@ -71,7 +81,9 @@ class RegistryGrpcService final : public v1::RegistryService::CallbackService {
   void Forget(WatchReactor* reactor);
 
   Registry* const registry_;
-  absl::Mutex mu_;
+  const RpcGate* const gate_;
+  const int max_watchers_;
+  mutable absl::Mutex mu_;
   bool streams_ended_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<WatchReactor*> watchers_ ABSL_GUARDED_BY(mu_);
 };

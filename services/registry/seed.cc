@@ -22,13 +22,15 @@ absl::StatusOr<int> LoadSeedIfEmpty(Registry& registry,
   if (!empty.ok()) return empty.status();
   if (!*empty) return 0;
   int created = 0;
+  CallContext call;
+  call.principal = "seed";
   for (const v1::Organization& org : seed.organizations()) {
     v1::CreateOrganizationRequest request;
     request.set_organization_id(
         std::string(absl::StripPrefix(org.name(), "organizations/")));
     *request.mutable_organization() = org;
     absl::StatusOr<v1::Organization> result =
-        registry.CreateOrganization(request);
+        registry.CreateOrganization(request, call);
     if (!result.ok()) {
       return absl::Status(result.status().code(),
                           absl::StrCat("seed organization ", org.name(), ": ",

@@ -7,7 +7,9 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
+#include "absl/strings/strip.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/server.h"
 
 namespace presence::timeline {
 namespace {
@@ -36,8 +38,8 @@ constexpr char kServiceConfig[] = R"json({
 
 class GrpcOrganizationStream final : public OrganizationStream {
  public:
-  GrpcOrganizationStream(rv1::RegistryService::Stub* stub,
-                         int64_t start_revision) {
+  grpc::ClientContext* context() { return &context_; }
+  void Start(rv1::RegistryService::Stub* stub, int64_t start_revision) {
     rv1::WatchOrganizationsRequest request;
     request.set_start_revision(start_revision);
     reader_ = stub->WatchOrganizations(&context_, request);
@@ -62,7 +64,8 @@ class GrpcOrganizationStream final : public OrganizationStream {
 
 class GrpcRegistryClient final : public RegistryClient {
  public:
-  explicit GrpcRegistryClient(const GrpcRegistryClientOptions& options)
+  explicit GrpcRegistryClient(const GrpcRegistryClientOptions& options,
+                              std::shared_ptr<grpc::ChannelCredentials> credentials)
       : options_(options) {
     grpc::ChannelArguments args;
     args.SetServiceConfigJSON(kServiceConfig);
@@ -76,18 +79,26 @@ class GrpcRegistryClient final : public RegistryClient {
     // Reconnect quickly after the registry restarts.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-    channel_ = grpc::CreateCustomChannel(
-        options.address, grpc::InsecureChannelCredentials(), args);
+    channel_ = grpc::CreateCustomChannel(options.address, credentials, args);
     stub_ = rv1::RegistryService::NewStub(channel_);
   }
 
+  absl::Status ReloadCredentials() override {
+    if (options_.token_file.empty()) return absl::OkStatus();
+    absl::StatusOr<std::string> token = ReadFileToString(options_.token_file);
+    if (!token.ok()) return token.status();
+    absl::MutexLock lock(&mu_);
+    token_ = std::string(absl::StripAsciiWhitespace(*token));
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<rv1::Organization> GetOrganization(
-      const std::string& name, absl::Time deadline) override {
+      const std::string& name, const CallContext& call) override {
     rv1::GetOrganizationRequest request;
     request.set_name(name);
     rv1::Organization response;
     grpc::ClientContext context;
-    SetDeadline(&context, deadline);
+    Prepare(&context, call);
     grpc::Status status = stub_->GetOrganization(&context, request, &response);
     if (!status.ok()) return FromGrpcStatus(status);
     return response;
@@ -95,10 +106,10 @@ class GrpcRegistryClient final : public RegistryClient {
 
   absl::StatusOr<rv1::ListOrganizationsResponse> ListOrganizations(
       const rv1::ListOrganizationsRequest& request,
-      absl::Time deadline) override {
+      const CallContext& call) override {
     rv1::ListOrganizationsResponse response;
     grpc::ClientContext context;
-    SetDeadline(&context, deadline);
+    Prepare(&context, call);
     grpc::Status status =
         stub_->ListOrganizations(&context, request, &response);
     if (!status.ok()) return FromGrpcStatus(status);
@@ -107,26 +118,58 @@ class GrpcRegistryClient final : public RegistryClient {
 
   std::unique_ptr<OrganizationStream> WatchOrganizations(
       int64_t start_revision) override {
-    return std::make_unique<GrpcOrganizationStream>(stub_.get(),
-                                                    start_revision);
+    auto stream = std::make_unique<GrpcOrganizationStream>();
+    AddToken(stream->context());
+    stream->Start(stub_.get(), start_revision);
+    return stream;
   }
 
  private:
-  void SetDeadline(grpc::ClientContext* context, absl::Time deadline) const {
+  void Prepare(grpc::ClientContext* context, const CallContext& call) {
     context->set_deadline(absl::ToChronoTime(
-        std::min(deadline, absl::Now() + options_.call_timeout)));
+        std::min(call.deadline, absl::Now() + options_.call_timeout)));
+    if (!call.request_id.empty()) {
+      context->AddMetadata("x-request-id", call.request_id);
+    }
+    AddToken(context);
+  }
+
+  void AddToken(grpc::ClientContext* context) {
+    absl::MutexLock lock(&mu_);
+    if (!token_.empty()) context->AddMetadata("authorization", "Bearer " + token_);
   }
 
   const GrpcRegistryClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<rv1::RegistryService::Stub> stub_;
+  absl::Mutex mu_;
+  std::string token_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
-std::unique_ptr<RegistryClient> NewGrpcRegistryClient(
+absl::StatusOr<std::unique_ptr<RegistryClient>> NewGrpcRegistryClient(
     const GrpcRegistryClientOptions& options) {
-  return std::make_unique<GrpcRegistryClient>(options);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (!options.tls_ca_file.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    absl::StatusOr<std::string> ca = ReadFileToString(options.tls_ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    if (!options.tls_cert_file.empty()) {
+      absl::StatusOr<std::string> cert = ReadFileToString(options.tls_cert_file);
+      absl::StatusOr<std::string> key = ReadFileToString(options.tls_key_file);
+      if (!cert.ok()) return cert.status();
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  auto client = std::make_unique<GrpcRegistryClient>(options, credentials);
+  if (absl::Status s = client->ReloadCredentials(); !s.ok()) return s;
+  return client;
 }
 
 }  // namespace presence::timeline

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/server/log.h"
+#include "services/common/server/metrics.h"
 #include "services/common/server/server.h"
+#include "services/common/server/serving.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/timeline/grpc_registry_client.h"
 #include "services/timeline/organization_cache.h"
@@ -35,6 +37,14 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
+ABSL_FLAG(std::string, registry_token_file, "",
+          "File with the bearer token the timeline presents to the registry "
+          "(re-read on SIGHUP).");
+ABSL_FLAG(std::string, registry_tls_ca, "",
+          "PEM CA of the registry's certificate: talk TLS to the registry.");
+ABSL_FLAG(std::string, registry_tls_cert, "",
+          "PEM client certificate for mTLS to the registry.");
+ABSL_FLAG(std::string, registry_tls_key, "", "PEM key of --registry_tls_cert.");
 
 namespace {
 
@@ -51,6 +61,8 @@ int main(int argc, char** argv) {
       "The presence timeline: dated events over gRPC, stored in RocksDB.");
   absl::ParseCommandLine(argc, argv);
   namespace tl = presence::timeline;
+  auto serving = presence::SetUpServing("presence-timeline", absl::GetFlag(FLAGS_listen));
+  if (!serving.ok()) return Fail(serving.status());
 
   presence::storage::RocksDbOptions storage_options;
   storage_options.path = absl::GetFlag(FLAGS_data_dir);
@@ -65,8 +77,13 @@ int main(int argc, char** argv) {
   tl::GrpcRegistryClientOptions client_options;
   client_options.address = absl::GetFlag(FLAGS_registry);
   client_options.call_timeout = absl::GetFlag(FLAGS_registry_timeout);
-  std::unique_ptr<tl::RegistryClient> registry =
-      tl::NewGrpcRegistryClient(client_options);
+  client_options.token_file = absl::GetFlag(FLAGS_registry_token_file);
+  client_options.tls_ca_file = absl::GetFlag(FLAGS_registry_tls_ca);
+  client_options.tls_cert_file = absl::GetFlag(FLAGS_registry_tls_cert);
+  client_options.tls_key_file = absl::GetFlag(FLAGS_registry_tls_key);
+  auto client = tl::NewGrpcRegistryClient(client_options);
+  if (!client.ok()) return Fail(client.status());
+  std::unique_ptr<tl::RegistryClient> registry = *std::move(client);
   tl::OrganizationCache cache;
   auto timeline = std::make_unique<tl::Timeline>(*std::move(store),
                                                  registry.get(), &cache);
@@ -89,26 +106,49 @@ int main(int argc, char** argv) {
   tl::RegistryFollower follower(registry.get(), &cache);
   follower.Start();
 
-  tl::TimelineGrpcService service(timeline.get());
-  presence::ServerOptions server_options;
+  tl::TimelineGrpcService service(timeline.get(), (*serving)->gate.get());
+  presence::AddStorageMetrics(timeline->store());
+  presence::Metrics::Global().AddCollector([&follower, &cache](std::string* out) {
+    presence::AppendGauge(out, "presence_timeline_registry_link_up",
+                          "1 while the registry's change feed is followed live.",
+                          follower.live() ? 1 : 0);
+    presence::AppendGauge(out, "presence_timeline_registry_cache_filled",
+                          "1 once the organization cache has been loaded.",
+                          cache.filled() ? 1 : 0);
+    presence::AppendGauge(out, "presence_timeline_registry_cache_organizations",
+                          "Organizations in the cache.", static_cast<double>(cache.size()));
+    presence::AppendGauge(out, "presence_timeline_registry_cache_revision",
+                          "Registry revision the cache reflects.",
+                          static_cast<double>(cache.revision()));
+  });
+  presence::ServerOptions server_options = (*serving)->server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.services = {&service};
   server_options.service_names = {"presence.timeline.v1.TimelineService"};
   auto server = presence::RunningServer::Start(server_options);
   if (!server.ok()) return Fail(server.status());
-  presence::LogInfo(absl::StrCat("presence-timeline serving on port ",
-                                 (*server)->port(), ", data in ",
-                                 storage_options.path, ", registry at ",
-                                 client_options.address));
+  presence::Log(presence::LogLevel::kInfo, "serving",
+                {{"port", (*server)->port()},
+                 {"health_port", (*server)->health_port()},
+                 {"data_dir", storage_options.path},
+                 {"registry", client_options.address}});
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),
-          absl::GetFlag(FLAGS_shutdown_grace), nullptr);
+          absl::GetFlag(FLAGS_shutdown_grace), nullptr,
+          [&serving, &registry] {
+            (*serving)->Reload();
+            if (absl::Status s = registry->ReloadCredentials(); !s.ok()) {
+              presence::Log(presence::LogLevel::kError, "registry token reload failed",
+                            {{"error", s.ToString()}});
+            }
+          });
       !s.ok()) {
     return Fail(s);
   }
+  (*serving)->metrics.reset();  // Its collectors read what follows.
   follower.Stop();
   server->reset();
   timeline.reset();  // Closes RocksDB.
-  presence::LogInfo("stopped");
+  presence::Log(presence::LogLevel::kInfo, "stopped");
   return 0;
 }

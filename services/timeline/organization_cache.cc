@@ -125,8 +125,10 @@ bool RegistryFollower::ListAll() {
   request.set_show_deleted(true);
   int64_t revision = -1;
   while (true) {
+    CallContext call;
+    call.deadline = absl::Now() + options_.list_timeout;
     absl::StatusOr<registry::v1::ListOrganizationsResponse> page =
-        client_->ListOrganizations(request, absl::Now() + options_.list_timeout);
+        client_->ListOrganizations(request, call);
     if (!page.ok()) {
       LogWarning(absl::StrCat("registry listing failed: ",
                               page.status().ToString()));

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/common/call_context.h"
 
 namespace presence::registry::v1 {
 class ListOrganizationsRequest;
@@ -41,19 +42,23 @@ class RegistryClient {
  public:
   virtual ~RegistryClient() = default;
 
-  // Every call is bounded by `deadline` (the deadline of the request being
-  // served, so it never outlives it) and by the client's own per-call
-  // timeout, whichever is earlier. Reads are retried on UNAVAILABLE by the
-  // implementation; errors come back with the registry's status code.
+  // Every call is bounded by `call.deadline` (the deadline of the request
+  // being served, so it never outlives it) and by the client's own per-call
+  // timeout, whichever is earlier, and carries `call.request_id`. Reads are
+  // retried on UNAVAILABLE by the implementation; errors come back with the
+  // registry's status code.
   virtual absl::StatusOr<registry::v1::Organization> GetOrganization(
-      const std::string& name, absl::Time deadline) = 0;
+      const std::string& name, const CallContext& call) = 0;
   virtual absl::StatusOr<registry::v1::ListOrganizationsResponse>
   ListOrganizations(const registry::v1::ListOrganizationsRequest& request,
-                    absl::Time deadline) = 0;
+                    const CallContext& call) = 0;
   // Opens a stream of the changes after `start_revision`. Streams have no
   // deadline; keepalive detects a dead peer.
   virtual std::unique_ptr<OrganizationStream> WatchOrganizations(
       int64_t start_revision) = 0;
+
+  // Re-reads credentials from their files (SIGHUP). Default: nothing to do.
+  virtual absl::Status ReloadCredentials() { return absl::OkStatus(); }
 };
 
 }  // namespace presence::timeline

@@ -12,6 +12,7 @@
 #include "presence/registry/v1/registry.pb.h"
 #include "presence/timeline/v1/timeline.pb.h"
 #include "services/common/field_mask.h"
+#include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
 #include "services/common/resource_name.h"
@@ -35,7 +36,8 @@ constexpr int kMaxMaxEvents = 100;
 
 const std::vector<std::string>& OutputOnlyFields() {
   static const auto* const kFields =
-      new std::vector<std::string>{"name", "etag", "create_time", "update_time"};
+      new std::vector<std::string>{"name", "etag", "create_time", "update_time",
+                                   "created_by", "updated_by"};
   return *kFields;
 }
 
@@ -49,7 +51,25 @@ std::pair<int64_t, int64_t> Span(const Event& event) {
   return {DayNumber(start.lower), DayNumber(end.upper)};
 }
 
+absl::Status CheckLimits(const Event& event) {
+  PRESENCE_RETURN_IF_ERROR(CheckLength("event.title", event.title(), kMaxMediumText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("event.description", event.description(), kMaxLongText));
+  PRESENCE_RETURN_IF_ERROR(CheckCount("event.organizations", event.organizations_size(), kMaxListEntries));
+  for (int i = 0; i < event.organizations_size(); ++i) {
+    PRESENCE_RETURN_IF_ERROR(CheckLength(absl::StrCat("event.organizations[", i, "]"),
+                                         event.organizations(i), kMaxShortText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("event.sources", event.sources_size(), kMaxListEntries));
+  for (int i = 0; i < event.sources_size(); ++i) {
+    const std::string field = absl::StrCat("event.sources[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".document", event.sources(i).document(), kMaxMediumText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".quote", event.sources(i).quote(), kMaxLongText));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateEvent(const Event& event) {
+  PRESENCE_RETURN_IF_ERROR(CheckLimits(event));
   if (absl::StripAsciiWhitespace(event.title()).empty()) {
     return absl::InvalidArgumentError("event.title: is required");
   }
@@ -188,12 +208,12 @@ void Timeline::IndexEntries(const Event& event, bool remove,
 }
 
 absl::Status Timeline::CheckOrganizations(const Event& event,
-                                          absl::Time deadline) {
+                                          const CallContext& call) {
   for (int i = 0; i < event.organizations_size(); ++i) {
     const std::string& name = event.organizations(i);
     const std::string field = absl::StrCat("event.organizations[", i, "]");
     absl::StatusOr<Organization> org =
-        registry_->GetOrganization(name, deadline);
+        registry_->GetOrganization(name, call);
     if (org.ok()) {
       if (org->state() == Organization::DELETED) {
         return absl::InvalidArgumentError(
@@ -206,7 +226,7 @@ absl::Status Timeline::CheckOrganizations(const Event& event,
           absl::StrCat(field, ": ", name, " does not exist in the registry"));
     }
     if (org.status().code() == absl::StatusCode::kDeadlineExceeded &&
-        absl::Now() >= deadline) {
+        absl::Now() >= call.deadline) {
       return org.status();
     }
     return absl::UnavailableError(absl::StrCat(
@@ -217,19 +237,21 @@ absl::Status Timeline::CheckOrganizations(const Event& event,
 }
 
 absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
-                                            absl::Time deadline) {
-  return Create(request, deadline, /*check_registry=*/true);
+                                            const CallContext& call) {
+  return Create(request, call, /*check_registry=*/true);
 }
 
 absl::StatusOr<Event> Timeline::ImportEvent(const Event& event) {
   v1::CreateEventRequest request;
   request.set_event_id(std::string(absl::StripPrefix(event.name(), "events/")));
   *request.mutable_event() = event;
-  return Create(request, absl::InfiniteFuture(), /*check_registry=*/false);
+  CallContext call;
+  call.principal = "seed";
+  return Create(request, call, /*check_registry=*/false);
 }
 
 absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
-                                       absl::Time deadline,
+                                       const CallContext& call,
                                        bool check_registry) {
   const std::string& id = request.event_id();
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "event_id"));
@@ -241,6 +263,8 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
   event.clear_etag();
   event.clear_create_time();
   event.clear_update_time();
+  event.clear_created_by();
+  event.clear_updated_by();
   event.set_name(ResourceName(kCollection, id));
   PRESENCE_RETURN_IF_ERROR(ValidateEvent(event));
 
@@ -271,13 +295,15 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
         absl::StrCat(event.name(), " already exists"));
   }
   if (check_registry) {
-    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, deadline));
+    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
   }
   if (request.validate_only()) return event;
 
   const google::protobuf::Timestamp now = ToProtoTime(options_.now());
   *event.mutable_create_time() = now;
   *event.mutable_update_time() = now;
+  event.set_created_by(call.principal);
+  event.set_updated_by(call.principal);
   event.set_etag(NewEtag());
   storage::WriteBatch batch;
   batch.ExpectAbsent(kEvents, id);
@@ -294,7 +320,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
 }
 
 absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& request,
-                                            absl::Time deadline) {
+                                            const CallContext& call) {
   if (!request.has_event()) {
     return absl::InvalidArgumentError("event: is required");
   }
@@ -323,13 +349,16 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
   ApplyUpdateMask(request.event(), mask, &updated);
   updated.set_name(current.name());
   *updated.mutable_create_time() = current.create_time();
+  updated.set_created_by(current.created_by());
+  updated.set_updated_by(current.updated_by());
   PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
-  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, deadline));
+  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, call));
   updated.set_etag(current.etag());
   *updated.mutable_update_time() = current.update_time();
   if (request.validate_only()) return updated;
 
   *updated.mutable_update_time() = ToProtoTime(options_.now());
+  updated.set_updated_by(call.principal);
   updated.set_etag(NewEtag());
   storage::WriteBatch batch;
   batch.ExpectValue(kEvents, id, *raw);

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/common/call_context.h"
 #include "services/common/key_locks.h"
 #include "services/common/storage/kv_store.h"
 
@@ -68,20 +69,23 @@ class Timeline {
   // True if no event was ever written.
   absl::StatusOr<bool> IsEmpty();
 
-  // `deadline` is the deadline of the request being served: calls into the
-  // registry made for it never outlive it. Errors: INVALID_ARGUMENT naming the
-  // field and value; NOT_FOUND; ALREADY_EXISTS; ABORTED for an etag mismatch;
+  // `call.deadline` is the deadline of the request being served: calls into
+  // the registry made for it never outlive it; `call.principal` is recorded
+  // as created_by/updated_by. Errors: INVALID_ARGUMENT naming the field and
+  // value; NOT_FOUND; ALREADY_EXISTS; ABORTED for an etag mismatch;
   // UNAVAILABLE (nothing written) when the registry cannot be asked.
   absl::StatusOr<v1::Event> GetEvent(absl::string_view name);
   absl::StatusOr<v1::ListEventsResponse> ListEvents(
       const v1::ListEventsRequest& request);
   absl::StatusOr<v1::Event> CreateEvent(const v1::CreateEventRequest& request,
-                                        absl::Time deadline);
+                                        const CallContext& call);
   absl::StatusOr<v1::Event> UpdateEvent(const v1::UpdateEventRequest& request,
-                                        absl::Time deadline);
+                                        const CallContext& call);
   absl::Status DeleteEvent(const v1::DeleteEventRequest& request);
   // UNAVAILABLE until the organization cache has been filled once.
   absl::StatusOr<v1::Presence> GetPresence(const v1::GetPresenceRequest& request);
+
+  storage::KvStore* store() { return store_.get(); }
 
   // Writes a trusted event (the embedded data set) without asking the
   // registry; validated otherwise like CreateEvent.
@@ -89,9 +93,9 @@ class Timeline {
 
  private:
   absl::StatusOr<v1::Event> Create(const v1::CreateEventRequest& request,
-                                   absl::Time deadline, bool check_registry);
+                                   const CallContext& call, bool check_registry);
   // Every organization of `event` exists and is live in the registry.
-  absl::Status CheckOrganizations(const v1::Event& event, absl::Time deadline);
+  absl::Status CheckOrganizations(const v1::Event& event, const CallContext& call);
   absl::StatusOr<std::optional<std::string>> ReadRaw(absl::string_view id);
   // Adds the index entries of `event` (or their deletions) to `batch`.
   void IndexEntries(const v1::Event& event, bool remove,

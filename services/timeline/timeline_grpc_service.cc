@@ -1,59 +1,66 @@
 #include "services/timeline/timeline_grpc_service.h"
 
-#include <chrono>
-
-#include "absl/time/time.h"
+#include "services/common/call_context.h"
+#include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/rpc_gate.h"
 #include "services/timeline/timeline.h"
 
 namespace presence::timeline {
 namespace {
 
-// The request's deadline, which calls made for it must not outlive.
-absl::Time Deadline(const grpc::ServerContext* context) {
-  const auto deadline = context->deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) {
-    return absl::InfiniteFuture();
-  }
-  return absl::FromChrono(deadline);
+// Admits the call with `access`, then answers with `call(context)`.
+template <typename Response, typename Call>
+grpc::Status Serve(const RpcGate* gate, grpc::ServerContext* context,
+                   Access access, Response* response, Call call) {
+  absl::StatusOr<CallContext> admitted = gate->Admit(context, access);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  return Reply(call(*admitted), response);
 }
 
 }  // namespace
 
-grpc::Status TimelineGrpcService::GetEvent(grpc::ServerContext*,
+grpc::Status TimelineGrpcService::GetEvent(grpc::ServerContext* context,
                                            const v1::GetEventRequest* request,
                                            v1::Event* response) {
-  return Reply(timeline_->GetEvent(request->name()), response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext&) { return timeline_->GetEvent(request->name()); });
 }
 
 grpc::Status TimelineGrpcService::ListEvents(
-    grpc::ServerContext*, const v1::ListEventsRequest* request,
+    grpc::ServerContext* context, const v1::ListEventsRequest* request,
     v1::ListEventsResponse* response) {
-  return Reply(timeline_->ListEvents(*request), response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext&) { return timeline_->ListEvents(*request); });
 }
 
 grpc::Status TimelineGrpcService::CreateEvent(
     grpc::ServerContext* context, const v1::CreateEventRequest* request,
     v1::Event* response) {
-  return Reply(timeline_->CreateEvent(*request, Deadline(context)), response);
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return timeline_->CreateEvent(*request, call); });
 }
 
 grpc::Status TimelineGrpcService::UpdateEvent(
     grpc::ServerContext* context, const v1::UpdateEventRequest* request,
     v1::Event* response) {
-  return Reply(timeline_->UpdateEvent(*request, Deadline(context)), response);
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return timeline_->UpdateEvent(*request, call); });
 }
 
 grpc::Status TimelineGrpcService::DeleteEvent(
-    grpc::ServerContext*, const v1::DeleteEventRequest* request,
+    grpc::ServerContext* context, const v1::DeleteEventRequest* request,
     google::protobuf::Empty*) {
+  absl::StatusOr<CallContext> admitted = gate_->Admit(context, Access::kWrite);
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   return ToGrpcStatus(timeline_->DeleteEvent(*request));
 }
 
 grpc::Status TimelineGrpcService::GetPresence(
-    grpc::ServerContext*, const v1::GetPresenceRequest* request,
+    grpc::ServerContext* context, const v1::GetPresenceRequest* request,
     v1::Presence* response) {
-  return Reply(timeline_->GetPresence(*request), response);
+  return Serve(gate_, context, Access::kRead, response,
+               [&](const CallContext&) { return timeline_->GetPresence(*request); });
 }
 
 }  // namespace presence::timeline

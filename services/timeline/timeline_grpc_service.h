@@ -3,6 +3,10 @@
 
 #include "presence/timeline/v1/timeline.grpc.pb.h"
 
+namespace presence {
+class RpcGate;
+}  // namespace presence
+
 namespace presence::timeline {
 
 class Timeline;
@@ -12,8 +16,9 @@ class Timeline;
 // which must not happen on gRPC's callback threads.
 class TimelineGrpcService final : public v1::TimelineService::Service {
  public:
-  // `timeline` is not owned and must outlive this service.
-  explicit TimelineGrpcService(Timeline* timeline) : timeline_(timeline) {}
+  // `timeline` and `gate` are not owned and must outlive this service.
+  TimelineGrpcService(Timeline* timeline, const RpcGate* gate)
+      : timeline_(timeline), gate_(gate) {}
 
   grpc::Status GetEvent(grpc::ServerContext* context,
                         const v1::GetEventRequest* request,
@@ -36,6 +41,7 @@ class TimelineGrpcService final : public v1::TimelineService::Service {
 
  private:
   Timeline* const timeline_;
+  const RpcGate* const gate_;
 };
 
 }  // namespace presence::timeline

@@ -17,6 +17,7 @@
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/registry/registry.h"
+#include "tests/testing/log_lines.h"
 #include "tests/testing/service_process.h"
 #include "tests/testing/test_server.h"
 #include "tests/testing/status_matchers.h"
@@ -177,10 +178,21 @@ TEST(RegistryProcessTest, SigtermShutsDownGracefullyAndSeedIsLoadedOnce) {
     EXPECT_EQ(WEXITSTATUS(*status), 0) << registry.log();
     EXPECT_THAT(registry.log(), HasSubstr("seeded"));
     EXPECT_THAT(registry.log(), HasSubstr("stopped"));
-    // One log line per RPC, with method, code and latency.
-    EXPECT_THAT(registry.log(),
-                ::testing::ContainsRegex(
-                    "rpc /presence.registry.v1.RegistryService/GetOrganization OK [0-9.]+(us|ms|s)"));
+    // One JSON log line per RPC, with method, peer, principal, code, latency,
+    // request size and request id.
+    const auto gets = testing::RpcLines(
+        registry.log(), "/presence.registry.v1.RegistryService/GetOrganization");
+    ASSERT_EQ(gets.size(), 1u) << registry.log();
+    EXPECT_EQ(testing::Field(gets[0], "code"), "OK");
+    EXPECT_EQ(testing::Field(gets[0], "level"), "info");
+    EXPECT_EQ(testing::Field(gets[0], "service"), "presence-registry");
+    EXPECT_EQ(testing::Field(gets[0], "principal"), "anonymous");
+    EXPECT_THAT(testing::Field(gets[0], "peer"), HasSubstr("127.0.0.1"));
+    EXPECT_FALSE(testing::Field(gets[0], "request_id").empty());
+    EXPECT_TRUE(gets[0].fields().at("latency_ms").has_number_value());
+    EXPECT_GT(gets[0].fields().at("request_bytes").number_value(), 0);
+    EXPECT_THAT(testing::Field(gets[0], "time"), ::testing::MatchesRegex(
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"));
   }
   RegistryProcess restarted(dir, {});
   ASSERT_TRUE(restarted.ok()) << restarted.log();

@@ -76,7 +76,8 @@ class TimelineServiceTest : public ::testing::Test {
     ASSERT_THAT(store, IsOk());
     timeline_ = std::make_unique<timeline::Timeline>(*std::move(store), &fake_,
                                                      &cache_);
-    service_ = std::make_unique<timeline::TimelineGrpcService>(timeline_.get());
+    service_ = std::make_unique<timeline::TimelineGrpcService>(
+        timeline_.get(), testing::DefaultTestGate());
     auto server =
         testing::StartTestServer(service_.get(), "presence.timeline.v1.TimelineService");
     ASSERT_THAT(server, IsOk());

@@ -37,9 +37,9 @@ class FakeRegistryClient final : public timeline::RegistryClient {
   }
 
   absl::StatusOr<registry::v1::Organization> GetOrganization(
-      const std::string& name, absl::Time deadline) override {
+      const std::string& name, const CallContext& call) override {
     absl::MutexLock lock(&mu_);
-    deadlines_.push_back(deadline);
+    deadlines_.push_back(call.deadline);
     if (!failure_.ok()) return failure_;
     auto it = orgs_.find(name);
     if (it == orgs_.end()) return absl::NotFoundError(name + " not found");
@@ -48,9 +48,9 @@ class FakeRegistryClient final : public timeline::RegistryClient {
 
   absl::StatusOr<registry::v1::ListOrganizationsResponse> ListOrganizations(
       const registry::v1::ListOrganizationsRequest&,
-      absl::Time deadline) override {
+      const CallContext& call) override {
     absl::MutexLock lock(&mu_);
-    deadlines_.push_back(deadline);
+    deadlines_.push_back(call.deadline);
     if (!failure_.ok()) return failure_;
     registry::v1::ListOrganizationsResponse response;
     for (const auto& [name, org] : orgs_) *response.add_organizations() = org;

@@ -33,7 +33,8 @@ class InProcessRegistry {
     std::unique_ptr<InProcessRegistry> r(new InProcessRegistry());
     r->registry_ = *std::move(reg);
     r->service_ =
-        std::make_unique<registry::RegistryGrpcService>(r->registry_.get());
+        std::make_unique<registry::RegistryGrpcService>(r->registry_.get(),
+                                                        DefaultTestGate());
     auto server = StartTestServer(r->service_.get(),
                                   "presence.registry.v1.RegistryService");
     if (!server.ok()) return server.status();

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/server/rpc_gate.h"
 #include "services/common/server/server.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 
@@ -29,14 +30,26 @@ absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenTestStore(
   return storage::OpenRocksDbKvStore(options);
 }
 
+// The gate of in-process test servers: no tokens, a loopback listener (so
+// writes are open), no log lines.
+inline RpcGate* DefaultTestGate() {
+  static RpcGate* const gate = [] {
+    GateOptions options;
+    options.log_rpcs = false;
+    return new RpcGate(options);
+  }();
+  return gate;
+}
+
 // Serves `service` (named `name` for health and reflection) on 127.0.0.1:0.
 inline absl::StatusOr<std::unique_ptr<RunningServer>> StartTestServer(
-    grpc::Service* service, const std::string& name) {
+    grpc::Service* service, const std::string& name,
+    RpcGate* gate = DefaultTestGate()) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.services = {service};
   options.service_names = {name};
-  options.log_rpcs = false;
+  options.gate = gate;
   return RunningServer::Start(options);
 }
 

@@ -1,17 +1,56 @@
 #ifndef PRESENCE_SERVICES_COMMON_SERVER_LOG_H_
 #define PRESENCE_SERVICES_COMMON_SERVER_LOG_H_
 
+// Structured logs: one JSON object per line on stderr, with "time" (RFC 3339,
+// UTC), "level", "service", "event" and the event's fields. Objects are built
+// as google.protobuf.Struct and printed with protobuf's JSON mapping. (Debian
+// 12's abseil has no absl/log.)
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 namespace presence {
 
-// Writes one line "<RFC 3339 time> <level> <message>" to stderr. Lines from
-// concurrent threads never interleave. (Debian 12's abseil has no absl/log.)
-void LogLine(absl::string_view level, absl::string_view message);
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
-inline void LogInfo(absl::string_view message) { LogLine("INFO", message); }
-inline void LogWarning(absl::string_view message) { LogLine("WARN", message); }
-inline void LogError(absl::string_view message) { LogLine("ERROR", message); }
+// A field value: text or a number.
+struct LogValue {
+  LogValue(absl::string_view text) : text(text), is_number(false) {}  // NOLINT
+  LogValue(const char* text) : text(text), is_number(false) {}        // NOLINT
+  LogValue(const std::string& text) : text(text), is_number(false) {}  // NOLINT
+  LogValue(double number) : number(number), is_number(true) {}        // NOLINT
+  LogValue(int64_t number)  // NOLINT
+      : number(static_cast<double>(number)), is_number(true) {}
+  LogValue(int number) : number(number), is_number(true) {}  // NOLINT
+  std::string text;
+  double number = 0;
+  bool is_number;
+};
+using LogFields = std::vector<std::pair<std::string, LogValue>>;
+
+// Process-wide settings, set once at start-up before other threads log.
+void SetLogService(absl::string_view service);
+void SetLogLevel(LogLevel level);
+// "debug", "info", "warn" or "error".
+bool ParseLogLevel(absl::string_view text, LogLevel* level);
+bool LogEnabled(LogLevel level);
+
+// Writes one line if `level` is enabled. Lines never interleave.
+void Log(LogLevel level, absl::string_view event, const LogFields& fields = {});
+
+inline void LogInfo(absl::string_view message) {
+  Log(LogLevel::kInfo, "message", {{"message", message}});
+}
+inline void LogWarning(absl::string_view message) {
+  Log(LogLevel::kWarning, "message", {{"message", message}});
+}
+inline void LogError(absl::string_view message) {
+  Log(LogLevel::kError, "message", {{"message", message}});
+}
 
 }  // namespace presence
 

@@ -14,7 +14,11 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "services/common/server/rpc_gate.h"
 #include "services/common/server/log.h"
 #include "services/common/server/reflection_v1.h"
 
@@ -23,48 +27,30 @@ namespace {
 
 namespace exp = ::grpc::experimental;
 
-// Logs "rpc <method> <code> <latency>" when the server sends the status.
-class LoggingInterceptor final : public exp::Interceptor {
- public:
-  explicit LoggingInterceptor(exp::ServerRpcInfo* info)
-      : method_(info->method() != nullptr ? info->method() : "?"),
-        start_(absl::Now()) {}
-
-  void Intercept(exp::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(
-            exp::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
-      LogInfo(absl::StrCat("rpc ", method_, " ",
-                           CodeName(status.error_code()), " ",
-                           absl::FormatDuration(absl::Now() - start_)));
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
+    const TlsOptions& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  if (tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls_key: is required with tls_cert");
+  }
+  for (const std::string* file : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
+    if (!file->empty() && !ReadFileToString(*file).ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot read ", *file));
     }
-    methods->Proceed();
   }
-
- private:
-  static const char* CodeName(grpc::StatusCode code) {
-    static constexpr const char* kNames[] = {
-        "OK",        "CANCELLED",          "UNKNOWN",
-        "INVALID_ARGUMENT",     "DEADLINE_EXCEEDED", "NOT_FOUND",
-        "ALREADY_EXISTS",       "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",  "ABORTED",           "OUT_OF_RANGE",
-        "UNIMPLEMENTED",        "INTERNAL",          "UNAVAILABLE",
-        "DATA_LOSS",            "UNAUTHENTICATED"};
-    const int i = static_cast<int>(code);
-    return i >= 0 && i < 17 ? kNames[i] : "?";
+  auto provider = std::make_shared<exp::FileWatcherCertificateProvider>(
+      tls.key_file, tls.cert_file, tls.client_ca_file,
+      static_cast<unsigned>(tls.refresh_seconds));
+  exp::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
-
-  std::string method_;
-  absl::Time start_;
-};
-
-class LoggingInterceptorFactory final
-    : public exp::ServerInterceptorFactoryInterface {
- public:
-  exp::Interceptor* CreateServerInterceptor(exp::ServerRpcInfo* info) override {
-    return new LoggingInterceptor(info);
-  }
-};
+  return exp::TlsServerCredentials(options);
+}
 
 }  // namespace
 
@@ -72,6 +58,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     ServerOptions options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentialsFor(options.tls);
+  if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<RunningServer> running(new RunningServer());
   std::vector<std::string> listed = options.service_names;
@@ -81,25 +70,37 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   running->reflection_v1_ = NewReflectionV1Service(std::move(listed));
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &running->port_);
+  builder.AddListeningPort(options.listen_address, *credentials, &running->port_);
   for (grpc::Service* service : options.services) {
     builder.RegisterService(service);
   }
   builder.RegisterService(running->reflection_v1_.get());
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
+  grpc::ResourceQuota quota("presence");
+  quota.SetMaxThreads(options.max_threads);
+  quota.Resize(options.memory_quota_bytes);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age_grace)));
   // Clients keep idle connections (watch streams) alive with pings every
-  // ~20 s; accept them instead of answering with GOAWAY "too_many_pings".
+  // ~20 s; accept those, and close connections that ping more often.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // Sync services (health, reflection) poll their completion queues with
   // this timeout; shutdown waits for the pollers to notice, so keep it short.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC,
                               200);
-  if (options.log_rpcs) {
-    std::vector<std::unique_ptr<exp::ServerInterceptorFactoryInterface>>
-        creators;
-    creators.push_back(std::make_unique<LoggingInterceptorFactory>());
+  if (options.gate != nullptr) {
+    std::vector<std::unique_ptr<exp::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(options.gate->NewInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   running->server_ = builder.BuildAndStart();
@@ -113,6 +114,23 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   for (const std::string& name : options.service_names) {
     health->SetServingStatus(name, true);
   }
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen,
+                                    grpc::InsecureServerCredentials(),
+                                    &running->health_port_);
+    running->health_server_ = health_builder.BuildAndStart();
+    if (running->health_server_ == nullptr || running->health_port_ == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot listen on ", options.health_listen, " for health"));
+    }
+    grpc::HealthCheckServiceInterface* plain =
+        running->health_server_->GetHealthCheckService();
+    plain->SetServingStatus(true);
+    for (const std::string& name : options.service_names) {
+      plain->SetServingStatus(name, true);
+    }
+  }
   return running;
 }
 
@@ -124,9 +142,14 @@ void RunningServer::Shutdown(absl::Duration grace,
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  if (health_server_) health_server_->GetHealthCheckService()->SetServingStatus(false);
   if (before_stop) before_stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  if (health_server_) {
+    health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    health_server_->Wait();
+  }
 }
 
 void BlockSignals() {
@@ -145,11 +168,12 @@ void BlockSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int WaitForTerminationSignal() {
+int WaitForSignal() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int signal = 0;
   while (sigwait(&set, &signal) != 0) {
   }
@@ -159,18 +183,27 @@ int WaitForTerminationSignal() {
 absl::Status ServeUntilTerminated(RunningServer& server,
                                   const std::string& port_file,
                                   absl::Duration grace,
-                                  const std::function<void()>& before_stop) {
+                                  const std::function<void()>& before_stop,
+                                  const std::function<void()>& on_reload) {
   if (!port_file.empty()) {
     if (absl::Status s = WritePortFile(port_file, server.port()); !s.ok()) {
       return s;
     }
   }
-  const int signal = WaitForTerminationSignal();
-  LogInfo(absl::StrCat("signal ", signal, ": shutting down within ",
-                       absl::FormatDuration(grace)));
-  server.Shutdown(grace, before_stop);
-  LogInfo("server stopped");
-  return absl::OkStatus();
+  while (true) {
+    const int signal = WaitForSignal();
+    if (signal == SIGHUP) {
+      Log(LogLevel::kInfo, "reload", {{"signal", "SIGHUP"}});
+      if (on_reload) on_reload();
+      continue;
+    }
+    Log(LogLevel::kInfo, "shutdown",
+        {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+         {"grace_ms", absl::ToDoubleMilliseconds(grace)}});
+    server.Shutdown(grace, before_stop);
+    Log(LogLevel::kInfo, "server stopped");
+    return absl::OkStatus();
+  }
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {

@@ -20,6 +20,20 @@ class Service;
 
 namespace presence {
 
+class RpcGate;
+
+struct TlsOptions {
+  // PEM files. With cert and key the server speaks TLS only.
+  std::string cert_file;
+  std::string key_file;
+  // With a client CA, clients must present a certificate it signed (mTLS).
+  std::string client_ca_file;
+  // How often the files are re-read (gRPC's FileWatcherCertificateProvider);
+  // replaced certificates take effect within this interval.
+  int refresh_seconds = 1;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ServerOptions {
   // "host:port"; port 0 picks a free port (see RunningServer::port()).
   std::string listen_address = "127.0.0.1:0";
@@ -28,8 +42,24 @@ struct ServerOptions {
   // Full names of the application services, reported SERVING by health and
   // listed by reflection.
   std::vector<std::string> service_names;
-  // Log one line per RPC to stderr (method, status code, latency).
-  bool log_rpcs = true;
+  // Identifies callers, logs one JSON line per RPC and counts it in the
+  // metrics; not owned. Null: none of that.
+  RpcGate* gate = nullptr;
+  TlsOptions tls;
+  // If set, a second, plaintext listener serving only grpc.health.v1 (for
+  // Kubernetes' gRPC probes, which cannot speak TLS).
+  std::string health_listen;
+  // Limits: the largest request message, HTTP/2 streams per connection,
+  // threads and memory for the whole server (gRPC ResourceQuota).
+  int max_request_bytes = 1 << 20;
+  int max_concurrent_streams = 100;
+  int max_threads = 64;
+  size_t memory_quota_bytes = size_t{256} << 20;
+  // Connections are closed (with GOAWAY, after the grace) at this age, so
+  // that clients behind a Kubernetes Service re-resolve and spread over new
+  // replicas.
+  absl::Duration max_connection_age = absl::Minutes(10);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
 };
 
 class RunningServer {
@@ -39,8 +69,9 @@ class RunningServer {
       ServerOptions options);
   ~RunningServer();  // Shuts down with no grace if still running.
 
-  // The port actually bound.
+  // The ports actually bound (health_port: 0 without health_listen).
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
   grpc::Server* server() { return server_.get(); }
 
   // Graceful shutdown: health turns NOT_SERVING, `before_stop` runs (services
@@ -54,27 +85,32 @@ class RunningServer {
   RunningServer();
   std::unique_ptr<grpc::Service> reflection_v1_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
   bool shut_down_ = false;
 };
 
 // Prepares a service process: blocks SIGINT, SIGTERM and SIGHUP in the
 // calling thread and every thread it starts afterwards (so that
-// WaitForTerminationSignal() is the only receiver), and sets gRPC's
+// WaitForSignal() is the only receiver), and sets gRPC's
 // environment defaults. Call first thing in main(), before any thread or gRPC
 // object exists.
 void BlockSignals();
 
-// Waits for SIGINT or SIGTERM and returns it. REQUIRES: BlockSignals().
-int WaitForTerminationSignal();
+// Waits for SIGINT, SIGTERM or SIGHUP and returns it. REQUIRES:
+// BlockSignals().
+int WaitForSignal();
 
 // The common tail of a service's main(): writes the port file (if
-// `port_file` is not empty), waits for SIGTERM/SIGINT, then shuts `server`
-// down gracefully (see RunningServer::Shutdown). REQUIRES: BlockSignals().
+// `port_file` is not empty), then waits for signals: SIGHUP runs `on_reload`
+// (if set) and goes on waiting; SIGTERM or SIGINT shuts `server` down
+// gracefully (see RunningServer::Shutdown). REQUIRES: BlockSignals().
 absl::Status ServeUntilTerminated(RunningServer& server,
                                   const std::string& port_file,
                                   absl::Duration grace,
-                                  const std::function<void()>& before_stop);
+                                  const std::function<void()>& before_stop,
+                                  const std::function<void()>& on_reload = nullptr);
 
 // The content of the file at `path`; NOT_FOUND if it cannot be read.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);

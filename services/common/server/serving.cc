@@ -1,0 +1,136 @@
+#include "services/common/server/serving.h"
+
+#include <algorithm>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/common/server/log.h"
+
+ABSL_FLAG(std::string, tokens_file, "",
+          "Bearer tokens: lines of \"<principal> <role> <token>\", role reader, "
+          "editor or admin. Re-read on SIGHUP. Without it, writes are allowed "
+          "only on a loopback listener.");
+ABSL_FLAG(bool, require_auth_for_reads, false,
+          "Refuse reads without a valid token (needs --tokens_file).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate: serve TLS only.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: require client certificates it signed (mTLS).");
+ABSL_FLAG(std::string, health_listen, "",
+          "Also serve grpc.health.v1 in plaintext on this host:port (for "
+          "Kubernetes gRPC probes when TLS is on).");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:0",
+          "Serve Prometheus /metrics over HTTP on this host:port; empty: off.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, write the bound metrics port to this file.");
+ABSL_FLAG(int32_t, max_request_bytes, 1 << 20, "Largest request message.");
+ABSL_FLAG(int32_t, max_concurrent_streams, 100,
+          "Concurrent RPCs (HTTP/2 streams) per connection.");
+ABSL_FLAG(int32_t, max_threads, 64, "Threads the gRPC server may use.");
+ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
+          "Deadline given to requests that come without one.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(10),
+          "Close connections at this age (clients re-resolve and spread).");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
+
+namespace presence {
+
+void AddStorageMetrics(storage::KvStore* store) {
+  Metrics::Global().AddCollector([store](std::string* out) {
+    for (const auto& [name, value] : store->Stats()) {
+      std::string metric = absl::StrCat("presence_rocksdb_", name);
+      std::replace(metric.begin(), metric.end(), '-', '_');
+      AppendGauge(out, metric, absl::StrCat("RocksDB ", name, " (all tables)."),
+                  static_cast<double>(value));
+    }
+  });
+}
+
+void Serving::Reload() {
+  const auto& tokens = gate->options().auth.tokens;
+  if (tokens == nullptr) return;
+  absl::Status reloaded = tokens->Reload();
+  if (reloaded.ok()) {
+    Log(LogLevel::kInfo, "tokens reloaded", {{"tokens", static_cast<int64_t>(tokens->size())}});
+  } else {
+    Log(LogLevel::kError, "tokens reload failed",
+        {{"error", reloaded.ToString()}, {"kept", static_cast<int64_t>(tokens->size())}});
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
+    absl::string_view service, const std::string& listen_address) {
+  SetLogService(service);
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_level: \"", absl::GetFlag(FLAGS_log_level),
+        "\" is not debug, info, warn or error"));
+  }
+  SetLogLevel(level);
+
+  // The effective configuration, every flag by name. Secrets only ever come
+  // from files, so values are safe to log.
+  LogFields config;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (flag->Filename().find("/services/") == std::string::npos) continue;
+    config.emplace_back(std::string(name), flag->CurrentValue());
+  }
+  std::sort(config.begin(), config.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  Log(LogLevel::kInfo, "configuration", config);
+
+  auto serving = std::make_unique<Serving>();
+  GateOptions gate;
+  gate.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  gate.auth.require_auth_for_reads = absl::GetFlag(FLAGS_require_auth_for_reads);
+  gate.auth.loopback_only = IsLoopbackAddress(listen_address);
+  if (const std::string path = absl::GetFlag(FLAGS_tokens_file); !path.empty()) {
+    absl::StatusOr<std::shared_ptr<TokenStore>> tokens = TokenStore::Load(path);
+    if (!tokens.ok()) return tokens.status();
+    gate.auth.tokens = *std::move(tokens);
+    Log(LogLevel::kInfo, "authentication",
+        {{"tokens", static_cast<int64_t>(gate.auth.tokens->size())},
+         {"reads", gate.auth.require_auth_for_reads ? "need a token" : "open"}});
+  } else if (gate.auth.require_auth_for_reads) {
+    return absl::InvalidArgumentError(
+        "--require_auth_for_reads needs --tokens_file");
+  } else {
+    Log(LogLevel::kWarning, "authentication",
+        {{"message", gate.auth.loopback_only
+                         ? "no --tokens_file: anyone who can reach the loopback "
+                           "listener may write"
+                         : "no --tokens_file on a non-loopback listener: writes "
+                           "are refused"}});
+  }
+  serving->gate = std::make_unique<RpcGate>(std::move(gate));
+
+  ServerOptions& options = serving->server_options;
+  options.gate = serving->gate.get();
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!options.tls.client_ca_file.empty() && !options.tls.enabled()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
+  options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+
+  if (const std::string metrics = absl::GetFlag(FLAGS_metrics_listen); !metrics.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Start(metrics);
+    if (!server.ok()) return server.status();
+    serving->metrics = *std::move(server);
+    Log(LogLevel::kInfo, "metrics", {{"port", serving->metrics->port()}});
+    if (const std::string file = absl::GetFlag(FLAGS_metrics_port_file); !file.empty()) {
+      if (absl::Status s = WritePortFile(file, serving->metrics->port()); !s.ok()) return s;
+    }
+  }
+  return serving;
+}
+
+}  // namespace presence

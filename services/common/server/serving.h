@@ -1,0 +1,51 @@
+#ifndef PRESENCE_SERVICES_COMMON_SERVER_SERVING_H_
+#define PRESENCE_SERVICES_COMMON_SERVER_SERVING_H_
+
+// The production-serving set-up both service binaries share: the flags for
+// authentication, TLS, limits, logs and metrics (defined once, in
+// serving.cc), turned into an RpcGate, ServerOptions and a metrics server.
+//
+// Flags: --tokens_file, --require_auth_for_reads, --tls_cert, --tls_key,
+// --tls_client_ca, --health_listen, --metrics_listen, --metrics_port_file,
+// --max_request_bytes, --max_concurrent_streams, --max_threads,
+// --default_deadline, --max_connection_age, --log_level.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/common/server/metrics.h"
+#include "services/common/server/rpc_gate.h"
+#include "services/common/server/server.h"
+#include "services/common/storage/kv_store.h"
+
+namespace presence {
+
+struct Serving {
+  std::unique_ptr<RpcGate> gate;
+  // Everything but the services, their names and the listen address, which
+  // the binary adds.
+  ServerOptions server_options;
+  std::unique_ptr<MetricsServer> metrics;
+
+  // SIGHUP: re-reads the tokens file (certificates are re-read by gRPC's
+  // file watcher on their own). Logs the outcome; never logs a token.
+  void Reload();
+};
+
+// Exposes the store's figures (estimated keys, live SST size, block cache
+// usage, pending compaction bytes, memtables) as presence_rocksdb_* gauges.
+// `store` must outlive the process's metrics use.
+void AddStorageMetrics(storage::KvStore* store);
+
+// Sets the log service name and level, loads the tokens, starts the metrics
+// server and logs the effective configuration (every flag; files are named,
+// their content is not logged). `listen_address` decides whether writes
+// without tokens are allowed (loopback only).
+absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
+    absl::string_view service, const std::string& listen_address);
+
+}  // namespace presence
+
+#endif  // PRESENCE_SERVICES_COMMON_SERVER_SERVING_H_
