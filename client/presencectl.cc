@@ -43,6 +43,8 @@ struct Globals {
   std::string timeline = "127.0.0.1:50052";
   std::string timeout = "5s";
   std::string output = "table";
+  std::string token;
+  std::string tls_ca, tls_cert, tls_key;
 };
 
 // A local failure with the exit code to end with.
@@ -70,6 +72,24 @@ class Cli {
     if (timeout_ <= absl::ZeroDuration()) {
       return Failure{kExitUsage, "--timeout must be positive"};
     }
+    if (!g_.tls_ca.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      const auto read = [](const std::string& path, std::string* out) {
+        std::ifstream in(path);
+        std::stringstream text;
+        text << in.rdbuf();
+        *out = text.str();
+        return static_cast<bool>(in);
+      };
+      if (!read(g_.tls_ca, &ssl.pem_root_certs)) {
+        return Failure{kExitUsage, "--tls_ca: cannot read " + g_.tls_ca};
+      }
+      if (!g_.tls_cert.empty() && (!read(g_.tls_cert, &ssl.pem_cert_chain) ||
+                                   !read(g_.tls_key, &ssl.pem_private_key))) {
+        return Failure{kExitUsage, "--tls_cert/--tls_key: cannot read them"};
+      }
+      credentials_ = grpc::SslCredentials(ssl);
+    }
     return std::nullopt;
   }
 
@@ -82,14 +102,18 @@ class Cli {
     return *timeline_;
   }
   std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    return grpc::CreateChannel(address, credentials_);
   }
 
-  // A context with the per-call deadline.
+  // A context with the per-call deadline and the token.
   std::unique_ptr<grpc::ClientContext> Ctx() const {
     auto context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    AddToken(context.get());
     return context;
+  }
+  void AddToken(grpc::ClientContext* context) const {
+    if (!g_.token.empty()) context->AddMetadata("authorization", "Bearer " + g_.token);
   }
 
   const std::string& output() const { return g_.output; }
@@ -98,6 +122,8 @@ class Cli {
  private:
   const Globals& g_;
   absl::Duration timeout_ = absl::Seconds(5);
+  std::shared_ptr<grpc::ChannelCredentials> credentials_ =
+      grpc::InsecureChannelCredentials();
   std::unique_ptr<rv1::RegistryService::Stub> registry_;
   std::unique_ptr<tv1::TimelineService::Stub> timeline_;
 };
@@ -567,6 +593,14 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout", globals.timeout, "Deadline of each call (5s, 500ms, 2.5)")
       ->capture_default_str();
   app.add_option("-o,--output", globals.output, "table, json or jsonl")->capture_default_str();
+  app.add_option("--token", globals.token, "Bearer token for writes (and reads where required)")
+      ->envname("PRESENCE_TOKEN");
+  app.add_option("--tls_ca", globals.tls_ca, "PEM CA of the services' certificates: use TLS")
+      ->envname("PRESENCE_TLS_CA");
+  app.add_option("--tls_cert", globals.tls_cert, "PEM client certificate (mTLS)")
+      ->envname("PRESENCE_TLS_CERT");
+  app.add_option("--tls_key", globals.tls_key, "PEM key of --tls_cert")
+      ->envname("PRESENCE_TLS_KEY");
 
   // orgs
   CLI::App* orgs = app.add_subcommand("orgs", "Organizations in the registry");
@@ -804,6 +838,7 @@ int Main(int argc, char** argv) {
       }
       request.set_start_revision(watch_from);
       grpc::ClientContext context;  // No deadline: a watch runs until stopped.
+      cli.AddToken(&context);
       auto reader = cli.registry().WatchOrganizations(&context, request);
       rv1::OrganizationChange change;
       int seen = 0;
