@@ -32,6 +32,9 @@ ABSL_FLAG(int64_t, change_retention, 100000,
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
+ABSL_FLAG(std::string, backup_dir, "",
+          "Where SIGUSR1 writes a consistent copy (RocksDB checkpoint) of the "
+          "database; default: <data_dir>.backups.");
 ABSL_FLAG(int32_t, max_watchers, 1000,
           "Most WatchOrganizations streams open at once.");
 
@@ -107,7 +110,12 @@ int main(int argc, char** argv) {
           **server, absl::GetFlag(FLAGS_port_file),
           absl::GetFlag(FLAGS_shutdown_grace),
           [&service] { service.EndStreams(); },
-          [&serving] { (*serving)->Reload(); });
+          [&serving] { (*serving)->Reload(); },
+          [&registry, &storage_options] {
+            const std::string dir = absl::GetFlag(FLAGS_backup_dir);
+            presence::BackupStore((*registry)->store(),
+                                  dir.empty() ? storage_options.path + ".backups" : dir);
+          });
       !s.ok()) {
     return Fail(s);
   }

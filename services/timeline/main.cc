@@ -37,6 +37,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
+ABSL_FLAG(std::string, backup_dir, "",
+          "Where SIGUSR1 writes a consistent copy (RocksDB checkpoint) of the "
+          "database; default: <data_dir>.backups.");
 ABSL_FLAG(std::string, registry_token_file, "",
           "File with the bearer token the timeline presents to the registry "
           "(re-read on SIGHUP).");
@@ -141,6 +144,11 @@ int main(int argc, char** argv) {
               presence::Log(presence::LogLevel::kError, "registry token reload failed",
                             {{"error", s.ToString()}});
             }
+          },
+          [&timeline, &storage_options] {
+            const std::string dir = absl::GetFlag(FLAGS_backup_dir);
+            presence::BackupStore(timeline->store(),
+                                  dir.empty() ? storage_options.path + ".backups" : dir);
           });
       !s.ok()) {
     return Fail(s);

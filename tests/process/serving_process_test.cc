@@ -330,6 +330,38 @@ TEST(ServingProcessTest, MetricsOfBothServices) {
   }
 }
 
+TEST(ServingProcessTest, Sigusr1WritesABackupThatOpens) {
+  testing::TempDir dir;
+  ServiceProcess registry(PRESENCE_REGISTRY_BIN, dir.path(), "registry",
+                          {"--backup_dir=" + dir.Sub("backups")});
+  ASSERT_TRUE(registry.ok());
+  auto stub = RegistryService::NewStub(registry.channel());
+  ASSERT_THAT(CreateOrg(*stub, "before-backup", ""), IsOk());
+  registry.process().Signal(SIGUSR1);
+  std::string backup;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& line : testing::ParseLogLines(registry.log())) {
+      if (testing::Field(line, "event") == "backup") backup = testing::Field(line, "dir");
+    }
+    return !backup.empty();
+  })) << registry.log();
+  ASSERT_THAT(CreateOrg(*stub, "after-backup", ""), IsOk());
+  // The backup is a database of its own, as of the signal.
+  ServiceProcess restored(PRESENCE_REGISTRY_BIN, dir.path(), "restored",
+                          {"--data_dir=" + backup, "--seed=false"});
+  ASSERT_TRUE(restored.ok()) << restored.log();
+  auto restored_stub = RegistryService::NewStub(restored.channel());
+  registry::v1::GetOrganizationRequest get;
+  Organization org;
+  get.set_name("organizations/before-backup");
+  EXPECT_THAT(restored_stub->GetOrganization(Ctx().get(), get, &org), IsOk());
+  get.set_name("organizations/after-backup");
+  EXPECT_THAT(restored_stub->GetOrganization(Ctx().get(), get, &org),
+              StatusIs(absl::StatusCode::kNotFound));
+  get.set_name("organizations/kfor");
+  EXPECT_THAT(restored_stub->GetOrganization(Ctx().get(), get, &org), IsOk());
+}
+
 TEST(ServingProcessTest, GracefulShutdownUnderLoad) {
   testing::TempDir dir;
   ServiceProcess registry(PRESENCE_REGISTRY_BIN, dir.path(), "registry",

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "services/common/server/rpc_gate.h"
+#include "services/common/storage/kv_store.h"
 #include "services/common/server/log.h"
 #include "services/common/server/reflection_v1.h"
 
@@ -165,6 +167,7 @@ void BlockSignals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -174,6 +177,7 @@ int WaitForSignal() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   int signal = 0;
   while (sigwait(&set, &signal) != 0) {
   }
@@ -184,7 +188,8 @@ absl::Status ServeUntilTerminated(RunningServer& server,
                                   const std::string& port_file,
                                   absl::Duration grace,
                                   const std::function<void()>& before_stop,
-                                  const std::function<void()>& on_reload) {
+                                  const std::function<void()>& on_reload,
+                                  const std::function<void()>& on_backup) {
   if (!port_file.empty()) {
     if (absl::Status s = WritePortFile(port_file, server.port()); !s.ok()) {
       return s;
@@ -197,12 +202,30 @@ absl::Status ServeUntilTerminated(RunningServer& server,
       if (on_reload) on_reload();
       continue;
     }
+    if (signal == SIGUSR1) {
+      if (on_backup) on_backup();
+      continue;
+    }
     Log(LogLevel::kInfo, "shutdown",
         {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
          {"grace_ms", absl::ToDoubleMilliseconds(grace)}});
     server.Shutdown(grace, before_stop);
     Log(LogLevel::kInfo, "server stopped");
     return absl::OkStatus();
+  }
+}
+
+void BackupStore(storage::KvStore* store, const std::string& backup_dir) {
+  const std::string dir = absl::StrCat(
+      backup_dir, "/",
+      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()));
+  std::error_code ec;
+  std::filesystem::create_directories(backup_dir, ec);
+  absl::Status s = store->Checkpoint(dir);
+  if (s.ok()) {
+    Log(LogLevel::kInfo, "backup", {{"dir", dir}});
+  } else {
+    Log(LogLevel::kError, "backup failed", {{"dir", dir}, {"error", s.ToString()}});
   }
 }
 

@@ -21,6 +21,9 @@ class Service;
 namespace presence {
 
 class RpcGate;
+namespace storage {
+class KvStore;
+}  // namespace storage
 
 struct TlsOptions {
   // PEM files. With cert and key the server speaks TLS only.
@@ -91,7 +94,7 @@ class RunningServer {
   bool shut_down_ = false;
 };
 
-// Prepares a service process: blocks SIGINT, SIGTERM and SIGHUP in the
+// Prepares a service process: blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the
 // calling thread and every thread it starts afterwards (so that
 // WaitForSignal() is the only receiver), and sets gRPC's
 // environment defaults. Call first thing in main(), before any thread or gRPC
@@ -103,14 +106,21 @@ void BlockSignals();
 int WaitForSignal();
 
 // The common tail of a service's main(): writes the port file (if
-// `port_file` is not empty), then waits for signals: SIGHUP runs `on_reload`
-// (if set) and goes on waiting; SIGTERM or SIGINT shuts `server` down
-// gracefully (see RunningServer::Shutdown). REQUIRES: BlockSignals().
+// `port_file` is not empty), then waits for signals: SIGHUP runs `on_reload`,
+// SIGUSR1 runs `on_backup` (each if set) and goes on waiting; SIGTERM or
+// SIGINT shuts `server` down gracefully (see RunningServer::Shutdown).
+// REQUIRES: BlockSignals().
 absl::Status ServeUntilTerminated(RunningServer& server,
                                   const std::string& port_file,
                                   absl::Duration grace,
                                   const std::function<void()>& before_stop,
-                                  const std::function<void()>& on_reload = nullptr);
+                                  const std::function<void()>& on_reload = nullptr,
+                                  const std::function<void()>& on_backup = nullptr);
+
+// Writes a consistent copy of `store` to `<backup_dir>/<UTC timestamp>` and
+// logs the outcome (SIGUSR1). The copy is an openable database: restore by
+// stopping the service and pointing --data_dir at it (or copying it there).
+void BackupStore(storage::KvStore* store, const std::string& backup_dir);
 
 // The content of the file at `path`; NOT_FOUND if it cannot be read.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
