@@ -7,18 +7,18 @@ namespace presence {
 CommitSequencer::CommitSequencer(int64_t last_revision)
     : last_allocated_(last_revision), watermark_(last_revision) {}
 
-int64_t CommitSequencer::Begin() {
+int64_t CommitSequencer::BeginBatch(int64_t n) {
   absl::MutexLock lock(&mu_);
-  const int64_t revision = ++last_allocated_;
-  in_flight_.insert(revision);
-  return revision;
+  const int64_t first = last_allocated_ + 1;
+  for (int64_t i = 0; i < n; ++i) in_flight_.insert(++last_allocated_);
+  return first;
 }
 
-void CommitSequencer::Finish(int64_t revision) {
+void CommitSequencer::FinishBatch(int64_t first, int64_t n) {
   int64_t watermark;
   {
     absl::MutexLock lock(&mu_);
-    in_flight_.erase(revision);
+    for (int64_t i = 0; i < n; ++i) in_flight_.erase(first + i);
     const int64_t next =
         in_flight_.empty() ? last_allocated_ : *in_flight_.begin() - 1;
     if (next <= watermark_) return;

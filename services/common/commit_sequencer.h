@@ -33,10 +33,15 @@ class CommitSequencer {
 
   // Allocates the next revision. Every Begin() must be followed by exactly
   // one Finish() of the returned revision, or the watermark stops there.
-  int64_t Begin();
+  int64_t Begin() { return BeginBatch(1); }
   // Marks `revision` finished and notifies listeners if the watermark moved.
   // REQUIRES: `revision` came from Begin() and is not yet finished.
-  void Finish(int64_t revision);
+  void Finish(int64_t revision) { FinishBatch(revision, 1); }
+
+  // Allocates `n` >= 1 consecutive revisions and returns the first; finish
+  // them together with FinishBatch(first, n).
+  int64_t BeginBatch(int64_t n);
+  void FinishBatch(int64_t first, int64_t n);
 
   int64_t watermark() const;
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -31,6 +32,7 @@ using ::presence::type::v1::PartialDate;
 constexpr char kCollection[] = "organizations";
 constexpr absl::string_view kNamePrefix = "organizations/";
 constexpr size_t kMaxBatchGet = 1000;
+constexpr size_t kMaxBatchCreate = 1000;
 // How often (in revisions) the change log is trimmed to the retention.
 constexpr int64_t kTrimInterval = 64;
 // Parent chains longer than this are rejected (they are certainly a mistake).
@@ -481,6 +483,106 @@ absl::Status Registry::CheckNoCycle(absl::string_view id,
   return absl::OkStatus();
 }
 
+void Registry::Stamp(Organization* org, int64_t revision, int type,
+                     const std::string& principal) const {
+  const google::protobuf::Timestamp now = ToProtoTime(options_.now());
+  org->set_revision(revision);
+  org->set_etag(Etag(revision));
+  org->set_last_modified_by(principal);
+  *org->mutable_update_time() = now;
+  switch (type) {
+    case OrganizationChange::CREATED:
+      *org->mutable_create_time() = now;
+      break;
+    case OrganizationChange::DELETED:
+      *org->mutable_delete_time() = now;
+      break;
+    case OrganizationChange::UNDELETED:
+      org->clear_delete_time();
+      break;
+    default:
+      break;
+  }
+}
+
+void Registry::AppendMutation(absl::string_view id,
+                              const std::optional<std::string>& seen,
+                              const std::optional<Organization>& current,
+                              const Organization& org, int type,
+                              const std::string& principal,
+                              storage::WriteBatch* batch) const {
+  const std::string value = org.SerializeAsString();
+  if (seen) {
+    batch->ExpectValue(kRecords, id, *seen);
+  } else {
+    batch->ExpectAbsent(kRecords, id);
+  }
+  batch->Put(kRecords, id, value);
+  batch->Put(kRevisions, RevisionKey(id, org.revision()), value);
+  OrganizationChange change;
+  change.set_revision(org.revision());
+  change.set_type(static_cast<OrganizationChange::Type>(type));
+  change.set_principal(principal);
+  *change.mutable_organization() = org;
+  batch->Put(kChanges, EncodeUint64(static_cast<uint64_t>(org.revision())),
+             change.SerializeAsString());
+
+  const std::vector<std::string> old_keys =
+      IsLive(current) ? AliasKeys(*current) : std::vector<std::string>{};
+  const std::vector<std::string> new_keys =
+      IsLive(org) ? AliasKeys(org) : std::vector<std::string>{};
+  for (const std::string& k : old_keys) {
+    if (!std::binary_search(new_keys.begin(), new_keys.end(), k)) {
+      batch->ExpectValue(kIndex, AliasIndexKey(k), id);
+      batch->Delete(kIndex, AliasIndexKey(k));
+    }
+  }
+  for (const std::string& k : new_keys) {
+    if (!std::binary_search(old_keys.begin(), old_keys.end(), k)) {
+      batch->ExpectAbsent(kIndex, AliasIndexKey(k));
+      batch->Put(kIndex, AliasIndexKey(k), id);
+    }
+  }
+  const std::string old_parent = current ? ParentId(*current) : "";
+  const std::string new_parent = ParentId(org);
+  if (old_parent != new_parent) {
+    if (!old_parent.empty()) {
+      batch->Delete(kIndex, ParentIndexPrefix(old_parent) + std::string(id));
+    }
+    if (!new_parent.empty()) {
+      batch->Put(kIndex, ParentIndexPrefix(new_parent) + std::string(id), "");
+    }
+  }
+}
+
+absl::Status Registry::Commit(storage::WriteBatch* batch, int64_t first,
+                              int64_t n) {
+  // Trim the change log to the retention at every kTrimInterval-th revision.
+  for (int64_t revision = first + n - 1; revision >= first; --revision) {
+    if (revision % kTrimInterval == 0 &&
+        revision > options_.change_retention) {
+      batch->DeleteRange(
+          kChanges, EncodeUint64(0),
+          EncodeUint64(
+              static_cast<uint64_t>(revision - options_.change_retention + 1)));
+      break;
+    }
+  }
+  absl::Status written = store_->Write(*batch);
+  if (!written.ok()) {
+    // These revisions may or may not be in the log; hand out no more (see
+    // failed_revision_).
+    absl::MutexLock lock(&failure_mu_);
+    failed_revision_ = first;
+    failure_ = absl::UnavailableError(absl::StrCat(
+        "the registry stopped accepting writes after a storage failure at "
+        "revision ",
+        first, " (", written.message(), "); restart the service"));
+  }
+  sequencer_.FinishBatch(first, n);
+  return written;
+}
+
 absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
                                               absl::string_view request_id,
                                               const CallContext& call,
@@ -536,69 +638,10 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
     if (IsLive(org)) PRESENCE_RETURN_IF_ERROR(CheckAliasesFree(org, current));
     if (validate_only) return org;
 
-    const google::protobuf::Timestamp now = ToProtoTime(options_.now());
     const int64_t revision = sequencer_.Begin();
-    org.set_revision(revision);
-    org.set_etag(Etag(revision));
-    org.set_last_modified_by(call.principal);
-    *org.mutable_update_time() = now;
-    switch (p.type) {
-      case OrganizationChange::CREATED:
-        *org.mutable_create_time() = now;
-        break;
-      case OrganizationChange::DELETED:
-        *org.mutable_delete_time() = now;
-        break;
-      case OrganizationChange::UNDELETED:
-        org.clear_delete_time();
-        break;
-      default:
-        break;
-    }
-    const std::string value = org.SerializeAsString();
-
+    Stamp(&org, revision, p.type, call.principal);
     storage::WriteBatch batch;
-    if (seen) {
-      batch.ExpectValue(kRecords, id, *seen);
-    } else {
-      batch.ExpectAbsent(kRecords, id);
-    }
-    batch.Put(kRecords, id, value);
-    batch.Put(kRevisions, RevisionKey(id, revision), value);
-    OrganizationChange change;
-    change.set_revision(revision);
-    change.set_type(p.type);
-    change.set_principal(call.principal);
-    *change.mutable_organization() = org;
-    batch.Put(kChanges, EncodeUint64(static_cast<uint64_t>(revision)),
-              change.SerializeAsString());
-
-    const std::vector<std::string> old_keys =
-        IsLive(current) ? AliasKeys(*current) : std::vector<std::string>{};
-    const std::vector<std::string> new_keys =
-        IsLive(org) ? AliasKeys(org) : std::vector<std::string>{};
-    for (const std::string& k : old_keys) {
-      if (!std::binary_search(new_keys.begin(), new_keys.end(), k)) {
-        batch.ExpectValue(kIndex, AliasIndexKey(k), id);
-        batch.Delete(kIndex, AliasIndexKey(k));
-      }
-    }
-    for (const std::string& k : new_keys) {
-      if (!std::binary_search(old_keys.begin(), old_keys.end(), k)) {
-        batch.ExpectAbsent(kIndex, AliasIndexKey(k));
-        batch.Put(kIndex, AliasIndexKey(k), id);
-      }
-    }
-    const std::string old_parent = current ? ParentId(*current) : "";
-    const std::string new_parent = ParentId(org);
-    if (old_parent != new_parent) {
-      if (!old_parent.empty()) {
-        batch.Delete(kIndex, ParentIndexPrefix(old_parent) + std::string(id));
-      }
-      if (!new_parent.empty()) {
-        batch.Put(kIndex, ParentIndexPrefix(new_parent) + std::string(id), "");
-      }
-    }
+    AppendMutation(id, seen, current, org, p.type, call.principal, &batch);
     if (!request_id.empty()) {
       internal::StoredRequest record;
       record.set_organization_id(std::string(id));
@@ -606,27 +649,7 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
       batch.Put(kMeta, absl::StrCat("r/", request_id),
                 record.SerializeAsString());
     }
-    if (revision % kTrimInterval == 0 &&
-        revision > options_.change_retention) {
-      batch.DeleteRange(
-          kChanges, EncodeUint64(0),
-          EncodeUint64(
-              static_cast<uint64_t>(revision - options_.change_retention + 1)));
-    }
-
-    absl::Status written = store_->Write(batch);
-    if (!written.ok()) {
-      // The revision may or may not be in the log; hand out no more
-      // (see failed_revision_).
-      absl::MutexLock lock(&failure_mu_);
-      failed_revision_ = revision;
-      failure_ = absl::UnavailableError(absl::StrCat(
-          "the registry stopped accepting writes after a storage failure at "
-          "revision ",
-          revision, " (", written.message(), "); restart the service"));
-    }
-    sequencer_.Finish(revision);
-    if (!written.ok()) return written;
+    PRESENCE_RETURN_IF_ERROR(Commit(&batch, revision, 1));
     return org;
   }
   return absl::AbortedError(
@@ -806,6 +829,126 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
   };
   return Mutate(id, request.request_id(), call, request.validate_only(),
                 lock_keys, plan);
+}
+
+absl::StatusOr<v1::BatchCreateOrganizationsResponse>
+Registry::BatchCreateOrganizations(
+    const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) {
+  const int n = request.requests_size();
+  if (n == 0) {
+    return absl::InvalidArgumentError("requests: at least one is required");
+  }
+  if (static_cast<size_t>(n) > kMaxBatchCreate) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed"));
+  }
+  const auto in_request = [](int i, const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("requests[", i, "].", s.message()));
+  };
+  std::vector<Organization> orgs;
+  std::vector<std::string> keys;
+  absl::flat_hash_map<std::string, int> position;  // id -> index in request
+  for (int i = 0; i < n; ++i) {
+    const v1::CreateOrganizationRequest& create = request.requests(i);
+    if (absl::Status s = ValidateResourceId(create.organization_id(), "organization_id");
+        !s.ok()) {
+      return in_request(i, s);
+    }
+    if (!create.has_organization()) {
+      return in_request(i, absl::InvalidArgumentError("organization: is required"));
+    }
+    if (!position.emplace(create.organization_id(), i).second) {
+      return in_request(i, absl::InvalidArgumentError(absl::StrCat(
+          "organization_id: \"", create.organization_id(),
+          "\" is created twice in this request")));
+    }
+    Organization org = create.organization();
+    ClearOutputOnly(&org);
+    org.set_name(Name(create.organization_id()));
+    org.set_state(Organization::ACTIVE);
+    if (absl::Status s = ValidateOrganization(org); !s.ok()) return in_request(i, s);
+    keys.push_back(absl::StrCat("o/", create.organization_id()));
+    keys.push_back(absl::StrCat("a/", create.organization_id()));
+    AddAliasLockKeys(org, &keys);
+    if (!org.parent_organization().empty()) {
+      keys.push_back(absl::StrCat("o/", ParentId(org)));
+    }
+    orgs.push_back(std::move(org));
+  }
+  {
+    absl::MutexLock lock(&failure_mu_);
+    if (!failure_.ok()) return failure_;
+  }
+  const std::vector<absl::string_view> views(keys.begin(), keys.end());
+  KeyLocks::Guard guard = locks_.LockAll(views);
+
+  // Checks against the store and against the organizations before this one
+  // in the request.
+  absl::flat_hash_map<std::string, std::string> batch_aliases;  // key -> id
+  for (int i = 0; i < n; ++i) {
+    const Organization& org = orgs[i];
+    const std::string id = request.requests(i).organization_id();
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> existing, ReadRecord(id));
+    if (existing) {
+      return in_request(i, absl::AlreadyExistsError(
+                               absl::StrCat("organization_id: ", Name(id), " already exists")));
+    }
+    if (auto it = batch_aliases.find(id); it != batch_aliases.end()) {
+      return in_request(i, absl::AlreadyExistsError(absl::StrCat(
+                               "organization_id: \"", id, "\" is an alias of ",
+                               Name(it->second), " in this request")));
+    }
+    if (absl::Status s = CheckAliasesFree(org, std::nullopt); !s.ok()) {
+      return in_request(i, s);
+    }
+    for (const std::string& key : AliasKeys(org)) {
+      auto taken = batch_aliases.find(key);
+      auto as_id = position.find(key);
+      if ((taken != batch_aliases.end() && taken->second != id) ||
+          (as_id != position.end() && as_id->first != id)) {
+        return in_request(i, absl::AlreadyExistsError(absl::StrCat(
+                                 "organization.aliases: \"", key,
+                                 "\" is already used in this request")));
+      }
+      batch_aliases[key] = id;
+    }
+    const auto earlier = [&](const std::string& name) {
+      auto it = position.find(std::string(absl::StripPrefix(name, kNamePrefix)));
+      return it != position.end() && it->second < i;
+    };
+    if (!org.parent_organization().empty() && !earlier(org.parent_organization())) {
+      if (org.parent_organization() == org.name()) {
+        return in_request(i, absl::InvalidArgumentError(
+            "organization.parent_organization: an organization cannot be its own parent"));
+      }
+      if (absl::Status s = CheckLiveReference(org.parent_organization(),
+                                              "organization.parent_organization");
+          !s.ok()) {
+        return in_request(i, s);
+      }
+    }
+    Organization appointers = org;
+    appointers.clear_leaders();
+    for (const auto& leader : org.leaders()) {
+      if (!earlier(leader.appointed_by())) *appointers.add_leaders() = leader;
+    }
+    if (absl::Status s = CheckAppointers(appointers); !s.ok()) return in_request(i, s);
+  }
+  v1::BatchCreateOrganizationsResponse response;
+  if (request.validate_only()) {
+    for (Organization& org : orgs) *response.add_organizations() = std::move(org);
+    return response;
+  }
+  const int64_t first = sequencer_.BeginBatch(n);
+  storage::WriteBatch batch;
+  for (int i = 0; i < n; ++i) {
+    Stamp(&orgs[i], first + i, OrganizationChange::CREATED, call.principal);
+    AppendMutation(request.requests(i).organization_id(), std::nullopt, std::nullopt,
+                   orgs[i], OrganizationChange::CREATED, call.principal, &batch);
+  }
+  PRESENCE_RETURN_IF_ERROR(Commit(&batch, first, n));
+  for (Organization& org : orgs) *response.add_organizations() = std::move(org);
+  return response;
 }
 
 absl::StatusOr<Organization> Registry::UpdateOrganization(
@@ -1070,9 +1213,10 @@ absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
   }
   PRESENCE_RETURN_IF_ERROR(it->status());
   // Nothing where a committed change should be: retention removed it. (The
-  // one revision whose write failed may legitimately be missing; no later
+  // revisions of the write that failed may legitimately be missing; no later
   // revision exists, see failed_revision_.)
-  if (changes.empty() && expected <= until && expected != failed) {
+  if (changes.empty() && expected <= until &&
+      (failed == 0 || expected < failed)) {
     return absl::OutOfRangeError(absl::StrCat(
         "the change log no longer holds revision ", expected,
         "; list the organizations and watch from the list's revision"));

@@ -39,6 +39,8 @@
 #include "services/common/storage/kv_store.h"
 
 namespace presence::registry::v1 {
+class BatchCreateOrganizationsRequest;
+class BatchCreateOrganizationsResponse;
 class BatchGetOrganizationsRequest;
 class BatchGetOrganizationsResponse;
 class CreateOrganizationRequest;
@@ -104,6 +106,9 @@ class Registry {
       const v1::ListOrganizationsRequest& request);
   absl::StatusOr<v1::Organization> CreateOrganization(
       const v1::CreateOrganizationRequest& request, const CallContext& call = {});
+  absl::StatusOr<v1::BatchCreateOrganizationsResponse> BatchCreateOrganizations(
+      const v1::BatchCreateOrganizationsRequest& request,
+      const CallContext& call = {});
   absl::StatusOr<v1::Organization> UpdateOrganization(
       const v1::UpdateOrganizationRequest& request, const CallContext& call = {});
   absl::StatusOr<v1::Organization> DeleteOrganization(
@@ -173,11 +178,26 @@ class Registry {
   absl::Status CheckNoLiveChildren(absl::string_view id);
   absl::Status CheckNoCycle(absl::string_view id, absl::string_view parent_name);
   absl::Status CheckAppointers(const v1::Organization& org);
+  // Sets the output fields a mutation gives `org` at `revision`.
+  void Stamp(v1::Organization* org, int64_t revision, int type,
+             const std::string& principal) const;
+  // Adds everything one mutation writes to `batch`: the record (conditional
+  // on it still being `seen`), its history and change-log entries and the
+  // index updates from `current` to `org`.
+  void AppendMutation(absl::string_view id,
+                      const std::optional<std::string>& seen,
+                      const std::optional<v1::Organization>& current,
+                      const v1::Organization& org, int type,
+                      const std::string& principal,
+                      storage::WriteBatch* batch) const;
+  // Writes `batch` (trimming the change log if due) and finishes revisions
+  // [first, first + n). On failure the registry refuses further writes.
+  absl::Status Commit(storage::WriteBatch* batch, int64_t first, int64_t n);
 
-  // Set when a write failed after its revision was allocated: the revision
-  // may never appear in the change log, so no later revision is handed out
-  // (writes fail with UNAVAILABLE until a restart) and readers of the change
-  // log skip it.
+  // Set to the first revision of a write that failed after its revisions
+  // were allocated: they may never appear in the change log, so no later
+  // revision is handed out (writes fail with UNAVAILABLE until a restart)
+  // and readers of the change log stop before them.
   absl::Mutex failure_mu_;
   int64_t failed_revision_ ABSL_GUARDED_BY(failure_mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);

@@ -203,6 +203,14 @@ grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
                [&](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
 }
 
+grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
+    grpc::CallbackServerContext* context,
+    const v1::BatchCreateOrganizationsRequest* request,
+    v1::BatchCreateOrganizationsResponse* response) {
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return registry_->BatchCreateOrganizations(*request, call); });
+}
+
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
     grpc::CallbackServerContext* context,
     const v1::UpdateOrganizationRequest* request, v1::Organization* response) {

@@ -52,6 +52,10 @@ class RegistryGrpcService final : public v1::RegistryService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::CreateOrganizationRequest* request,
       v1::Organization* response) override;
+  grpc::ServerUnaryReactor* BatchCreateOrganizations(
+      grpc::CallbackServerContext* context,
+      const v1::BatchCreateOrganizationsRequest* request,
+      v1::BatchCreateOrganizationsResponse* response) override;
   grpc::ServerUnaryReactor* UpdateOrganization(
       grpc::CallbackServerContext* context,
       const v1::UpdateOrganizationRequest* request,

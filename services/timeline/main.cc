@@ -35,6 +35,9 @@ ABSL_FLAG(std::string, seed_file, "",
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight RPCs may take to finish.");
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
+ABSL_FLAG(bool, check_registry, true,
+          "Check every write's organizations against the registry. Turn off "
+          "only for benchmarks and trusted bulk loads.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
 ABSL_FLAG(std::string, backup_dir, "",
@@ -88,8 +91,10 @@ int main(int argc, char** argv) {
   if (!client.ok()) return Fail(client.status());
   std::unique_ptr<tl::RegistryClient> registry = *std::move(client);
   tl::OrganizationCache cache;
-  auto timeline = std::make_unique<tl::Timeline>(*std::move(store),
-                                                 registry.get(), &cache);
+  tl::TimelineOptions timeline_options;
+  timeline_options.check_registry = absl::GetFlag(FLAGS_check_registry);
+  auto timeline = std::make_unique<tl::Timeline>(*std::move(store), registry.get(),
+                                                 &cache, timeline_options);
 
   if (absl::GetFlag(FLAGS_seed)) {
     std::string seed(tl::KosovoEvents());

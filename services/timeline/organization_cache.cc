@@ -38,6 +38,16 @@ std::optional<Organization> OrganizationCache::Get(
   return it->second;
 }
 
+bool OrganizationCache::live() const {
+  absl::MutexLock lock(&mu_);
+  return live_;
+}
+
+void OrganizationCache::SetLive(bool live) {
+  absl::MutexLock lock(&mu_);
+  live_ = live;
+}
+
 size_t OrganizationCache::size() const {
   absl::MutexLock lock(&mu_);
   return by_name_.size();
@@ -171,6 +181,7 @@ void RegistryFollower::Run() {
       stream_ = stream.get();
     }
     if (stream->WaitUntilEstablished()) {
+      cache_->SetLive(true);
       absl::MutexLock lock(&mu_);
       live_ = true;
       backoff_ = options_.initial_backoff;
@@ -183,6 +194,7 @@ void RegistryFollower::Run() {
       seen_revision_ = change.revision();
     }
     const absl::Status status = stream->Finish();
+    cache_->SetLive(false);
     {
       absl::MutexLock lock(&mu_);
       live_ = false;

@@ -34,6 +34,11 @@ class OrganizationCache {
   std::optional<registry::v1::Organization> Get(const std::string& name) const;
   size_t size() const;
 
+  // True while the cache follows the registry's change feed live, so that
+  // it may answer for the registry (set by RegistryFollower).
+  bool live() const;
+  void SetLive(bool live);
+
   // Replaces the content with a full listing taken at `revision`.
   void Replace(std::vector<registry::v1::Organization> organizations,
                int64_t revision);
@@ -44,6 +49,7 @@ class OrganizationCache {
  private:
   mutable absl::Mutex mu_;
   bool filled_ ABSL_GUARDED_BY(mu_) = false;
+  bool live_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, registry::v1::Organization> by_name_
       ABSL_GUARDED_BY(mu_);

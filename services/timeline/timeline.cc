@@ -33,6 +33,7 @@ using ::presence::type::v1::PartialDate;
 constexpr char kCollection[] = "events";
 constexpr int kDefaultMaxEvents = 10;
 constexpr int kMaxMaxEvents = 100;
+constexpr int kMaxBatchCreate = 1000;
 
 const std::vector<std::string>& OutputOnlyFields() {
   static const auto* const kFields =
@@ -207,31 +208,47 @@ void Timeline::IndexEntries(const Event& event, bool remove,
   }
 }
 
-absl::Status Timeline::CheckOrganizations(const Event& event,
-                                          const CallContext& call) {
-  for (int i = 0; i < event.organizations_size(); ++i) {
-    const std::string& name = event.organizations(i);
-    const std::string field = absl::StrCat("event.organizations[", i, "]");
-    absl::StatusOr<Organization> org =
-        registry_->GetOrganization(name, call);
-    if (org.ok()) {
-      if (org->state() == Organization::DELETED) {
+absl::Status Timeline::CheckOrganization(const std::string& name,
+                                         const std::string& field,
+                                         const CallContext& call) {
+  // While the cache follows the registry live it answers; a miss (say, an
+  // organization created a moment ago) asks the registry.
+  if (cache_ != nullptr && cache_->live()) {
+    if (std::optional<Organization> cached = cache_->Get(name)) {
+      if (cached->state() == Organization::DELETED) {
         return absl::InvalidArgumentError(
             absl::StrCat(field, ": ", name, " is deleted in the registry"));
       }
-      continue;
+      return absl::OkStatus();
     }
-    if (org.status().code() == absl::StatusCode::kNotFound) {
+  }
+  absl::StatusOr<Organization> org = registry_->GetOrganization(name, call);
+  if (org.ok()) {
+    if (org->state() == Organization::DELETED) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", name, " does not exist in the registry"));
+          absl::StrCat(field, ": ", name, " is deleted in the registry"));
     }
-    if (org.status().code() == absl::StatusCode::kDeadlineExceeded &&
-        absl::Now() >= call.deadline) {
-      return org.status();
-    }
-    return absl::UnavailableError(absl::StrCat(
-        "cannot check ", field, " ", name, " against the registry: ",
-        org.status().message(), "; nothing was written"));
+    return absl::OkStatus();
+  }
+  if (org.status().code() == absl::StatusCode::kNotFound) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", name, " does not exist in the registry"));
+  }
+  if (org.status().code() == absl::StatusCode::kDeadlineExceeded &&
+      absl::Now() >= call.deadline) {
+    return org.status();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "cannot check ", field, " ", name, " against the registry: ",
+      org.status().message(), "; nothing was written"));
+}
+
+absl::Status Timeline::CheckOrganizations(const Event& event,
+                                          const CallContext& call) {
+  if (!options_.check_registry) return absl::OkStatus();
+  for (int i = 0; i < event.organizations_size(); ++i) {
+    PRESENCE_RETURN_IF_ERROR(CheckOrganization(
+        event.organizations(i), absl::StrCat("event.organizations[", i, "]"), call));
   }
   return absl::OkStatus();
 }
@@ -317,6 +334,84 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
   }
   PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
   return event;
+}
+
+absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
+    const v1::BatchCreateEventsRequest& request, const CallContext& call) {
+  const int n = request.requests_size();
+  if (n == 0) return absl::InvalidArgumentError("requests: at least one is required");
+  if (n > kMaxBatchCreate) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed"));
+  }
+  const auto in_request = [](int i, const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("requests[", i, "].", s.message()));
+  };
+  std::vector<Event> events;
+  std::set<std::string> ids;
+  std::map<std::string, std::string> organizations;  // name -> first field
+  for (int i = 0; i < n; ++i) {
+    const v1::CreateEventRequest& create = request.requests(i);
+    if (absl::Status s = ValidateResourceId(create.event_id(), "event_id"); !s.ok()) {
+      return in_request(i, s);
+    }
+    if (!create.has_event()) return in_request(i, absl::InvalidArgumentError("event: is required"));
+    if (!ids.insert(create.event_id()).second) {
+      return in_request(i, absl::InvalidArgumentError(absl::StrCat(
+          "event_id: \"", create.event_id(), "\" is created twice in this request")));
+    }
+    Event event = create.event();
+    event.clear_etag();
+    event.clear_create_time();
+    event.clear_update_time();
+    event.clear_created_by();
+    event.clear_updated_by();
+    event.set_name(ResourceName(kCollection, create.event_id()));
+    if (absl::Status s = ValidateEvent(event); !s.ok()) return in_request(i, s);
+    for (int j = 0; j < event.organizations_size(); ++j) {
+      organizations.emplace(event.organizations(j),
+                            absl::StrCat("requests[", i, "].event.organizations[", j, "]"));
+    }
+    events.push_back(std::move(event));
+  }
+  // Each distinct organization is checked once.
+  if (options_.check_registry) {
+    for (const auto& [name, field] : organizations) {
+      PRESENCE_RETURN_IF_ERROR(CheckOrganization(name, field, call));
+    }
+  }
+  const std::vector<absl::string_view> keys(ids.begin(), ids.end());
+  KeyLocks::Guard guard = locks_.LockAll(keys);
+  for (int i = 0; i < n; ++i) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                              ReadRaw(request.requests(i).event_id()));
+    if (existing) {
+      return in_request(i, absl::AlreadyExistsError(
+                               absl::StrCat("event_id: ", events[i].name(), " already exists")));
+    }
+  }
+  v1::BatchCreateEventsResponse response;
+  if (request.validate_only()) {
+    for (Event& e : events) *response.add_events() = std::move(e);
+    return response;
+  }
+  const google::protobuf::Timestamp now = ToProtoTime(options_.now());
+  storage::WriteBatch batch;
+  for (int i = 0; i < n; ++i) {
+    Event& event = events[i];
+    *event.mutable_create_time() = now;
+    *event.mutable_update_time() = now;
+    event.set_created_by(call.principal);
+    event.set_updated_by(call.principal);
+    event.set_etag(NewEtag());
+    const std::string& id = request.requests(i).event_id();
+    batch.ExpectAbsent(kEvents, id);
+    batch.Put(kEvents, id, event.SerializeAsString());
+    IndexEntries(event, /*remove=*/false, &batch);
+  }
+  PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
+  for (Event& e : events) *response.add_events() = std::move(e);
+  return response;
 }
 
 absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& request,

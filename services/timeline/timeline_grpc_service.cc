@@ -41,6 +41,13 @@ grpc::Status TimelineGrpcService::CreateEvent(
                [&](const CallContext& call) { return timeline_->CreateEvent(*request, call); });
 }
 
+grpc::Status TimelineGrpcService::BatchCreateEvents(
+    grpc::ServerContext* context, const v1::BatchCreateEventsRequest* request,
+    v1::BatchCreateEventsResponse* response) {
+  return Serve(gate_, context, Access::kWrite, response,
+               [&](const CallContext& call) { return timeline_->BatchCreateEvents(*request, call); });
+}
+
 grpc::Status TimelineGrpcService::UpdateEvent(
     grpc::ServerContext* context, const v1::UpdateEventRequest* request,
     v1::Event* response) {

@@ -29,6 +29,9 @@ class TimelineGrpcService final : public v1::TimelineService::Service {
   grpc::Status CreateEvent(grpc::ServerContext* context,
                            const v1::CreateEventRequest* request,
                            v1::Event* response) override;
+  grpc::Status BatchCreateEvents(grpc::ServerContext* context,
+                                 const v1::BatchCreateEventsRequest* request,
+                                 v1::BatchCreateEventsResponse* response) override;
   grpc::Status UpdateEvent(grpc::ServerContext* context,
                            const v1::UpdateEventRequest* request,
                            v1::Event* response) override;

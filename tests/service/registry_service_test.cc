@@ -55,6 +55,9 @@ Organization MakeOrg(absl::string_view display_name,
   return org;
 }
 
+std::vector<OrganizationChange> ReadChanges(
+    grpc::ClientReader<OrganizationChange>* reader, size_t n);
+
 class RegistryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { Restart(); }
@@ -308,6 +311,72 @@ TEST_F(RegistryServiceTest, BadInputsGetPreciseStatuses) {
   // No failed call wrote anything.
   EXPECT_EQ(server_->registry().CurrentRevision(), revision_before);
   (void)parent;
+}
+
+TEST_F(RegistryServiceTest, BatchCreateIsAtomicAndOrdered) {
+  registry::v1::BatchCreateOrganizationsRequest request;
+  const auto add = [&](const std::string& id, const std::string& parent,
+                       const std::string& acronym) {
+    auto* create = request.add_requests();
+    create->set_organization_id(id);
+    *create->mutable_organization() = MakeOrg(id);
+    create->mutable_organization()->set_parent_organization(parent);
+    create->mutable_organization()->set_acronym(acronym);
+  };
+  add("osce", "", "OSCE");
+  add("omik", "organizations/osce", "OMiK");  // Parent from the same batch.
+  registry::v1::BatchCreateOrganizationsResponse response;
+  ASSERT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response), IsOk());
+  ASSERT_EQ(response.organizations_size(), 2);
+  EXPECT_EQ(response.organizations(0).revision(), 1);
+  EXPECT_EQ(response.organizations(1).revision(), 2);
+  Organization got;
+  ASSERT_THAT(Lookup("omik", &got), IsOk());
+  EXPECT_EQ(got.parent_organization(), "organizations/osce");
+
+  // One bad entry: nothing of the batch is written.
+  request.Clear();
+  add("a1", "", "");
+  add("a2", "", "osce");  // Taken by organizations/osce.
+  EXPECT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("requests[1].")));
+  EXPECT_THAT(Get("organizations/a1", &got), StatusIs(absl::StatusCode::kNotFound));
+  request.Clear();
+  add("b1", "", "BEE");
+  add("b2", "", "bee");  // Same acronym twice in one batch.
+  EXPECT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("in this request")));
+  request.Clear();
+  add("c1", "", "");
+  add("c1", "", "");
+  EXPECT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("created twice")));
+  request.Clear();
+  add("d1", "organizations/d2", "");  // Parent later in the batch: unknown.
+  add("d2", "", "");
+  EXPECT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("requests[0].organization.parent_organization")));
+  request.Clear();
+  for (int i = 0; i < 1001; ++i) add(absl::StrFormat("x%d", i), "", "");
+  EXPECT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 1000")));
+  EXPECT_EQ(server_->registry().CurrentRevision(), 2);
+
+  // A full batch is one write, and the watch sees each creation in order.
+  request.Clear();
+  for (int i = 0; i < 1000; ++i) add(absl::StrFormat("y%04d", i), "", "");
+  ASSERT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response), IsOk());
+  EXPECT_EQ(server_->registry().CurrentRevision(), 1002);
+  WatchOrganizationsRequest watch;
+  watch.set_start_revision(2);
+  auto context = Ctx();
+  auto reader = stub().WatchOrganizations(context.get(), watch);
+  std::vector<OrganizationChange> changes = ReadChanges(reader.get(), 1000);
+  ASSERT_EQ(changes.size(), 1000u);
+  EXPECT_EQ(changes.back().revision(), 1002);
+  EXPECT_EQ(changes.back().organization().name(), "organizations/y0999");
+  context->TryCancel();
+  reader->Finish();
 }
 
 TEST_F(RegistryServiceTest, UpdateFollowsFieldMaskSemantics) {

@@ -259,6 +259,57 @@ TEST_F(TimelineServiceTest, BadInputsGetPreciseStatuses) {
   EXPECT_THAT(ListAll(ListEventsRequest()), ElementsAre("events/existing"));
 }
 
+TEST_F(TimelineServiceTest, BatchCreateChecksEachOrganizationOnceAndIsAtomic) {
+  timeline::v1::BatchCreateEventsRequest request;
+  for (int i = 0; i < 50; ++i) {
+    auto* create = request.add_requests();
+    create->set_event_id(absl::StrFormat("b%02d", i));
+    *create->mutable_event() = MakeEvent(absl::StrFormat("2009-%02d", 1 + i % 12), "",
+                                         {"organizations/kfor", "organizations/nato"});
+  }
+  timeline::v1::BatchCreateEventsResponse response;
+  const int calls_before = fake_.calls();
+  ASSERT_THAT(stub_->BatchCreateEvents(Ctx().get(), request, &response), IsOk());
+  EXPECT_EQ(response.events_size(), 50);
+  EXPECT_EQ(fake_.calls() - calls_before, 2) << "one check per distinct organization";
+  EXPECT_EQ(ListAll(Window("2009", "2009")).size(), 50u);
+
+  request.Clear();
+  auto* ok = request.add_requests();
+  ok->set_event_id("fine");
+  *ok->mutable_event() = MakeEvent("2011");
+  auto* bad = request.add_requests();
+  bad->set_event_id("bad");
+  *bad->mutable_event() = MakeEvent("2011", "", {"organizations/nope"});
+  EXPECT_THAT(stub_->BatchCreateEvents(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("requests[1].event.organizations[0]: organizations/nope")));
+  bad->set_event_id("b00");  // Exists already.
+  *bad->mutable_event() = MakeEvent("2011");
+  EXPECT_THAT(stub_->BatchCreateEvents(Ctx().get(), request, &response),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("requests[1].")));
+  EXPECT_TRUE(ListAll(Window("2011", "2011")).empty()) << "nothing of a failed batch";
+}
+
+TEST_F(TimelineServiceTest, ALiveCacheAnswersForTheRegistry) {
+  Organization kfor = MakeOrg("kfor");
+  cache_.Replace({kfor, MakeOrg("gone", /*deleted=*/true)}, 7);
+  cache_.SetLive(true);
+  fake_.FailWith(absl::UnavailableError("registry down"));
+  // Cached: no registry call needed.
+  EXPECT_THAT(Create("cached", MakeEvent("2010")), IsOk());
+  EXPECT_THAT(Create("deleted", MakeEvent("2010", "", {"organizations/gone"})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is deleted")));
+  // A miss asks the registry, which is down.
+  EXPECT_THAT(Create("missed", MakeEvent("2010", "", {"organizations/nato"})),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // Without a live feed every check asks the registry.
+  cache_.SetLive(false);
+  EXPECT_THAT(Create("not-live", MakeEvent("2010")), StatusIs(absl::StatusCode::kUnavailable));
+  fake_.FailWith(absl::OkStatus());
+  EXPECT_THAT(Create("not-live", MakeEvent("2010")), IsOk());
+}
+
 TEST_F(TimelineServiceTest, UnreachableRegistryMeansUnavailableAndNothingWritten) {
   MustCreate("before", MakeEvent("2009"));
   fake_.FailWith(absl::UnavailableError("connection refused"));
