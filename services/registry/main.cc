@@ -42,6 +42,7 @@ namespace {
 
 int Fail(const absl::Status& status) {
   presence::LogError(status.ToString());
+  presence::FlushLogs();
   return 1;
 }
 
@@ -123,5 +124,6 @@ int main(int argc, char** argv) {
   server->reset();
   registry->reset();  // Closes RocksDB.
   presence::Log(presence::LogLevel::kInfo, "stopped");
+  presence::FlushLogs();
   return 0;
 }

@@ -17,25 +17,21 @@ namespace {
 // Changes read from the log per batch while catching up.
 constexpr size_t kWatchBatch = 256;
 
-template <typename Response>
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 absl::StatusOr<Response> result,
-                                 Response* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Reply(std::move(result), response));
-  return reactor;
-}
-
-// Admits the call with `access`, then answers with `call(context)`.
-template <typename Response, typename Call>
+// Passes the gate with `access`, answers with `call(context)`, then lets the
+// gate log and count the call.
+template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 grpc::CallbackServerContext* context,
-                                Access access, Response* response, Call call) {
-  absl::StatusOr<CallContext> admitted = gate->Admit(context, access);
-  if (!admitted.ok()) {
-    return Finish<Response>(context, admitted.status(), response);
-  }
-  return Finish<Response>(context, call(*admitted), response);
+                                absl::string_view method, Access access,
+                                const Request* request, Response* response,
+                                Call call) {
+  RpcScope scope(gate, context, method);
+  absl::StatusOr<CallContext> admitted = scope.Admit(access);
+  grpc::Status status = admitted.ok() ? Reply(call(*admitted), response)
+                                      : ToGrpcStatus(admitted.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(scope.Finish(context, std::move(status), request->ByteSizeLong()));
+  return reactor;
 }
 
 }  // namespace
@@ -47,8 +43,14 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
 class WatchReactor final
     : public grpc::ServerWriteReactor<v1::OrganizationChange> {
  public:
-  WatchReactor(RegistryGrpcService* owner, Registry* registry, int64_t after)
-      : owner_(owner), registry_(registry), after_(after) {}
+  WatchReactor(RegistryGrpcService* owner, Registry* registry,
+               grpc::CallbackServerContext* context,
+               std::unique_ptr<RpcScope> scope, int64_t after)
+      : owner_(owner),
+        registry_(registry),
+        context_(context),
+        scope_(std::move(scope)),
+        after_(after) {}
 
   // Starts streaming. Called once, after the owner registered the reactor.
   void Begin() {
@@ -70,7 +72,7 @@ class WatchReactor final
         return;
       }
     }
-    Finish(std::move(status));
+    End(std::move(status));
   }
 
   void OnWriteDone(bool ok) override {
@@ -84,7 +86,7 @@ class WatchReactor final
       if (finishing_) deferred = std::move(final_status_);
     }
     if (deferred) {
-      Finish(*std::move(deferred));
+      End(*std::move(deferred));
       return;
     }
     Pump();
@@ -101,6 +103,11 @@ class WatchReactor final
   }
 
  private:
+  // Finishes the stream through the gate (trailers, log line, metrics).
+  void End(grpc::Status status) {
+    Finish(scope_->Finish(context_, std::move(status), 0));
+  }
+
   // Writes the next change if none is in flight, reading from the log when
   // the buffer is empty.
   void Pump() {
@@ -134,6 +141,8 @@ class WatchReactor final
 
   RegistryGrpcService* const owner_;
   Registry* const registry_;
+  grpc::CallbackServerContext* const context_;
+  const std::unique_ptr<RpcScope> scope_;
   CommitSequencer::ListenerId listener_ = 0;
 
   absl::Mutex mu_;
@@ -176,7 +185,7 @@ void RegistryGrpcService::Forget(WatchReactor* reactor) {
 grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
     grpc::CallbackServerContext* context,
     const v1::GetOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, Access::kRead, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead, request, response,
                [&](const CallContext& /*call*/) { return registry_->GetOrganization(request->name()); });
 }
 
@@ -184,7 +193,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
     grpc::CallbackServerContext* context,
     const v1::BatchGetOrganizationsRequest* request,
     v1::BatchGetOrganizationsResponse* response) {
-  return Serve(gate_, context, Access::kRead, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead, request, response,
                [&](const CallContext& /*call*/) { return registry_->BatchGetOrganizations(*request); });
 }
 
@@ -192,14 +201,14 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
     grpc::CallbackServerContext* context,
     const v1::ListOrganizationsRequest* request,
     v1::ListOrganizationsResponse* response) {
-  return Serve(gate_, context, Access::kRead, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead, request, response,
                [&](const CallContext& /*call*/) { return registry_->ListOrganizations(*request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
     grpc::CallbackServerContext* context,
     const v1::CreateOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, Access::kWrite, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite, request, response,
                [&](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
 }
 
@@ -207,21 +216,21 @@ grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
     grpc::CallbackServerContext* context,
     const v1::BatchCreateOrganizationsRequest* request,
     v1::BatchCreateOrganizationsResponse* response) {
-  return Serve(gate_, context, Access::kWrite, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite, request, response,
                [&](const CallContext& call) { return registry_->BatchCreateOrganizations(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
     grpc::CallbackServerContext* context,
     const v1::UpdateOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, Access::kWrite, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite, request, response,
                [&](const CallContext& call) { return registry_->UpdateOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
     grpc::CallbackServerContext* context,
     const v1::DeleteOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, Access::kWrite, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite, request, response,
                [&](const CallContext& call) { return registry_->DeleteOrganization(*request, call); });
 }
 
@@ -229,14 +238,14 @@ grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
     grpc::CallbackServerContext* context,
     const v1::UndeleteOrganizationRequest* request,
     v1::Organization* response) {
-  return Serve(gate_, context, Access::kWrite, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite, request, response,
                [&](const CallContext& call) { return registry_->UndeleteOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
     grpc::CallbackServerContext* context,
     const v1::LookupOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, Access::kRead, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead, request, response,
                [&](const CallContext& /*call*/) { return registry_->LookupOrganization(request->alias()); });
 }
 
@@ -244,7 +253,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
     grpc::CallbackServerContext* context,
     const v1::ListOrganizationRevisionsRequest* request,
     v1::ListOrganizationRevisionsResponse* response) {
-  return Serve(gate_, context, Access::kRead, response,
+  return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead, request, response,
                [&](const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(*request); });
 }
 
@@ -256,9 +265,11 @@ RegistryGrpcService::WatchOrganizations(
   // established and at which revision the registry stood.
   context->AddInitialMetadata("presence-revision",
                               std::to_string(registry_->CurrentRevision()));
-  auto* reactor =
-      new WatchReactor(this, registry_, request->start_revision());
-  absl::Status valid = gate_->Admit(context, Access::kRead).status();
+  auto scope = std::make_unique<RpcScope>(
+      gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations");
+  absl::Status valid = scope->Admit(Access::kRead).status();
+  auto* reactor = new WatchReactor(this, registry_, context, std::move(scope),
+                                   request->start_revision());
   if (valid.ok()) valid = registry_->CheckWatchStart(request->start_revision());
   {
     absl::MutexLock lock(&mu_);

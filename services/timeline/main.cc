@@ -56,6 +56,7 @@ namespace {
 
 int Fail(const absl::Status& status) {
   presence::LogError(status.ToString());
+  presence::FlushLogs();
   return 1;
 }
 
@@ -163,5 +164,6 @@ int main(int argc, char** argv) {
   server->reset();
   timeline.reset();  // Closes RocksDB.
   presence::Log(presence::LogLevel::kInfo, "stopped");
+  presence::FlushLogs();
   return 0;
 }

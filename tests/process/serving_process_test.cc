@@ -141,12 +141,13 @@ TEST(ServingProcessTest, TokensReloadOnSighupAndNeverAppearInLogs) {
   EXPECT_TRUE(WaitUntil([&] { return registry.log().find("tokens reload failed") != std::string::npos; }));
   EXPECT_THAT(CreateOrg(*stub, "still-bob", kTokenB), IsOk());
 
+  EXPECT_TRUE(WaitUntil([&] { return registry.log().find("tokens reloaded") != std::string::npos; }));
   const std::string log = registry.log();
-  EXPECT_THAT(log, HasSubstr("tokens reloaded"));
   EXPECT_THAT(log, Not(HasSubstr(kTokenA)));
   EXPECT_THAT(log, Not(HasSubstr(kTokenB)));
   EXPECT_THAT(log, Not(HasSubstr("reader-token-xxxxxxxxxxxx")));
   // The configuration is logged at start, naming the file, not its content.
+  ASSERT_TRUE(WaitUntil([&] { return registry.log().find("\"tokens_file\"") != std::string::npos; }));
   EXPECT_THAT(log, HasSubstr("\"tokens_file\":\"" + tokens + "\""));
 }
 
@@ -173,7 +174,8 @@ TEST(ServingProcessTest, TlsMtlsHealthPortAndCertificateReload) {
       << "a server certificate from another CA must not be trusted";
 
   // Kubernetes probes speak plaintext to the health port.
-  const int health_port = HealthPort(registry.log());
+  int health_port = 0;
+  WaitUntil([&] { return (health_port = HealthPort(registry.log())) > 0; });
   ASSERT_GT(health_port, 0) << registry.log();
   auto health = grpc::health::v1::Health::NewStub(testing::LoopbackChannel(health_port));
   grpc::health::v1::HealthCheckRequest check;
@@ -248,7 +250,11 @@ TEST(ServingProcessTest, RequestIdsCrossServicesAndDefaultDeadlinesApply) {
   context->AddMetadata("x-request-id", "trace-0042");
   timeline::v1::Event event;
   ASSERT_THAT(stub->CreateEvent(context.get(), create, &event), IsOk());
-  const auto in_timeline = testing::RpcLines(timeline.log(), "/presence.timeline.v1.TimelineService/CreateEvent");
+  std::vector<google::protobuf::Struct> in_timeline;
+  ASSERT_TRUE(WaitUntil([&] {
+    in_timeline = testing::RpcLines(timeline.log(), "/presence.timeline.v1.TimelineService/CreateEvent");
+    return !in_timeline.empty();
+  }));
   ASSERT_EQ(in_timeline.size(), 1u);
   EXPECT_EQ(testing::Field(in_timeline[0], "request_id"), "trace-0042");
   std::vector<google::protobuf::Struct> in_registry;

@@ -86,7 +86,7 @@ class ServingTest : public ::testing::Test {
     registry_service_ = std::make_unique<registry::RegistryGrpcService>(
         registry_.get(), gate_.get(), /*max_watchers=*/2);
     auto server = testing::StartTestServer(registry_service_.get(),
-                                           "presence.registry.v1.RegistryService", gate_.get());
+                                           "presence.registry.v1.RegistryService");
     ASSERT_THAT(server, IsOk());
     registry_server_ = *std::move(server);
     registry_stub_ = rv1::RegistryService::NewStub(testing::LoopbackChannel(registry_server_->port()));
@@ -96,7 +96,7 @@ class ServingTest : public ::testing::Test {
     timeline_ = std::make_unique<timeline::Timeline>(*std::move(tstore), &fake_, &cache_);
     timeline_service_ = std::make_unique<timeline::TimelineGrpcService>(timeline_.get(), gate_.get());
     auto tserver = testing::StartTestServer(timeline_service_.get(),
-                                            "presence.timeline.v1.TimelineService", gate_.get());
+                                            "presence.timeline.v1.TimelineService");
     ASSERT_THAT(tserver, IsOk());
     timeline_server_ = *std::move(tserver);
     timeline_stub_ = tv1::TimelineService::NewStub(testing::LoopbackChannel(timeline_server_->port()));

@@ -45,6 +45,12 @@ class ServiceProcess {
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   Subprocess& process() { return *process_; }
   std::string log() const { return ReadFile(log_); }
+  // Waits until the log contains `text` (services write log lines within a
+  // few milliseconds, not at once).
+  bool LogContains(const std::string& text,
+                   absl::Duration timeout = absl::Seconds(10)) const {
+    return WaitUntil([&] { return log().find(text) != std::string::npos; }, timeout);
+  }
 
   // Sends `signal` and waits for the exit; returns the wait status.
   std::optional<int> Stop(int signal) {

@@ -43,13 +43,11 @@ inline RpcGate* DefaultTestGate() {
 
 // Serves `service` (named `name` for health and reflection) on 127.0.0.1:0.
 inline absl::StatusOr<std::unique_ptr<RunningServer>> StartTestServer(
-    grpc::Service* service, const std::string& name,
-    RpcGate* gate = DefaultTestGate()) {
+    grpc::Service* service, const std::string& name) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.services = {service};
   options.service_names = {name};
-  options.gate = gate;
   return RunningServer::Start(options);
 }
 

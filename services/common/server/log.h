@@ -2,9 +2,8 @@
 #define PRESENCE_SERVICES_COMMON_SERVER_LOG_H_
 
 // Structured logs: one JSON object per line on stderr, with "time" (RFC 3339,
-// UTC), "level", "service", "event" and the event's fields. Objects are built
-// as google.protobuf.Struct and printed with protobuf's JSON mapping. (Debian
-// 12's abseil has no absl/log.)
+// UTC), "level", "service", "event" and the event's fields. (Debian 12's
+// abseil has no absl/log.)
 
 #include <cstdint>
 #include <string>
@@ -39,8 +38,12 @@ void SetLogLevel(LogLevel level);
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
 bool LogEnabled(LogLevel level);
 
-// Writes one line if `level` is enabled. Lines never interleave.
+// Queues one line if `level` is enabled; a background thread writes queued
+// lines within a few milliseconds (errors at once). Lines never interleave.
 void Log(LogLevel level, absl::string_view event, const LogFields& fields = {});
+
+// Writes every queued line now. Call before the process exits.
+void FlushLogs();
 
 inline void LogInfo(absl::string_view message) {
   Log(LogLevel::kInfo, "message", {{"message", message}});

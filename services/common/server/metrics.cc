@@ -36,21 +36,34 @@ void Metrics::RpcStarted() {
   ++in_flight_;
 }
 
-void Metrics::RpcFinished(const std::string& method, const std::string& code,
-                          double seconds) {
+void Metrics::RpcFinished(absl::string_view method, int code, double seconds) {
   absl::MutexLock lock(&mu_);
   --in_flight_;
-  ++requests_[{method, code}];
-  Histogram& h = latency_[method];
-  if (h.buckets.empty()) h.buckets.assign(kNumBuckets, 0);
+  auto it = methods_.find(method);
+  if (it == methods_.end()) {
+    it = methods_.emplace(std::string(method), MethodStats()).first;
+    it->second.buckets.assign(kNumBuckets, 0);
+  }
+  MethodStats& m = it->second;
+  ++m.codes[code >= 0 && code < kCodes ? code : 2];
   for (size_t i = 0; i < kNumBuckets; ++i) {
     if (seconds <= kBuckets[i]) {
-      ++h.buckets[i];
+      ++m.buckets[i];
       break;
     }
   }
-  ++h.count;
-  h.sum += seconds;
+  ++m.count;
+  m.sum += seconds;
+}
+
+const char* StatusCodeName(int code) {
+  static constexpr const char* kNames[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  return code >= 0 && code < 17 ? kNames[code] : "UNKNOWN";
 }
 
 void Metrics::AddCollector(Collector collector) {
@@ -66,25 +79,31 @@ std::string Metrics::Render() const {
     absl::StrAppend(&out,
                     "# HELP presence_rpc_requests_total RPCs finished, by method and status code.\n"
                     "# TYPE presence_rpc_requests_total counter\n");
-    for (const auto& [key, count] : requests_) {
-      absl::StrAppend(&out, "presence_rpc_requests_total{method=\"", key.first,
-                      "\",code=\"", key.second, "\"} ", count, "\n");
+    // Sorted, for stable output.
+    std::map<std::string, const MethodStats*> sorted;
+    for (const auto& [method, stats] : methods_) sorted[method] = &stats;
+    for (const auto& [method, m] : sorted) {
+      for (int code = 0; code < kCodes; ++code) {
+        if (m->codes[code] == 0) continue;
+        absl::StrAppend(&out, "presence_rpc_requests_total{method=\"", method,
+                        "\",code=\"", StatusCodeName(code), "\"} ", m->codes[code], "\n");
+      }
     }
     absl::StrAppend(&out,
-                    "# HELP presence_rpc_latency_seconds Time from the request's arrival to its status.\n"
+                    "# HELP presence_rpc_latency_seconds Time in the handler, from the call's start to its status.\n"
                     "# TYPE presence_rpc_latency_seconds histogram\n");
-    for (const auto& [method, h] : latency_) {
+    for (const auto& [method, h] : sorted) {
       uint64_t cumulative = 0;
       for (size_t i = 0; i < kNumBuckets; ++i) {
-        cumulative += h.buckets[i];
+        cumulative += h->buckets[i];
         absl::StrAppend(&out, "presence_rpc_latency_seconds_bucket{method=\"", method,
                         "\",le=\"", Number(kBuckets[i]), "\"} ", cumulative, "\n");
       }
       absl::StrAppend(&out, "presence_rpc_latency_seconds_bucket{method=\"", method,
-                      "\",le=\"+Inf\"} ", h.count, "\n",
+                      "\",le=\"+Inf\"} ", h->count, "\n",
                       "presence_rpc_latency_seconds_sum{method=\"", method, "\"} ",
-                      Number(h.sum), "\n", "presence_rpc_latency_seconds_count{method=\"",
-                      method, "\"} ", h.count, "\n");
+                      Number(h->sum), "\n", "presence_rpc_latency_seconds_count{method=\"",
+                      method, "\"} ", h->count, "\n");
     }
     AppendGauge(&out, "presence_rpc_in_flight", "RPCs being served.",
                 static_cast<double>(in_flight_));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -35,27 +36,31 @@ class Metrics {
   static Metrics& Global();
 
   void RpcStarted();
-  // `code` is the canonical name (OK, NOT_FOUND, ...).
-  void RpcFinished(const std::string& method, const std::string& code,
-                   double seconds);
+  // `code` is a canonical status code (0 OK .. 16 UNAUTHENTICATED).
+  void RpcFinished(absl::string_view method, int code, double seconds);
   void AddCollector(Collector collector);
 
   std::string Render() const;
 
  private:
   Metrics();
-  struct Histogram {
+  static constexpr int kCodes = 17;
+  struct MethodStats {
+    uint64_t codes[kCodes] = {};
     std::vector<uint64_t> buckets;  // Per upper bound, not cumulative.
     uint64_t count = 0;
     double sum = 0;
   };
   mutable absl::Mutex mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> requests_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Histogram> latency_ ABSL_GUARDED_BY(mu_);
+  // Keyed by method; looked up without allocating.
+  absl::flat_hash_map<std::string, MethodStats> methods_ ABSL_GUARDED_BY(mu_);
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Collector> collectors_ ABSL_GUARDED_BY(mu_);
   const double start_time_;
 };
+
+// "OK", "NOT_FOUND", ... for a canonical status code.
+const char* StatusCodeName(int code);
 
 // Helpers for collectors.
 void AppendGauge(std::string* out, absl::string_view name, absl::string_view help,

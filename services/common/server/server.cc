@@ -18,8 +18,6 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
-#include "grpcpp/support/server_interceptor.h"
-#include "services/common/server/rpc_gate.h"
 #include "services/common/storage/kv_store.h"
 #include "services/common/server/log.h"
 #include "services/common/server/reflection_v1.h"
@@ -100,11 +98,6 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   // this timeout; shutdown waits for the pollers to notice, so keep it short.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC,
                               200);
-  if (options.gate != nullptr) {
-    std::vector<std::unique_ptr<exp::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(options.gate->NewInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
   running->server_ = builder.BuildAndStart();
   if (running->server_ == nullptr || running->port_ == 0) {
     return absl::FailedPreconditionError(

@@ -20,7 +20,6 @@ class Service;
 
 namespace presence {
 
-class RpcGate;
 namespace storage {
 class KvStore;
 }  // namespace storage
@@ -45,9 +44,6 @@ struct ServerOptions {
   // Full names of the application services, reported SERVING by health and
   // listed by reflection.
   std::vector<std::string> service_names;
-  // Identifies callers, logs one JSON line per RPC and counts it in the
-  // metrics; not owned. Null: none of that.
-  RpcGate* gate = nullptr;
   TlsOptions tls;
   // If set, a second, plaintext listener serving only grpc.health.v1 (for
   // Kubernetes' gRPC probes, which cannot speak TLS).

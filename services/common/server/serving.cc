@@ -108,7 +108,6 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   serving->gate = std::make_unique<RpcGate>(std::move(gate));
 
   ServerOptions& options = serving->server_options;
-  options.gate = serving->gate.get();
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

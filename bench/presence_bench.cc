@@ -1,0 +1,621 @@
+// presence-bench: the performance suite (see bench/run and the README's
+// Performance section). It starts the real service binaries as processes on
+// loopback ports, loads synthetic data at chosen scales through the batch
+// APIs, drives them with gRPC's callback client API at fixed numbers of calls
+// in flight, and measures every target as a ratio against a baseline taken in
+// the same run: a null RPC server for throughput, a small store for
+// scaling, a single writer for group commit, an empty store for cold start,
+// validation off for the registry link.
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/marshalling.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "presence/bench/v1/bench.grpc.pb.h"
+#include "presence/registry/v1/registry.grpc.pb.h"
+#include "presence/timeline/v1/timeline.grpc.pb.h"
+#include "tests/testing/service_process.h"
+#include "tests/testing/subprocess.h"
+
+ABSL_FLAG(std::string, bin_dir, "", "Directory tree holding the built binaries.");
+ABSL_FLAG(std::string, work_dir, "", "Scratch directory for databases and logs.");
+ABSL_FLAG(std::string, out, "bench/results/latest", "Output prefix: <out>.md and <out>.json.");
+ABSL_FLAG(bool, smoke, false, "Tiny scales and short runs: checks the suite works, not the targets.");
+ABSL_FLAG(int64_t, large_events, 1000000, "Events of the large scale.");
+ABSL_FLAG(int64_t, small_events, 1000, "Events of the small scale.");
+ABSL_FLAG(double, seconds, 3, "Measured seconds per run (after a warm-up of a third of it).");
+ABSL_FLAG(std::vector<std::string>, registry_flags, {},
+          "Extra flags for the registry (for experiments), comma-separated.");
+ABSL_FLAG(bool, throughput_only, false, "Run only the throughput targets.");
+
+namespace presence::bench {
+namespace {
+
+namespace rv1 = ::presence::registry::v1;
+namespace tv1 = ::presence::timeline::v1;
+using ::presence::testing::ServiceProcess;
+
+constexpr int kOrganizations = 1000;
+constexpr int kEventOrganizations = 20;
+
+// ---------------------------------------------------------------------------
+// Processes.
+
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
+  // Fields after the command: state is [0]; utime [11], stime [12].
+  double utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtod(fields[11], &utime) ||
+      !absl::SimpleAtod(fields[12], &stime)) {
+    return 0;
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+double RssMegabytes(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) {
+      double kb = 0;
+      std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (parts.size() >= 2 && absl::SimpleAtod(parts[1], &kb)) return kb / 1024;
+    }
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Closed-loop load: `in_flight` calls outstanding at all times.
+
+struct RunResult {
+  double qps = 0;
+  double p50_us = 0, p90_us = 0, p99_us = 0;
+  double client_cpu_s = 0, server_cpu_s = 0;
+  int64_t calls = 0, errors = 0;
+};
+
+// Starts one asynchronous call and calls `done(ok)` when it completes.
+using Starter = std::function<void(std::function<void(bool)> done)>;
+
+RunResult RunLoad(int in_flight, absl::Duration duration, pid_t server, const Starter& start) {
+  const absl::Duration warmup = duration / 3;
+  absl::Mutex mu;
+  int active = in_flight;
+  std::vector<std::vector<double>> latencies(in_flight);
+  std::atomic<int64_t> errors{0};
+  const absl::Time begin = absl::Now();
+  const absl::Time measure_from = begin + warmup;
+  const absl::Time end = measure_from + duration;
+  double server_cpu_start = 0, client_cpu_start = 0;
+  std::atomic<bool> cpu_marked{false};
+  std::function<void(int)> issue = [&](int slot) {
+    const absl::Time sent = absl::Now();
+    start([&, slot, sent](bool ok) {
+      const absl::Time now = absl::Now();
+      if (sent >= measure_from && now <= end) {
+        latencies[slot].push_back(absl::ToDoubleMicroseconds(now - sent));
+        if (!ok) ++errors;
+      }
+      if (now < end) {
+        issue(slot);
+      } else {
+        absl::MutexLock lock(&mu);
+        --active;
+      }
+    });
+  };
+  for (int i = 0; i < in_flight; ++i) issue(i);
+  absl::SleepFor(warmup);
+  server_cpu_start = ProcessCpuSeconds(server);
+  client_cpu_start = SelfCpuSeconds();
+  cpu_marked = true;
+  absl::SleepFor(duration);
+  const double server_cpu = ProcessCpuSeconds(server) - server_cpu_start;
+  const double client_cpu = SelfCpuSeconds() - client_cpu_start;
+  {
+    absl::MutexLock lock(&mu);
+    const auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return active == 0; };
+    mu.Await(absl::Condition(&done));
+  }
+  std::vector<double> all;
+  for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  RunResult r;
+  r.calls = static_cast<int64_t>(all.size());
+  r.errors = errors;
+  r.qps = all.size() / absl::ToDoubleSeconds(duration);
+  const auto pct = [&](double p) {
+    return all.empty() ? 0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+  };
+  r.p50_us = pct(0.50);
+  r.p90_us = pct(0.90);
+  r.p99_us = pct(0.99);
+  r.client_cpu_s = client_cpu;
+  r.server_cpu_s = server_cpu;
+  return r;
+}
+
+// A unary call through the callback API, owning its context and messages.
+template <typename Request, typename Response, typename Invoke>
+void Call(Invoke invoke, Request request, std::function<void(bool)> done) {
+  struct State {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+  };
+  auto* state = new State();
+  state->request = std::move(request);
+  state->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  invoke(&state->context, &state->request, &state->response,
+         std::function<void(grpc::Status)>(
+             [state, done = std::move(done)](grpc::Status status) {
+               done(status.ok());
+               delete state;
+             }));
+}
+
+// ---------------------------------------------------------------------------
+// The report.
+
+struct Target {
+  std::string name;
+  std::string measured;   // Human-readable figures.
+  double value = 0;       // The ratio or figure compared.
+  std::string goal;       // e.g. ">= 0.85"
+  bool met = false;
+};
+
+std::string Fmt(double v, int decimals = 2) { return absl::StrFormat("%.*f", decimals, v); }
+
+class Bench {
+ public:
+  Bench(std::string bin_dir, std::string work_dir, bool smoke)
+      : bin_dir_(std::move(bin_dir)), work_(std::move(work_dir)), smoke_(smoke) {
+    duration_ = absl::Seconds(smoke ? 0.3 : absl::GetFlag(FLAGS_seconds));
+  }
+
+  std::string Bin(const std::string& relative) const { return bin_dir_ + "/" + relative; }
+
+  int Run() {
+    std::fprintf(stderr, "bench: starting servers in %s\n", work_.c_str());
+    null_ = std::make_unique<ServiceProcess>(Bin("bench/presence-bench-null"), work_, "null",
+                                             std::vector<std::string>{});
+    std::vector<std::string> registry_flags = {"--metrics_listen=127.0.0.1:0"};
+    for (const std::string& f : absl::GetFlag(FLAGS_registry_flags)) registry_flags.push_back(f);
+    registry_ = std::make_unique<ServiceProcess>(
+        Bin("services/registry/presence-registry"), work_, "registry", registry_flags);
+    if (!null_->ok() || !registry_->ok()) {
+      std::fprintf(stderr, "bench: servers did not start\n");
+      return 1;
+    }
+    rstub_ = rv1::RegistryService::NewStub(registry_->channel());
+    nstub_ = presence::bench::v1::NullService::NewStub(null_->channel());
+    if (!SeedOrganizations()) return 1;
+    ThroughputTargets();
+    if (!absl::GetFlag(FLAGS_throughput_only)) ScalingTargets();
+    report_.push_back(machine_);
+    return WriteReport();
+  }
+
+ private:
+  bool SeedOrganizations() {
+    rv1::BatchCreateOrganizationsRequest batch;
+    for (int i = 0; i < kOrganizations; ++i) {
+      auto* create = batch.add_requests();
+      create->set_organization_id(absl::StrFormat("o%04d", i));
+      auto* org = create->mutable_organization();
+      org->set_display_name(absl::StrFormat("Synthetic organization %d", i));
+      org->set_acronym(absl::StrFormat("SYN%04d", i));
+      org->add_aliases(absl::StrFormat("Alias %d", i));
+      org->set_kind(i < kEventOrganizations ? rv1::Organization::KIND_FIELD_MISSION
+                                            : rv1::Organization::KIND_OTHER);
+      // About 1 KB, like the baseline's payload.
+      org->set_description(std::string(900, 'd'));
+    }
+    rv1::BatchCreateOrganizationsResponse done;
+    grpc::ClientContext context;
+    grpc::Status s = rstub_->BatchCreateOrganizations(&context, batch, &done);
+    if (!s.ok()) std::fprintf(stderr, "bench: seeding organizations: %s\n", s.error_message().c_str());
+    return s.ok();
+  }
+
+  RunResult Null(int in_flight) {
+    presence::bench::v1::EchoRequest request;
+    request.set_payload(std::string(1024, 'x'));
+    auto* async = nstub_->async();
+    return RunLoad(in_flight, duration_, null_->process().pid(), [&](std::function<void(bool)> done) {
+      Call<presence::bench::v1::EchoRequest, presence::bench::v1::EchoResponse>(
+          [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->Echo(c, q, r, std::move(cb)); }, request,
+          std::move(done));
+    });
+  }
+
+  RunResult Registry(int in_flight, bool lookup) {
+    std::atomic<int> next{0};
+    auto* async = rstub_->async();
+    return RunLoad(in_flight, duration_, registry_->process().pid(), [&](std::function<void(bool)> done) {
+      const int i = next++ % kOrganizations;
+      if (lookup) {
+        rv1::LookupOrganizationRequest request;
+        request.set_alias(absl::StrFormat("syn%04d", i));
+        Call<rv1::LookupOrganizationRequest, rv1::Organization>(
+            [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->LookupOrganization(c, q, r, std::move(cb)); }, request,
+            std::move(done));
+      } else {
+        rv1::GetOrganizationRequest request;
+        request.set_name(absl::StrFormat("organizations/o%04d", i));
+        Call<rv1::GetOrganizationRequest, rv1::Organization>(
+            [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->GetOrganization(c, q, r, std::move(cb)); }, request,
+            std::move(done));
+      }
+    });
+  }
+
+  void ThroughputTargets() {
+    for (int in_flight : {1, 16, 64}) {
+      // Interleaved: null, get, lookup, null; the baseline is the mean of
+      // the two null runs around the measured ones.
+      const RunResult null1 = Null(in_flight);
+      const RunResult get = Registry(in_flight, false);
+      const RunResult lookup = Registry(in_flight, true);
+      const RunResult null2 = Null(in_flight);
+      const double base = (null1.qps + null2.qps) / 2;
+      rows_.push_back({absl::StrCat("null RPC, ", in_flight, " in flight"), Mean(null1, null2)});
+      rows_.push_back({absl::StrCat("GetOrganization, ", in_flight, " in flight"), get});
+      rows_.push_back({absl::StrCat("LookupOrganization, ", in_flight, " in flight"), lookup});
+      if (in_flight == 1) continue;
+      for (const auto& [name, r] : {std::pair<std::string, RunResult>{"GetOrganization", get},
+                                    {"LookupOrganization", lookup}}) {
+        Target t;
+        t.name = absl::StrCat("1. ", name, " QPS / null RPC QPS, ", in_flight, " in flight");
+        t.value = r.qps / base;
+        t.measured = absl::StrCat(Fmt(r.qps, 0), " vs ", Fmt(base, 0), " QPS");
+        t.goal = ">= 0.85";
+        t.met = t.value >= 0.85;
+        report_.push_back(t);
+      }
+    }
+  }
+
+  static RunResult Mean(const RunResult& a, const RunResult& b) {
+    RunResult r;
+    r.qps = (a.qps + b.qps) / 2;
+    r.p50_us = (a.p50_us + b.p50_us) / 2;
+    r.p90_us = (a.p90_us + b.p90_us) / 2;
+    r.p99_us = (a.p99_us + b.p99_us) / 2;
+    r.client_cpu_s = (a.client_cpu_s + b.client_cpu_s) / 2;
+    r.server_cpu_s = (a.server_cpu_s + b.server_cpu_s) / 2;
+    r.calls = a.calls + b.calls;
+    r.errors = a.errors + b.errors;
+    return r;
+  }
+
+  // A timeline over its own data directory, following the registry.
+  std::unique_ptr<ServiceProcess> StartTimeline(const std::string& name, bool check_registry) {
+    auto timeline = std::make_unique<ServiceProcess>(
+        Bin("services/timeline/presence-timeline"), work_, name,
+        std::vector<std::string>{"--registry=" + registry_->address(), "--seed=false",
+                                 absl::StrCat("--check_registry=", check_registry ? "true" : "false"),
+                                 "--metrics_listen=127.0.0.1:0"});
+    return timeline->ok() ? std::move(timeline) : nullptr;
+  }
+
+  // Loads `count` synthetic events: dates over 1900-2020, one in ten a period
+  // of up to five years, each involving one of 20 organizations.
+  bool LoadEvents(ServiceProcess& timeline, int64_t count, const std::string& prefix) {
+    auto stub = tv1::TimelineService::NewStub(timeline.channel());
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<int> year(1900, 2020), month(1, 12), day(1, 28), span(1, 1800);
+    const absl::Time start = absl::Now();
+    for (int64_t base = 0; base < count; base += 1000) {
+      tv1::BatchCreateEventsRequest batch;
+      for (int64_t i = base; i < std::min(count, base + 1000); ++i) {
+        auto* create = batch.add_requests();
+        create->set_event_id(absl::StrFormat("%s%07d", prefix, i));
+        auto* e = create->mutable_event();
+        e->set_title("Synthetic event");
+        e->set_kind(static_cast<tv1::Event::Kind>(1 + i % 11));
+        auto* d = e->mutable_start();
+        d->set_year(year(rng));
+        d->set_month(month(rng));
+        d->set_day(day(rng));
+        if (i % 10 == 0) {
+          const absl::CivilDay end = absl::CivilDay(d->year(), d->month(), d->day()) + span(rng);
+          e->mutable_end()->set_year(static_cast<int>(end.year()));
+          e->mutable_end()->set_month(end.month());
+          e->mutable_end()->set_day(end.day());
+        }
+        e->add_organizations(absl::StrFormat("organizations/o%04d", i % kEventOrganizations));
+      }
+      tv1::BatchCreateEventsResponse done;
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+      grpc::Status s = stub->BatchCreateEvents(&context, batch, &done);
+      if (!s.ok()) {
+        std::fprintf(stderr, "bench: loading events: %s\n", s.error_message().c_str());
+        return false;
+      }
+    }
+    load_seconds_[count] = absl::ToDoubleSeconds(absl::Now() - start);
+    std::fprintf(stderr, "bench: loaded %lld events in %.1f s\n", static_cast<long long>(count),
+                 load_seconds_[count]);
+    return true;
+  }
+
+  // p50 of the three read paths on one timeline.
+  struct ReadRuns {
+    RunResult window, by_org, presence;
+  };
+  ReadRuns Reads(ServiceProcess& timeline) {
+    auto stub = tv1::TimelineService::NewStub(timeline.channel());
+    auto* async = stub->async();
+    ReadRuns out;
+    tv1::ListEventsRequest window;
+    window.set_page_size(50);
+    window.mutable_since()->set_year(1990);
+    window.mutable_until()->set_year(1997);
+    const pid_t pid = timeline.process().pid();
+    out.window = RunLoad(1, duration_, pid, [&](std::function<void(bool)> done) {
+      Call<tv1::ListEventsRequest, tv1::ListEventsResponse>(
+          [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->ListEvents(c, q, r, std::move(cb)); }, window, std::move(done));
+    });
+    tv1::ListEventsRequest by_org;
+    by_org.set_page_size(50);
+    by_org.add_organizations("organizations/o0003");
+    out.by_org = RunLoad(1, duration_, pid, [&](std::function<void(bool)> done) {
+      Call<tv1::ListEventsRequest, tv1::ListEventsResponse>(
+          [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->ListEvents(c, q, r, std::move(cb)); }, by_org, std::move(done));
+    });
+    tv1::GetPresenceRequest presence;
+    presence.mutable_date()->set_year(1995);
+    presence.mutable_date()->set_month(6);
+    presence.mutable_date()->set_day(1);
+    out.presence = RunLoad(1, duration_, pid, [&](std::function<void(bool)> done) {
+      Call<tv1::GetPresenceRequest, tv1::Presence>(
+          [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->GetPresence(c, q, r, std::move(cb)); }, presence, std::move(done));
+    });
+    return out;
+  }
+
+  // CreateEvent with `in_flight` concurrent writers.
+  RunResult Writes(ServiceProcess& timeline, int in_flight, const std::string& prefix) {
+    auto stub = tv1::TimelineService::NewStub(timeline.channel());
+    auto* async = stub->async();
+    std::atomic<int64_t> next{0};
+    return RunLoad(in_flight, duration_, timeline.process().pid(), [&](std::function<void(bool)> done) {
+      tv1::CreateEventRequest request;
+      request.set_event_id(absl::StrFormat("%s%08d", prefix, next++));
+      auto* e = request.mutable_event();
+      e->set_title("Written by the benchmark");
+      e->set_kind(tv1::Event::OTHER);
+      e->mutable_start()->set_year(2021);
+      e->add_organizations("organizations/o0001");
+      Call<tv1::CreateEventRequest, tv1::Event>(
+          [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->CreateEvent(c, q, r, std::move(cb)); }, request, std::move(done));
+    });
+  }
+
+  // Process start to serving (the port file is written once the server
+  // listens), then a health check.
+  double ColdStart(const std::string& name) {
+    const absl::Time start = absl::Now();
+    ServiceProcess timeline(Bin("services/timeline/presence-timeline"), work_, name,
+                            {"--registry=" + registry_->address(), "--seed=false"});
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (!timeline.ok()) return -1;
+    auto health = grpc::health::v1::Health::NewStub(timeline.channel());
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    if (!health->Check(&context, request, &response).ok() ||
+        response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+      return -1;
+    }
+    timeline.Stop(SIGTERM);
+    return seconds;
+  }
+
+  void ScalingTargets() {
+    const int64_t small = smoke_ ? 1000 : absl::GetFlag(FLAGS_small_events);
+    const int64_t large = smoke_ ? 5000 : absl::GetFlag(FLAGS_large_events);
+    auto small_tl = StartTimeline("timeline-small", true);
+    auto large_tl = StartTimeline("timeline-large", true);
+    if (!small_tl || !large_tl || !LoadEvents(*small_tl, small, "s") ||
+        !LoadEvents(*large_tl, large, "l")) {
+      report_.push_back({"loading events", "failed", 0, "", false});
+      return;
+    }
+    // 2. Reads at both scales, interleaved.
+    const ReadRuns small1 = Reads(*small_tl);
+    const ReadRuns large1 = Reads(*large_tl);
+    const ReadRuns small2 = Reads(*small_tl);
+    const ReadRuns large2 = Reads(*large_tl);
+    const auto scaling = [&](const std::string& what, const RunResult& s1, const RunResult& l1,
+                             const RunResult& s2, const RunResult& l2) {
+      const RunResult s = Mean(s1, s2), l = Mean(l1, l2);
+      rows_.push_back({absl::StrCat(what, ", ", small, " events"), s});
+      rows_.push_back({absl::StrCat(what, ", ", large, " events"), l});
+      Target t;
+      t.name = absl::StrCat("2. ", what, ": p50 at ", large, " / p50 at ", small, " events");
+      t.value = l.p50_us / s.p50_us;
+      t.measured = absl::StrCat(Fmt(l.p50_us, 0), " vs ", Fmt(s.p50_us, 0), " us");
+      t.goal = "<= 1.5";
+      t.met = t.value <= 1.5;
+      report_.push_back(t);
+    };
+    scaling("ListEvents window (50 events)", small1.window, large1.window, small2.window, large2.window);
+    scaling("ListEvents by organization (50 events)", small1.by_org, large1.by_org, small2.by_org, large2.by_org);
+    scaling("GetPresence", small1.presence, large1.presence, small2.presence, large2.presence);
+
+    // 5. Memory after serving the large benchmark.
+    const double rss = RssMegabytes(large_tl->process().pid());
+    report_.push_back({absl::StrCat("5. timeline RSS after the ", large, "-event runs (MB)"),
+                       absl::StrCat(Fmt(rss, 0), " MB (block cache 64 MB)"), rss, "<= 256",
+                       rss <= 256});
+
+    // 3. Group commit: 16 writers against one, on the small store.
+    const RunResult one = Writes(*small_tl, 1, "w1-");
+    const RunResult sixteen = Writes(*small_tl, 16, "w16-");
+    rows_.push_back({"CreateEvent, 1 writer", one});
+    rows_.push_back({"CreateEvent, 16 writers", sixteen});
+    report_.push_back({"3. CreateEvent throughput, 16 writers / 1 writer",
+                       absl::StrCat(Fmt(sixteen.qps, 0), " vs ", Fmt(one.qps, 0), " writes/s"),
+                       sixteen.qps / one.qps, ">= 4", sixteen.qps / one.qps >= 4});
+
+    // 6. The registry link: validation through the live cache against none.
+    auto unchecked = StartTimeline("timeline-unchecked", false);
+    if (unchecked) {
+      const RunResult off1 = Writes(*unchecked, 1, "u1-");
+      const RunResult on = Writes(*small_tl, 1, "c1-");
+      const RunResult off2 = Writes(*unchecked, 1, "u2-");
+      const RunResult off = Mean(off1, off2);
+      rows_.push_back({"CreateEvent, validation off", off});
+      rows_.push_back({"CreateEvent, validation through the cache", on});
+      report_.push_back({"6. CreateEvent p50 with registry validation / without",
+                         absl::StrCat(Fmt(on.p50_us, 0), " vs ", Fmt(off.p50_us, 0), " us"),
+                         on.p50_us / off.p50_us, "<= 1.10", on.p50_us / off.p50_us <= 1.10});
+    }
+
+    // 4. Cold start: the large store against an empty one.
+    small_tl.reset();
+    large_tl.reset();
+    unchecked.reset();
+    double empty = 1e9, full = 1e9;
+    for (int i = 0; i < 3; ++i) {  // Best of three each, interleaved.
+      empty = std::min(empty, ColdStart("timeline-empty"));
+      full = std::min(full, ColdStart("timeline-large"));
+    }
+    report_.push_back({absl::StrCat("4. cold start to SERVING with ", large, " events (s)"),
+                       absl::StrCat(Fmt(full, 3), " s"), full, "<= 1.0", full > 0 && full <= 1.0});
+    report_.push_back({absl::StrCat("4. cold start, ", large, " events / empty store"),
+                       absl::StrCat(Fmt(full, 3), " vs ", Fmt(empty, 3), " s"), full / empty,
+                       "<= 2", full > 0 && full / empty <= 2});
+    report_.push_back({absl::StrCat("bulk load of ", large, " events (BatchCreateEvents)"),
+                       absl::StrCat(Fmt(load_seconds_[large], 1), " s"), load_seconds_[large],
+                       "minutes, not hours", load_seconds_[large] < 600});
+  }
+
+  int WriteReport() {
+    const std::string out = absl::GetFlag(FLAGS_out);
+    std::string md = absl::StrCat(
+        "| target | measured | ratio | goal | met |\n| --- | --- | --- | --- | --- |\n");
+    bool all_met = true;
+    for (const Target& t : report_) {
+      if (t.goal.empty()) continue;
+      absl::StrAppend(&md, "| ", t.name, " | ", t.measured, " | ", Fmt(t.value), " | ", t.goal,
+                      " | ", t.met ? "yes" : "**no**", " |\n");
+      all_met &= t.met;
+    }
+    absl::StrAppend(&md, "\n| run | QPS | p50 µs | p90 µs | p99 µs | client CPU s | server CPU s | errors |\n",
+                    "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (const auto& [name, r] : rows_) {
+      absl::StrAppend(&md, "| ", name, " | ", Fmt(r.qps, 0), " | ", Fmt(r.p50_us, 0), " | ",
+                      Fmt(r.p90_us, 0), " | ", Fmt(r.p99_us, 0), " | ", Fmt(r.client_cpu_s),
+                      " | ", Fmt(r.server_cpu_s), " | ", r.errors, " |\n");
+    }
+    absl::StrAppend(&md, "\n", machine_.measured, "\n");
+    std::string json = "{\n  \"targets\": [\n";
+    for (size_t i = 0; i < report_.size(); ++i) {
+      const Target& t = report_[i];
+      if (t.goal.empty()) continue;
+      absl::StrAppend(&json, "    {\"name\": \"", t.name, "\", \"measured\": \"", t.measured,
+                      "\", \"value\": ", Fmt(t.value, 4), ", \"goal\": \"", t.goal,
+                      "\", \"met\": ", t.met ? "true" : "false", "},\n");
+    }
+    if (absl::EndsWith(json, ",\n")) json.resize(json.size() - 2), json += "\n";
+    absl::StrAppend(&json, "  ],\n  \"runs\": [\n");
+    for (size_t i = 0; i < rows_.size(); ++i) {
+      const auto& [name, r] = rows_[i];
+      absl::StrAppend(&json, "    {\"name\": \"", name, "\", \"qps\": ", Fmt(r.qps, 1),
+                      ", \"p50_us\": ", Fmt(r.p50_us, 1), ", \"p90_us\": ", Fmt(r.p90_us, 1),
+                      ", \"p99_us\": ", Fmt(r.p99_us, 1), ", \"client_cpu_s\": ", Fmt(r.client_cpu_s, 3),
+                      ", \"server_cpu_s\": ", Fmt(r.server_cpu_s, 3), ", \"errors\": ", r.errors,
+                      i + 1 < rows_.size() ? "},\n" : "}\n");
+    }
+    absl::StrAppend(&json, "  ],\n  \"machine\": \"", machine_.measured, "\",\n  \"smoke\": ",
+                    smoke_ ? "true" : "false", "\n}\n");
+    std::ofstream(out + ".md") << md;
+    std::ofstream(out + ".json") << json;
+    std::fputs(md.c_str(), stdout);
+    std::fprintf(stderr, "bench: wrote %s.md and %s.json\n", out.c_str(), out.c_str());
+    // The smoke run checks the machinery, not the targets.
+    return smoke_ || all_met ? 0 : 3;
+  }
+
+  const std::string bin_dir_;
+  const std::string work_;
+  const bool smoke_;
+  absl::Duration duration_;
+  std::unique_ptr<ServiceProcess> null_, registry_;
+  std::unique_ptr<rv1::RegistryService::Stub> rstub_;
+  std::unique_ptr<presence::bench::v1::NullService::Stub> nstub_;
+  std::vector<Target> report_;
+  std::vector<std::pair<std::string, RunResult>> rows_;
+  std::map<int64_t, double> load_seconds_;
+
+ public:
+  Target machine_;
+};
+
+}  // namespace
+}  // namespace presence::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::string work = absl::GetFlag(FLAGS_work_dir);
+  if (work.empty()) {
+    char pattern[] = "/tmp/presence-bench-XXXXXX";
+    work = ::mkdtemp(pattern);
+  }
+  presence::bench::Bench bench(absl::GetFlag(FLAGS_bin_dir), work, absl::GetFlag(FLAGS_smoke));
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(cpuinfo, line)) {
+    if (absl::StartsWith(line, "model name")) {
+      model = std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
+      break;
+    }
+  }
+  bench.machine_.name = "machine";
+  bench.machine_.measured = absl::StrFormat(
+      "Measured on %s, %d cores, %s UTC; client and servers share the machine over loopback.",
+      model, static_cast<int>(std::thread::hardware_concurrency()),
+      absl::FormatTime("%Y-%m-%d %H:%M", absl::Now(), absl::UTCTimeZone()));
+  return bench.Run();
+}
