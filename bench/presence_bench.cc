@@ -574,6 +574,23 @@ class Bench {
     std::ofstream(out + ".json") << json;
     std::fputs(md.c_str(), stdout);
     std::fprintf(stderr, "bench: wrote %s.md and %s.json\n", out.c_str(), out.c_str());
+    // Every target must have been measured, with no failed call.
+    for (const char* number : {"1.", "2.", "3.", "4.", "5.", "6."}) {
+      const bool present = std::any_of(report_.begin(), report_.end(), [&](const Target& t) {
+        return absl::StartsWith(t.name, number);
+      });
+      if (!present) {
+        std::fprintf(stderr, "bench: target %s was not measured\n", number);
+        return 4;
+      }
+    }
+    for (const auto& [name, r] : rows_) {
+      if (r.errors > 0 || r.calls == 0) {
+        std::fprintf(stderr, "bench: run \"%s\" had %lld failed calls of %lld\n", name.c_str(),
+                     static_cast<long long>(r.errors), static_cast<long long>(r.calls));
+        return 4;
+      }
+    }
     // The smoke run checks the machinery, not the targets.
     return smoke_ || all_met ? 0 : 3;
   }

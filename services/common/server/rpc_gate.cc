@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -19,10 +20,8 @@ namespace {
 constexpr size_t kMaxRequestIdLength = 128;
 
 std::string NewRequestId() {
-  static absl::Mutex mu(absl::kConstInit);
-  static absl::BitGen* const gen = new absl::BitGen();
-  absl::MutexLock lock(&mu);
-  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(*gen));
+  thread_local absl::InsecureBitGen gen;
+  return absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
 }
 
 bool IsPrintable(absl::string_view s) {
