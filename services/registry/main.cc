@@ -12,7 +12,6 @@
 #include "services/common/server/metrics.h"
 #include "services/common/server/server.h"
 #include "services/common/server/serving.h"
-#include "services/common/storage/rocksdb_kv_store.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_grpc_service.h"
 #include "services/registry/seed.h"
@@ -38,15 +37,6 @@ ABSL_FLAG(std::string, backup_dir, "",
 ABSL_FLAG(int32_t, max_watchers, 1000,
           "Most WatchOrganizations streams open at once.");
 
-namespace {
-
-int Fail(const absl::Status& status) {
-  presence::LogError(status.ToString());
-  presence::FlushLogs();
-  return 1;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
@@ -55,32 +45,24 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using presence::registry::Registry;
   auto serving = presence::SetUpServing("presence-registry", absl::GetFlag(FLAGS_listen));
-  if (!serving.ok()) return Fail(serving.status());
+  if (!serving.ok()) return presence::FailStartup(serving.status());
 
-  presence::storage::RocksDbOptions storage_options;
-  storage_options.path = absl::GetFlag(FLAGS_data_dir);
-  storage_options.tables.assign(std::begin(presence::registry::kTableNames),
-                                std::end(presence::registry::kTableNames));
-  storage_options.schema_version = presence::registry::kSchemaVersion;
-  storage_options.block_cache_bytes =
-      static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
-  auto store = presence::storage::OpenRocksDbKvStore(storage_options);
-  if (!store.ok()) return Fail(store.status());
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  auto store = presence::OpenServiceStore(
+      data_dir, {std::begin(presence::registry::kTableNames), std::end(presence::registry::kTableNames)},
+      presence::registry::kSchemaVersion, absl::GetFlag(FLAGS_block_cache_mb));
+  if (!store.ok()) return presence::FailStartup(store.status());
 
   presence::registry::RegistryOptions options;
   options.change_retention = absl::GetFlag(FLAGS_change_retention);
   auto registry = Registry::Open(*std::move(store), options);
-  if (!registry.ok()) return Fail(registry.status());
+  if (!registry.ok()) return presence::FailStartup(registry.status());
 
   if (absl::GetFlag(FLAGS_seed)) {
-    std::string seed(presence::registry::KosovoSeed());
-    if (const std::string path = absl::GetFlag(FLAGS_seed_file); !path.empty()) {
-      auto text = presence::ReadFileToString(path);
-      if (!text.ok()) return Fail(text.status());
-      seed = *std::move(text);
-    }
-    auto created = presence::registry::LoadSeedIfEmpty(**registry, seed);
-    if (!created.ok()) return Fail(created.status());
+    auto seed = presence::SeedText(presence::registry::KosovoSeed(), absl::GetFlag(FLAGS_seed_file));
+    if (!seed.ok()) return presence::FailStartup(seed.status());
+    auto created = presence::registry::LoadSeedIfEmpty(**registry, *seed);
+    if (!created.ok()) return presence::FailStartup(created.status());
     presence::LogInfo(*created > 0
                           ? absl::StrCat("seeded ", *created, " organizations")
                           : "database not empty; seed data not loaded");
@@ -101,24 +83,24 @@ int main(int argc, char** argv) {
   server_options.services = {&service};
   server_options.service_names = {"presence.registry.v1.RegistryService"};
   auto server = presence::RunningServer::Start(server_options);
-  if (!server.ok()) return Fail(server.status());
+  if (!server.ok()) return presence::FailStartup(server.status());
   presence::Log(presence::LogLevel::kInfo, "serving",
                 {{"port", (*server)->port()},
                  {"health_port", (*server)->health_port()},
-                 {"data_dir", storage_options.path},
+                 {"data_dir", data_dir},
                  {"revision", (*registry)->CurrentRevision()}});
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),
           absl::GetFlag(FLAGS_shutdown_grace),
           [&service] { service.EndStreams(); },
           [&serving] { (*serving)->Reload(); },
-          [&registry, &storage_options] {
+          [&registry, &data_dir] {
             const std::string dir = absl::GetFlag(FLAGS_backup_dir);
             presence::BackupStore((*registry)->store(),
-                                  dir.empty() ? storage_options.path + ".backups" : dir);
+                                  dir.empty() ? data_dir + ".backups" : dir);
           });
       !s.ok()) {
-    return Fail(s);
+    return presence::FailStartup(s);
   }
   (*serving)->metrics.reset();  // Its collectors read what follows.
   server->reset();

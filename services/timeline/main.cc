@@ -12,7 +12,6 @@
 #include "services/common/server/metrics.h"
 #include "services/common/server/server.h"
 #include "services/common/server/serving.h"
-#include "services/common/storage/rocksdb_kv_store.h"
 #include "services/timeline/grpc_registry_client.h"
 #include "services/timeline/organization_cache.h"
 #include "services/timeline/seed.h"
@@ -52,15 +51,6 @@ ABSL_FLAG(std::string, registry_tls_cert, "",
           "PEM client certificate for mTLS to the registry.");
 ABSL_FLAG(std::string, registry_tls_key, "", "PEM key of --registry_tls_cert.");
 
-namespace {
-
-int Fail(const absl::Status& status) {
-  presence::LogError(status.ToString());
-  presence::FlushLogs();
-  return 1;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
@@ -69,17 +59,13 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   namespace tl = presence::timeline;
   auto serving = presence::SetUpServing("presence-timeline", absl::GetFlag(FLAGS_listen));
-  if (!serving.ok()) return Fail(serving.status());
+  if (!serving.ok()) return presence::FailStartup(serving.status());
 
-  presence::storage::RocksDbOptions storage_options;
-  storage_options.path = absl::GetFlag(FLAGS_data_dir);
-  storage_options.tables.assign(std::begin(tl::kTableNames),
-                                std::end(tl::kTableNames));
-  storage_options.schema_version = tl::kSchemaVersion;
-  storage_options.block_cache_bytes =
-      static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
-  auto store = presence::storage::OpenRocksDbKvStore(storage_options);
-  if (!store.ok()) return Fail(store.status());
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  auto store = presence::OpenServiceStore(
+      data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
+      absl::GetFlag(FLAGS_block_cache_mb));
+  if (!store.ok()) return presence::FailStartup(store.status());
 
   tl::GrpcRegistryClientOptions client_options;
   client_options.address = absl::GetFlag(FLAGS_registry);
@@ -89,7 +75,7 @@ int main(int argc, char** argv) {
   client_options.tls_cert_file = absl::GetFlag(FLAGS_registry_tls_cert);
   client_options.tls_key_file = absl::GetFlag(FLAGS_registry_tls_key);
   auto client = tl::NewGrpcRegistryClient(client_options);
-  if (!client.ok()) return Fail(client.status());
+  if (!client.ok()) return presence::FailStartup(client.status());
   std::unique_ptr<tl::RegistryClient> registry = *std::move(client);
   tl::OrganizationCache cache;
   tl::TimelineOptions timeline_options;
@@ -98,14 +84,10 @@ int main(int argc, char** argv) {
                                                  &cache, timeline_options);
 
   if (absl::GetFlag(FLAGS_seed)) {
-    std::string seed(tl::KosovoEvents());
-    if (const std::string path = absl::GetFlag(FLAGS_seed_file); !path.empty()) {
-      auto text = presence::ReadFileToString(path);
-      if (!text.ok()) return Fail(text.status());
-      seed = *std::move(text);
-    }
-    auto created = tl::LoadSeedIfEmpty(*timeline, seed);
-    if (!created.ok()) return Fail(created.status());
+    auto seed = presence::SeedText(tl::KosovoEvents(), absl::GetFlag(FLAGS_seed_file));
+    if (!seed.ok()) return presence::FailStartup(seed.status());
+    auto created = tl::LoadSeedIfEmpty(*timeline, *seed);
+    if (!created.ok()) return presence::FailStartup(created.status());
     presence::LogInfo(*created > 0
                           ? absl::StrCat("seeded ", *created, " events")
                           : "database not empty; seed data not loaded");
@@ -135,11 +117,11 @@ int main(int argc, char** argv) {
   server_options.services = {&service};
   server_options.service_names = {"presence.timeline.v1.TimelineService"};
   auto server = presence::RunningServer::Start(server_options);
-  if (!server.ok()) return Fail(server.status());
+  if (!server.ok()) return presence::FailStartup(server.status());
   presence::Log(presence::LogLevel::kInfo, "serving",
                 {{"port", (*server)->port()},
                  {"health_port", (*server)->health_port()},
-                 {"data_dir", storage_options.path},
+                 {"data_dir", data_dir},
                  {"registry", client_options.address}});
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),
@@ -151,13 +133,13 @@ int main(int argc, char** argv) {
                             {{"error", s.ToString()}});
             }
           },
-          [&timeline, &storage_options] {
+          [&timeline, &data_dir] {
             const std::string dir = absl::GetFlag(FLAGS_backup_dir);
             presence::BackupStore(timeline->store(),
-                                  dir.empty() ? storage_options.path + ".backups" : dir);
+                                  dir.empty() ? data_dir + ".backups" : dir);
           });
       !s.ok()) {
-    return Fail(s);
+    return presence::FailStartup(s);
   }
   (*serving)->metrics.reset();  // Its collectors read what follows.
   follower.Stop();

@@ -147,6 +147,14 @@ void RunningServer::Shutdown(absl::Duration grace,
   }
 }
 
+// The signals a service handles itself (see ServeUntilTerminated).
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set, signal);
+  return set;
+}
+
 void BlockSignals() {
   // gRPC 1.51 leaves some connection work of idle client channels (ours to
   // the registry) to its backup poller, which runs every 5 s by default, so
@@ -155,22 +163,12 @@ void BlockSignals() {
   // here, first thing.
   setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", /*overwrite=*/0);
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
+  const sigset_t set = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 int WaitForSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
+  const sigset_t set = HandledSignals();
   int signal = 0;
   while (sigwait(&set, &signal) != 0) {
   }

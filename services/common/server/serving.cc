@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/server/log.h"
+#include "services/common/storage/rocksdb_kv_store.h"
 
 ABSL_FLAG(std::string, tokens_file, "",
           "Bearer tokens: lines of \"<principal> <role> <token>\", role reader, "
@@ -36,6 +37,29 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(10),
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
 
 namespace presence {
+
+absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
+    const std::string& path, std::vector<std::string> tables,
+    int64_t schema_version, int64_t block_cache_mb) {
+  storage::RocksDbOptions options;
+  options.path = path;
+  options.tables = std::move(tables);
+  options.schema_version = schema_version;
+  options.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
+  return storage::OpenRocksDbKvStore(options);
+}
+
+absl::StatusOr<std::string> SeedText(absl::string_view embedded,
+                                     const std::string& path) {
+  if (path.empty()) return std::string(embedded);
+  return ReadFileToString(path);
+}
+
+int FailStartup(const absl::Status& status) {
+  LogError(status.ToString());
+  FlushLogs();
+  return 1;
+}
 
 void AddStorageMetrics(storage::KvStore* store) {
   Metrics::Global().AddCollector([store](std::string* out) {

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,6 +34,19 @@ struct Serving {
   // file watcher on their own). Logs the outcome; never logs a token.
   void Reload();
 };
+
+// The RocksDB store of a service at `path`, with its tables and schema
+// version and a block cache of `block_cache_mb` MiB.
+absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
+    const std::string& path, std::vector<std::string> tables,
+    int64_t schema_version, int64_t block_cache_mb);
+
+// The seed data: the content of `path` if set, else `embedded`.
+absl::StatusOr<std::string> SeedText(absl::string_view embedded,
+                                     const std::string& path);
+
+// For main(): logs `status` as an error, flushes the logs, returns 1.
+int FailStartup(const absl::Status& status);
 
 // Exposes the store's figures (estimated keys, live SST size, block cache
 // usage, pending compaction bytes, memtables) as presence_rocksdb_* gauges.
