@@ -156,7 +156,7 @@ bool WindowScan::Better(const Cursor& a, const Cursor& b) const {
                            : a.sort_key() < b.sort_key();
 }
 
-absl::StatusOr<std::optional<std::string>> WindowScan::Next() {
+absl::StatusOr<std::optional<WindowScan::Entry>> WindowScan::Next() {
   while (true) {
     Cursor* best = nullptr;
     for (auto& cursor : cursors_) {
@@ -167,6 +167,7 @@ absl::StatusOr<std::optional<std::string>> WindowScan::Next() {
     }
     if (best == nullptr) return std::nullopt;
     std::string key(best->sort_key());
+    std::string value(best->it->value());
     if (query_.descending) {
       best->it->Prev();
     } else {
@@ -176,7 +177,7 @@ absl::StatusOr<std::optional<std::string>> WindowScan::Next() {
     // The same event under two requested organizations comes twice in a row.
     if (key == last_) continue;
     last_ = key;
-    return key;
+    return Entry{std::move(key), std::move(value)};
   }
 }
 

@@ -195,11 +195,13 @@ void Timeline::IndexEntries(const Event& event, bool remove,
                             storage::WriteBatch* batch) {
   const auto [lower, upper] = Span(event);
   const std::string id(absl::StripPrefix(event.name(), "events/"));
+  // Covering entries: the event itself is the value (see event_index.h).
+  const std::string value = remove ? "" : event.SerializeAsString();
   const auto apply = [&](storage::TableId table, const std::string& key) {
     if (remove) {
       batch->Delete(table, key);
     } else {
-      batch->Put(table, key, "");
+      batch->Put(table, key, value);
     }
   };
   apply(kByStart, StartIndexKey(lower, upper, id));
@@ -537,19 +539,16 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
   v1::ListEventsResponse response;
   std::string last_key;
   while (true) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> key, scan.Next());
-    if (!key) break;
-    const std::string id = EventIdOfSortKey(*key);
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw,
-                              store_->Get(kEvents, id, snapshot.get()));
-    if (!raw) continue;  // Not possible within one snapshot; be safe.
-    PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(*raw, id));
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<WindowScan::Entry> entry, scan.Next());
+    if (!entry) break;
+    PRESENCE_ASSIGN_OR_RETURN(Event event,
+                              ParseEvent(entry->value, EventIdOfSortKey(entry->sort_key)));
     if (!kinds.empty() && !kinds.count(event.kind())) continue;
     if (response.events_size() == page_size) {
       response.set_next_page_token(EncodePageToken(fingerprint, last_key));
       break;
     }
-    last_key = *key;
+    last_key = std::move(entry->sort_key);
     *response.add_events() = std::move(event);
   }
   return response;
@@ -566,13 +565,10 @@ absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
   WindowScan scan(store_.get(), kByStart, kByOrg, snapshot, query);
   std::vector<Event> events;
   while (static_cast<int>(events.size()) < limit) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> key, scan.Next());
-    if (!key) break;
-    const std::string id = EventIdOfSortKey(*key);
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw,
-                              store_->Get(kEvents, id, snapshot));
-    if (!raw) continue;
-    PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(*raw, id));
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<WindowScan::Entry> entry, scan.Next());
+    if (!entry) break;
+    PRESENCE_ASSIGN_OR_RETURN(Event event,
+                              ParseEvent(entry->value, EventIdOfSortKey(entry->sort_key)));
     events.push_back(std::move(event));
   }
   return events;

@@ -6,8 +6,8 @@
 //
 // Storage layout (tables of the KvStore):
 //   events    {event_id}        -> Event
-//   by_start  see event_index.h -> ""   (window queries)
-//   by_org    see event_index.h -> ""   (per-organization window queries)
+//   by_start  see event_index.h -> Event (window queries)
+//   by_org    see event_index.h -> Event (per-organization window queries)
 //   meta      "r/" {request_id} -> internal.StoredRequest
 // Every write is one atomic, synced batch of the record and all its index
 // entries.
@@ -51,7 +51,8 @@ enum Table : storage::TableId {
 };
 inline constexpr const char* kTableNames[] = {"events", "by_start", "by_org",
                                               "meta"};
-inline constexpr int64_t kSchemaVersion = 1;
+// 2: covering indexes (index entries hold the event).
+inline constexpr int64_t kSchemaVersion = 2;
 
 struct TimelineOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };

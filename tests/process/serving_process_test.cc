@@ -246,10 +246,14 @@ TEST(ServingProcessTest, RequestIdsCrossServicesAndDefaultDeadlinesApply) {
   create.mutable_event()->set_kind(timeline::v1::Event::OTHER);
   create.mutable_event()->mutable_start()->set_year(2010);
   create.mutable_event()->add_organizations("organizations/kfor");
+  // An organization the timeline's cache does not know, so that the check
+  // goes to the registry (a live cache answers for known ones).
+  create.mutable_event()->set_organizations(0, "organizations/unknown-to-all");
   auto context = Ctx();
   context->AddMetadata("x-request-id", "trace-0042");
   timeline::v1::Event event;
-  ASSERT_THAT(stub->CreateEvent(context.get(), create, &event), IsOk());
+  ASSERT_THAT(stub->CreateEvent(context.get(), create, &event),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown-to-all")));
   std::vector<google::protobuf::Struct> in_timeline;
   ASSERT_TRUE(WaitUntil([&] {
     in_timeline = testing::RpcLines(timeline.log(), "/presence.timeline.v1.TimelineService/CreateEvent");
@@ -266,6 +270,7 @@ TEST(ServingProcessTest, RequestIdsCrossServicesAndDefaultDeadlinesApply) {
 
   // A request without a deadline gets the default one, which bounds the
   // registry call: against a registry that never answers it ends, not hangs.
+  create.mutable_event()->set_organizations(0, "organizations/kfor");
   const int hole = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -85,8 +85,8 @@ class WindowScanTest : public ::testing::Test {
         auto key = scan.Next();
         EXPECT_THAT(key, IsOk());
         if (!key.ok() || !key->has_value()) return ids;
-        ids.push_back(EventIdOfSortKey(**key));
-        last = **key;
+        ids.push_back(EventIdOfSortKey((*key)->sort_key));
+        last = (*key)->sort_key;
         if (page > 0 && ++in_page == page) break;
       }
       query.after = last;
