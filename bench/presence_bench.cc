@@ -50,6 +50,7 @@ ABSL_FLAG(double, seconds, 3, "Measured seconds per run (after a warm-up of a th
 ABSL_FLAG(std::vector<std::string>, registry_flags, {},
           "Extra flags for the registry (for experiments), comma-separated.");
 ABSL_FLAG(bool, throughput_only, false, "Run only the throughput targets.");
+ABSL_FLAG(bool, scaling_only, false, "Run only the targets about data size, writes and start-up.");
 
 namespace presence::bench {
 namespace {
@@ -226,7 +227,7 @@ class Bench {
     rstub_ = rv1::RegistryService::NewStub(registry_->channel());
     nstub_ = presence::bench::v1::NullService::NewStub(null_->channel());
     if (!SeedOrganizations()) return 1;
-    ThroughputTargets();
+    if (!absl::GetFlag(FLAGS_scaling_only)) ThroughputTargets();
     if (!absl::GetFlag(FLAGS_throughput_only)) ScalingTargets();
     report_.push_back(machine_);
     return WriteReport();
