@@ -9,6 +9,7 @@
 #include <iterator>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -62,6 +63,16 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
       ServerCredentialsFor(options.tls);
   if (!credentials.ok()) return credentials.status();
 
+  for (const std::string* address : {&options.listen_address, &options.health_listen}) {
+    if (address->empty()) continue;
+    const size_t colon = address->rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || !absl::SimpleAtoi(address->substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen address \"", *address, "\" is not host:port with a port in 0..65535"));
+    }
+  }
   std::unique_ptr<RunningServer> running(new RunningServer());
   std::vector<std::string> listed = options.service_names;
   listed.push_back("grpc.health.v1.Health");
