@@ -615,6 +615,8 @@ class Bench {
 }  // namespace presence::bench
 
 int main(int argc, char** argv) {
+  // As the services do (see BlockSignals): no lock-order graph per lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::ParseCommandLine(argc, argv);
   std::string work = absl::GetFlag(FLAGS_work_dir);
   if (work.empty()) {

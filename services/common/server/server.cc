@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -173,6 +174,12 @@ void BlockSignals() {
   // more often unless the operator chose otherwise. Read by grpc_init, hence
   // here, first thing.
   setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", /*overwrite=*/0);
+  // Debian builds abseil with assertions on, which turns on absl::Mutex's
+  // deadlock detection: a lock-order graph updated on every lock of every
+  // mutex, gRPC's own included (perf: GraphCycles::GetId/InsertEdge/
+  // RemoveNode at several percent of the registry's CPU). Lock order is
+  // checked by the tests and the thread annotations instead.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   const sigset_t set = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);

@@ -92,9 +92,9 @@ class RunningServer {
 
 // Prepares a service process: blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the
 // calling thread and every thread it starts afterwards (so that
-// WaitForSignal() is the only receiver), and sets gRPC's
-// environment defaults. Call first thing in main(), before any thread or gRPC
-// object exists.
+// WaitForSignal() is the only receiver), sets gRPC's environment defaults and
+// turns off absl::Mutex deadlock detection (see server.cc). Call first thing
+// in main(), before any thread or gRPC object exists.
 void BlockSignals();
 
 // Waits for SIGINT, SIGTERM or SIGHUP and returns it. REQUIRES:
