@@ -78,17 +78,9 @@ int main(int argc, char** argv) {
                           "The registry's current revision.",
                           static_cast<double>((*registry)->CurrentRevision()));
   });
-  presence::ServerOptions server_options = (*serving)->server_options;
-  server_options.listen_address = absl::GetFlag(FLAGS_listen);
-  server_options.services = {&service};
-  server_options.service_names = {"presence.registry.v1.RegistryService"};
-  auto server = presence::RunningServer::Start(server_options);
+  auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.registry.v1.RegistryService",
+                                        {{"data_dir", data_dir}, {"revision", (*registry)->CurrentRevision()}});
   if (!server.ok()) return presence::FailStartup(server.status());
-  presence::Log(presence::LogLevel::kInfo, "serving",
-                {{"port", (*server)->port()},
-                 {"health_port", (*server)->health_port()},
-                 {"data_dir", data_dir},
-                 {"revision", (*registry)->CurrentRevision()}});
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),
           absl::GetFlag(FLAGS_shutdown_grace),

@@ -112,17 +112,9 @@ int main(int argc, char** argv) {
                           "Registry revision the cache reflects.",
                           static_cast<double>(cache.revision()));
   });
-  presence::ServerOptions server_options = (*serving)->server_options;
-  server_options.listen_address = absl::GetFlag(FLAGS_listen);
-  server_options.services = {&service};
-  server_options.service_names = {"presence.timeline.v1.TimelineService"};
-  auto server = presence::RunningServer::Start(server_options);
+  auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.timeline.v1.TimelineService",
+                                        {{"data_dir", data_dir}, {"registry", client_options.address}});
   if (!server.ok()) return presence::FailStartup(server.status());
-  presence::Log(presence::LogLevel::kInfo, "serving",
-                {{"port", (*server)->port()},
-                 {"health_port", (*server)->health_port()},
-                 {"data_dir", data_dir},
-                 {"registry", client_options.address}});
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),
           absl::GetFlag(FLAGS_shutdown_grace), nullptr,

@@ -72,6 +72,21 @@ void AddStorageMetrics(storage::KvStore* store) {
   });
 }
 
+absl::StatusOr<std::unique_ptr<RunningServer>> Serving::StartServer(
+    const std::string& listen_address, grpc::Service* service,
+    const std::string& service_name, LogFields fields) const {
+  ServerOptions options = server_options;
+  options.listen_address = listen_address;
+  options.services = {service};
+  options.service_names = {service_name};
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = RunningServer::Start(options);
+  if (!server.ok()) return server.status();
+  fields.insert(fields.begin(), {{"port", (*server)->port()},
+                                 {"health_port", (*server)->health_port()}});
+  Log(LogLevel::kInfo, "serving", fields);
+  return server;
+}
+
 void Serving::Reload() {
   const auto& tokens = gate->options().auth.tokens;
   if (tokens == nullptr) return;

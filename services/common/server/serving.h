@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/common/server/log.h"
 #include "services/common/server/metrics.h"
 #include "services/common/server/rpc_gate.h"
 #include "services/common/server/server.h"
@@ -29,6 +30,12 @@ struct Serving {
   // the binary adds.
   ServerOptions server_options;
   std::unique_ptr<MetricsServer> metrics;
+
+  // Starts `service` (full name `service_name`) on `listen_address` with the
+  // serving options and logs a "serving" line with the ports and `fields`.
+  absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(
+      const std::string& listen_address, grpc::Service* service,
+      const std::string& service_name, LogFields fields) const;
 
   // SIGHUP: re-reads the tokens file (certificates are re-read by gRPC's
   // file watcher on their own). Logs the outcome; never logs a token.
