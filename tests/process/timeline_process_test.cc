@@ -155,8 +155,12 @@ TEST(TimelineProcessTest, WritesCheckTheRegistryAndReadsSurviveItsOutage) {
   Event created;
   ASSERT_THAT(services.CreateEvent("e1", MakeEvent({"organizations/kfor"}), &created), IsOk());
 
-  // The registry goes down.
+  // The registry goes down. Once the timeline has noticed (its change feed
+  // ended), writes ask the registry, which cannot answer. (Until then the
+  // live cache answers for organizations it knows.)
   services.registry().Stop(SIGKILL);
+  ASSERT_TRUE(services.timeline().LogContains("registry watch ended"))
+      << services.timeline().log();
   EXPECT_THAT(services.CreateEvent("e2", MakeEvent({"organizations/kfor"})),
               StatusIs(absl::StatusCode::kUnavailable));
   GetEventRequest get;
