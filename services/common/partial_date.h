@@ -47,6 +47,12 @@ absl::Status ValidatePartialDate(const type::v1::PartialDate& date,
 // True for the default (all-zero) PartialDate, which APIs treat as "unset".
 bool IsUnset(const type::v1::PartialDate& date);
 
+// True if an optional date field is present (`present`: its has_ accessor)
+// and not the all-zero "unset" value.
+inline bool IsSet(bool present, const type::v1::PartialDate& date) {
+  return present && !IsUnset(date);
+}
+
 // The interval of days `date` denotes.
 // REQUIRES: ValidatePartialDate(date) is OK.
 DayInterval ToInterval(const type::v1::PartialDate& date);

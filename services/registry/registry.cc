@@ -100,8 +100,6 @@ std::string ParentId(const Organization& org) {
   return std::string(name);
 }
 
-bool DateSet(bool has, const PartialDate& date) { return has && !IsUnset(date); }
-
 void ClearOutputOnly(Organization* org) {
   org->clear_name();
   org->clear_state();
@@ -115,7 +113,7 @@ void ClearOutputOnly(Organization* org) {
 
 absl::Status ValidateDateField(bool has, const PartialDate& date,
                                absl::string_view field) {
-  if (!DateSet(has, date)) return absl::OkStatus();
+  if (!IsSet(has, date)) return absl::OkStatus();
   return ValidatePartialDate(date, field);
 }
 
@@ -187,8 +185,8 @@ absl::Status ValidateOrganization(const Organization& org) {
       org.has_established(), org.established(), "organization.established"));
   PRESENCE_RETURN_IF_ERROR(
       ValidateDateField(org.has_ended(), org.ended(), "organization.ended"));
-  if (DateSet(org.has_established(), org.established()) &&
-      DateSet(org.has_ended(), org.ended()) &&
+  if (IsSet(org.has_established(), org.established()) &&
+      IsSet(org.has_ended(), org.ended()) &&
       ToInterval(org.ended()).upper < ToInterval(org.established()).lower) {
     return absl::InvalidArgumentError(absl::StrCat(
         "organization.ended: ", FormatPartialDate(org.ended()),
@@ -224,7 +222,7 @@ absl::Status ValidateOrganization(const Organization& org) {
   for (int i = 0; i < org.headcounts_size(); ++i) {
     const Organization::Headcount& h = org.headcounts(i);
     const std::string field = absl::StrCat("organization.headcounts[", i, "]");
-    if (!DateSet(h.has_as_of(), h.as_of())) {
+    if (!IsSet(h.has_as_of(), h.as_of())) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ".as_of: is required"));
     }
@@ -287,15 +285,7 @@ Organization ApplyUpdate(const Organization& current,
 }
 
 google::protobuf::Timestamp ToProtoTime(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t nanos = absl::ToUnixNanos(t);
-  ts.set_seconds(nanos / 1000000000);
-  ts.set_nanos(static_cast<int32_t>(nanos % 1000000000));
-  if (ts.nanos() < 0) {
-    ts.set_seconds(ts.seconds() - 1);
-    ts.set_nanos(ts.nanos() + 1000000000);
-  }
-  return ts;
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
 }  // namespace
@@ -710,7 +700,7 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
                                          "parent_organization"));
   }
   std::optional<DayInterval> active_on;
-  if (DateSet(request.has_active_on(), request.active_on())) {
+  if (IsSet(request.has_active_on(), request.active_on())) {
     PRESENCE_RETURN_IF_ERROR(
         ValidatePartialDate(request.active_on(), "active_on"));
     active_on = ToInterval(request.active_on());

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "presence/timeline/v1/timeline.pb.h"
 #include "services/common/field_mask.h"
@@ -42,13 +43,11 @@ const std::vector<std::string>& OutputOnlyFields() {
   return *kFields;
 }
 
-bool DateSet(bool has, const PartialDate& date) { return has && !IsUnset(date); }
-
 // [lower(start), upper(end or start)] as day numbers.
 std::pair<int64_t, int64_t> Span(const Event& event) {
   const DayInterval start = ToInterval(event.start());
   const DayInterval end =
-      DateSet(event.has_end(), event.end()) ? ToInterval(event.end()) : start;
+      IsSet(event.has_end(), event.end()) ? ToInterval(event.end()) : start;
   return {DayNumber(start.lower), DayNumber(end.upper)};
 }
 
@@ -79,11 +78,11 @@ absl::Status ValidateEvent(const Event& event) {
     return absl::InvalidArgumentError(absl::StrCat(
         "event.kind: ", event.kind(), " is not a kind; set one of DECLARATION .. OTHER"));
   }
-  if (!DateSet(event.has_start(), event.start())) {
+  if (!IsSet(event.has_start(), event.start())) {
     return absl::InvalidArgumentError("event.start: is required");
   }
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.start(), "event.start"));
-  if (DateSet(event.has_end(), event.end())) {
+  if (IsSet(event.has_end(), event.end())) {
     PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.end(), "event.end"));
     if (ToInterval(event.end()).upper < ToInterval(event.start()).lower) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -125,12 +124,20 @@ absl::StatusOr<Event> ParseEvent(absl::string_view bytes,
 }
 
 google::protobuf::Timestamp ToProtoTime(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const absl::Duration since_epoch = t - absl::UnixEpoch();
-  ts.set_seconds(absl::ToInt64Seconds(since_epoch));
-  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(
-      since_epoch - absl::Seconds(ts.seconds()))));
-  return ts;
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+// The event a create request asks for: its fields without the output-only
+// ones, named events/{id}.
+Event NewEvent(const Event& requested, absl::string_view id) {
+  Event event = requested;
+  event.clear_etag();
+  event.clear_create_time();
+  event.clear_update_time();
+  event.clear_created_by();
+  event.clear_updated_by();
+  event.set_name(ResourceName(kCollection, id));
+  return event;
 }
 
 std::string NewEtag() {
@@ -189,6 +196,20 @@ absl::StatusOr<Event> Timeline::GetEvent(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
   if (!raw) return absl::NotFoundError(absl::StrCat(name, " not found"));
   return ParseEvent(*raw, name);
+}
+
+void Timeline::AppendCreation(const google::protobuf::Timestamp& now,
+                              const std::string& principal, Event* event,
+                              storage::WriteBatch* batch) {
+  *event->mutable_create_time() = now;
+  *event->mutable_update_time() = now;
+  event->set_created_by(principal);
+  event->set_updated_by(principal);
+  event->set_etag(NewEtag());
+  const std::string id(absl::StripPrefix(event->name(), "events/"));
+  batch->ExpectAbsent(kEvents, id);
+  batch->Put(kEvents, id, event->SerializeAsString());
+  IndexEntries(*event, /*remove=*/false, batch);
 }
 
 void Timeline::IndexEntries(const Event& event, bool remove,
@@ -278,13 +299,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
     return absl::InvalidArgumentError("event: is required");
   }
   PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  Event event = request.event();
-  event.clear_etag();
-  event.clear_create_time();
-  event.clear_update_time();
-  event.clear_created_by();
-  event.clear_updated_by();
-  event.set_name(ResourceName(kCollection, id));
+  Event event = NewEvent(request.event(), id);
   PRESENCE_RETURN_IF_ERROR(ValidateEvent(event));
 
   std::vector<absl::string_view> keys = {id};
@@ -318,16 +333,8 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
   }
   if (request.validate_only()) return event;
 
-  const google::protobuf::Timestamp now = ToProtoTime(options_.now());
-  *event.mutable_create_time() = now;
-  *event.mutable_update_time() = now;
-  event.set_created_by(call.principal);
-  event.set_updated_by(call.principal);
-  event.set_etag(NewEtag());
   storage::WriteBatch batch;
-  batch.ExpectAbsent(kEvents, id);
-  batch.Put(kEvents, id, event.SerializeAsString());
-  IndexEntries(event, /*remove=*/false, &batch);
+  AppendCreation(ToProtoTime(options_.now()), call.principal, &event, &batch);
   if (!request.request_id().empty()) {
     internal::StoredRequest record;
     record.set_event_id(id);
@@ -362,13 +369,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
       return in_request(i, absl::InvalidArgumentError(absl::StrCat(
           "event_id: \"", create.event_id(), "\" is created twice in this request")));
     }
-    Event event = create.event();
-    event.clear_etag();
-    event.clear_create_time();
-    event.clear_update_time();
-    event.clear_created_by();
-    event.clear_updated_by();
-    event.set_name(ResourceName(kCollection, create.event_id()));
+    Event event = NewEvent(create.event(), create.event_id());
     if (absl::Status s = ValidateEvent(event); !s.ok()) return in_request(i, s);
     for (int j = 0; j < event.organizations_size(); ++j) {
       organizations.emplace(event.organizations(j),
@@ -399,18 +400,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
   }
   const google::protobuf::Timestamp now = ToProtoTime(options_.now());
   storage::WriteBatch batch;
-  for (int i = 0; i < n; ++i) {
-    Event& event = events[i];
-    *event.mutable_create_time() = now;
-    *event.mutable_update_time() = now;
-    event.set_created_by(call.principal);
-    event.set_updated_by(call.principal);
-    event.set_etag(NewEtag());
-    const std::string& id = request.requests(i).event_id();
-    batch.ExpectAbsent(kEvents, id);
-    batch.Put(kEvents, id, event.SerializeAsString());
-    IndexEntries(event, /*remove=*/false, &batch);
-  }
+  for (Event& event : events) AppendCreation(now, call.principal, &event, &batch);
   PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
   for (Event& e : events) *response.add_events() = std::move(e);
   return response;
@@ -509,11 +499,11 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
   }
   query.window_lower = DayNumber(MinDay());
   query.window_upper = DayNumber(MaxDay());
-  if (DateSet(request.has_since(), request.since())) {
+  if (IsSet(request.has_since(), request.since())) {
     PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.since(), "since"));
     query.window_lower = DayNumber(ToInterval(request.since()).lower);
   }
-  if (DateSet(request.has_until(), request.until())) {
+  if (IsSet(request.has_until(), request.until())) {
     PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.until(), "until"));
     query.window_upper = DayNumber(ToInterval(request.until()).upper);
   }
@@ -576,7 +566,7 @@ absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
 
 absl::StatusOr<Presence> Timeline::GetPresence(
     const v1::GetPresenceRequest& request) {
-  if (!DateSet(request.has_date(), request.date())) {
+  if (!IsSet(request.has_date(), request.date())) {
     return absl::InvalidArgumentError("date: is required");
   }
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));

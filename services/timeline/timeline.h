@@ -25,6 +25,10 @@
 #include "services/common/key_locks.h"
 #include "services/common/storage/kv_store.h"
 
+namespace google::protobuf {
+class Timestamp;
+}  // namespace google::protobuf
+
 namespace presence::timeline::v1 {
 class BatchCreateEventsRequest;
 class BatchCreateEventsResponse;
@@ -110,6 +114,11 @@ class Timeline {
   absl::Status CheckOrganization(const std::string& name, const std::string& field,
                                  const CallContext& call);
   absl::StatusOr<std::optional<std::string>> ReadRaw(absl::string_view id);
+  // Stamps a new event's output fields and adds its record and index
+  // entries to `batch`, conditional on the id being free.
+  void AppendCreation(const google::protobuf::Timestamp& now,
+                      const std::string& principal, v1::Event* event,
+                      storage::WriteBatch* batch);
   // Adds the index entries of `event` (or their deletions) to `batch`.
   void IndexEntries(const v1::Event& event, bool remove,
                     storage::WriteBatch* batch);
