@@ -10,6 +10,7 @@ namespace {
 
 constexpr int kTopLevel = kIndexLevels - 1;
 constexpr size_t kSortKeyNumbers = 16;  // I64(lower) I64(upper).
+constexpr char kSpanBoundPrefix[] = "span_bound/";
 
 std::string LevelPrefix(absl::string_view prefix, int level) {
   std::string out(prefix);
@@ -64,6 +65,56 @@ std::string OrgIndexKey(absl::string_view organization_id, int64_t lower,
          SortKey(lower, upper, event_id);
 }
 
+std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
+                      int64_t upper, absl::string_view event_id) {
+  return LevelPrefix(OrgPrefix(organization_id), kAllSpans) +
+         SortKey(lower, upper, event_id);
+}
+
+SpanBounds::SpanBounds() {
+  for (auto& b : bound_) b.store(-1);
+}
+
+absl::StatusOr<std::unique_ptr<SpanBounds>> SpanBounds::Load(
+    storage::KvStore* store, storage::TableId meta) {
+  auto bounds = std::make_unique<SpanBounds>();
+  for (int level = 0; level < kIndexLevels; ++level) {
+    storage::ReadOptions ro;
+    ro.lower_bound = LevelPrefix(kSpanBoundPrefix, level);
+    ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+    std::unique_ptr<storage::Iterator> it = store->NewIterator(meta, ro);
+    it->SeekToLast();
+    if (!it->status().ok()) return it->status();
+    if (!it->Valid()) continue;
+    absl::string_view key = it->key();
+    key.remove_prefix(ro.lower_bound.size());
+    const std::optional<int64_t> span = ConsumeInt64(&key);
+    if (!span || !key.empty() || *span < 0 || SpanLevel(*span) != level) {
+      return absl::DataLossError(absl::StrCat(
+          "malformed span bound record at level ", level));
+    }
+    bounds->bound_[level].store(*span);
+  }
+  return bounds;
+}
+
+void SpanBounds::Raise(int64_t span, storage::TableId meta,
+                       storage::WriteBatch* batch) {
+  const int level = SpanLevel(span);
+  std::atomic<int64_t>& bound = bound_[level];
+  int64_t current = bound.load();
+  while (current < span) {
+    if (bound.compare_exchange_weak(current, span)) {
+      std::string key = LevelPrefix(kSpanBoundPrefix, level);
+      AppendInt64(&key, span);
+      batch->Put(meta, key, "");
+      return;
+    }
+  }
+}
+
+int64_t SpanBounds::Bound(int level) const { return bound_[level].load(); }
+
 // One range scan: one level of one prefix.
 struct WindowScan::Cursor {
   std::unique_ptr<storage::Iterator> it;
@@ -86,14 +137,29 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
   }
   const storage::TableId table =
       query.organization_ids.empty() ? by_start : by_org;
+  // Without a lower bound the window is every event that starts by its end:
+  // an organization's all-spans run has them in order.
+  const bool runs = !query.organization_ids.empty() &&
+                    query.window_lower == std::numeric_limits<int64_t>::min();
+  std::vector<int> levels;
+  if (runs) {
+    levels.push_back(kAllSpans);
+  } else {
+    for (int level = 0; level < kIndexLevels; ++level) levels.push_back(level);
+  }
   for (const std::string& prefix : prefixes) {
-    for (int level = 0; level < kIndexLevels; ++level) {
+    for (const int level : levels) {
       const std::string level_prefix = LevelPrefix(prefix, level);
       // Events of this level overlapping the window start in
       // [window_lower - max_span, window_upper].
-      const int64_t max_span = MaxSpanOfLevel(level);
+      int64_t max_span = std::numeric_limits<int64_t>::max();
+      if (level != kAllSpans) {
+        max_span = query.span_bounds != nullptr
+                       ? query.span_bounds->Bound(level)
+                       : MaxSpanOfLevel(level);
+        if (max_span < 0) continue;  // No event was ever indexed here.
+      }
       const bool unbounded =
-          level == kTopLevel ||
           query.window_lower < std::numeric_limits<int64_t>::min() + max_span;
       storage::ReadOptions ro;
       ro.snapshot = snapshot;

@@ -30,10 +30,26 @@
 // query is O(levels * log n + k + those near misses), independent of n
 // otherwise, and nothing is loaded into memory beyond one page.
 //
+// Two refinements keep the number of range scans and near misses down:
+//
+// - by_org also holds, per organization, a run of all its events whatever
+//   their span (LEVEL kAllSpans). A window with no lower bound (an
+//   organization's history, the recent events of a presence report) is every
+//   event that starts by the window's end: one range scan of the run per
+//   organization instead of one per level.
+//
+//       by_org  {organization_id} 0x00 0xFF I64(lower) I64(upper) {event_id}
+//
+// - SpanBounds records, per level, the longest span ever indexed at it. A
+//   level's scan starts at window_lower - bound instead of window_lower -
+//   max_span(L), and levels never used are not scanned at all.
+//
 // Pagination resumes every level's scan strictly after the last returned
 // (lower, upper, id), so a page sequence never repeats an event and never
 // skips one that existed unchanged throughout.
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -47,6 +63,8 @@
 namespace presence::timeline {
 
 inline constexpr int kIndexLevels = 18;
+// The LEVEL byte of by_org's run of every event of an organization.
+inline constexpr int kAllSpans = 0xFF;
 
 // The level of a span of `span_days` (upper - lower) days.
 int SpanLevel(int64_t span_days);
@@ -65,9 +83,47 @@ std::string StartIndexKey(int64_t lower, int64_t upper,
 // The key of an event in by_org for one of its organizations.
 std::string OrgIndexKey(absl::string_view organization_id, int64_t lower,
                         int64_t upper, absl::string_view event_id);
+// The key of an event in the organization's all-spans run of by_org.
+std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
+                      int64_t upper, absl::string_view event_id);
+
+// Per level, a bound on the spans of the events indexed at it: the longest
+// span ever indexed there (deleting events does not lower it), or -1 if no
+// event was ever indexed at the level.
+//
+// Persisted in a meta table as one key per raise, "span_bound/" LEVEL
+// I64(span) -> "", so that concurrent raises never overwrite each other: a
+// level's bound is its largest key. The keys must be written in the same
+// batch as the index entries they cover.
+//
+// Thread-safe.
+class SpanBounds {
+ public:
+  // No level used: for a new store.
+  SpanBounds();
+  SpanBounds(const SpanBounds&) = delete;
+  SpanBounds& operator=(const SpanBounds&) = delete;
+
+  // Reads the bounds recorded in `meta`. Errors: those of the store.
+  static absl::StatusOr<std::unique_ptr<SpanBounds>> Load(
+      storage::KvStore* store, storage::TableId meta);
+
+  // Makes the bound of the level of `span` at least `span`; if that raised
+  // it, adds the record of the new bound to `batch` (in table `meta`). The
+  // bound is raised in memory at once, before the batch commits, so that a
+  // reader whose snapshot includes the batch sees it; if the batch then
+  // fails the bound stays conservatively high until the next start.
+  void Raise(int64_t span, storage::TableId meta, storage::WriteBatch* batch);
+
+  // The bound of `level` (0 <= level < kIndexLevels), -1 if unused.
+  int64_t Bound(int level) const;
+
+ private:
+  std::array<std::atomic<int64_t>, kIndexLevels> bound_;
+};
 
 struct WindowQuery {
-  // Day numbers, inclusive.
+  // Day numbers, inclusive. INT64_MIN: no lower bound.
   int64_t window_lower;
   int64_t window_upper;
   bool descending = false;
@@ -76,6 +132,11 @@ struct WindowQuery {
   std::string after;
   // Scan by_org for these organization ids (any of), or by_start if empty.
   std::vector<std::string> organization_ids;
+  // If set, the span bound of each level (see SpanBounds); else every level
+  // is scanned with its largest possible span. REQUIRES: read after the
+  // snapshot of the scan was taken (bounds only grow, and a bound read
+  // before a concurrent write could miss the write's event).
+  const SpanBounds* span_bounds = nullptr;
 };
 
 // Iterates the events overlapping a window, in order, each event once (an

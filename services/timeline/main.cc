@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = presence::OpenServiceStore(
       data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
-      absl::GetFlag(FLAGS_block_cache_mb));
+      absl::GetFlag(FLAGS_block_cache_mb), tl::UpgradeStore);
   if (!store.ok()) return presence::FailStartup(store.status());
 
   tl::GrpcRegistryClientOptions client_options;
@@ -80,8 +80,9 @@ int main(int argc, char** argv) {
   tl::OrganizationCache cache;
   tl::TimelineOptions timeline_options;
   timeline_options.check_registry = absl::GetFlag(FLAGS_check_registry);
-  auto timeline = std::make_unique<tl::Timeline>(*std::move(store), registry.get(),
-                                                 &cache, timeline_options);
+  auto opened = tl::Timeline::Open(*std::move(store), registry.get(), &cache, timeline_options);
+  if (!opened.ok()) return presence::FailStartup(opened.status());
+  std::unique_ptr<tl::Timeline> timeline = *std::move(opened);
 
   if (absl::GetFlag(FLAGS_seed)) {
     auto seed = presence::SeedText(tl::KosovoEvents(), absl::GetFlag(FLAGS_seed_file));

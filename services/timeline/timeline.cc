@@ -1,6 +1,7 @@
 #include "services/timeline/timeline.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <utility>
@@ -167,10 +168,57 @@ bool IsPresenceKind(Organization::Kind kind) {
 
 }  // namespace
 
+absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version) {
+  if (stored_version != 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no upgrade from timeline schema version ", stored_version));
+  }
+  // Version 3 adds the all-spans runs and the span bounds. Version 2's
+  // entries are version 3's leveled entries, so rewriting them is harmless
+  // and an interrupted upgrade can start over.
+  SpanBounds bounds;
+  std::unique_ptr<storage::Iterator> it =
+      store->NewIterator(kEvents, storage::ReadOptions{});
+  storage::WriteBatch batch;
+  int64_t pending = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Event event;
+    if (!event.ParseFromArray(it->value().data(),
+                              static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("event ", it->key(), " cannot be parsed"));
+    }
+    const auto [lower, upper] = Span(event);
+    const std::string id(it->key());
+    for (const std::string& org : event.organizations()) {
+      batch.Put(kByOrg, OrgRunKey(OrgId(org), lower, upper, id), it->value());
+    }
+    bounds.Raise(upper - lower, kMeta, &batch);
+    if (++pending == 1000) {
+      PRESENCE_RETURN_IF_ERROR(store->Write(batch));
+      batch = storage::WriteBatch();
+      pending = 0;
+    }
+  }
+  PRESENCE_RETURN_IF_ERROR(it->status());
+  return store->Write(batch);
+}
+
+absl::StatusOr<std::unique_ptr<Timeline>> Timeline::Open(
+    std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
+    const OrganizationCache* cache, TimelineOptions options) {
+  PRESENCE_ASSIGN_OR_RETURN(std::unique_ptr<SpanBounds> bounds,
+                            SpanBounds::Load(store.get(), kMeta));
+  return std::unique_ptr<Timeline>(new Timeline(std::move(store), std::move(bounds),
+                                                registry, cache, std::move(options)));
+}
+
 Timeline::Timeline(std::unique_ptr<storage::KvStore> store,
+                   std::unique_ptr<SpanBounds> span_bounds,
                    RegistryClient* registry, const OrganizationCache* cache,
                    TimelineOptions options)
     : store_(std::move(store)),
+      span_bounds_(std::move(span_bounds)),
       registry_(registry),
       cache_(cache),
       options_(std::move(options)) {}
@@ -227,8 +275,11 @@ void Timeline::IndexEntries(const Event& event, bool remove,
   };
   apply(kByStart, StartIndexKey(lower, upper, id));
   for (const std::string& org : event.organizations()) {
-    apply(kByOrg, OrgIndexKey(OrgId(org), lower, upper, id));
+    const std::string org_id = OrgId(org);
+    apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
+    apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
   }
+  if (!remove) span_bounds_->Raise(upper - lower, kMeta, batch);
 }
 
 absl::Status Timeline::CheckOrganization(const std::string& name,
@@ -497,7 +548,7 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
     }
     kinds.insert(request.kinds(i));
   }
-  query.window_lower = DayNumber(MinDay());
+  query.window_lower = std::numeric_limits<int64_t>::min();  // No lower bound.
   query.window_upper = DayNumber(MaxDay());
   if (IsSet(request.has_since(), request.since())) {
     PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.since(), "since"));
@@ -525,6 +576,7 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
   }
 
   std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  query.span_bounds = span_bounds_.get();  // After the snapshot: see WindowQuery.
   WindowScan scan(store_.get(), kByStart, kByOrg, snapshot.get(), query);
   v1::ListEventsResponse response;
   std::string last_key;
@@ -548,7 +600,7 @@ absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
     const std::string& organization_id, int64_t until_day, int limit,
     const storage::Snapshot* snapshot) {
   WindowQuery query;
-  query.window_lower = DayNumber(MinDay());
+  query.window_lower = std::numeric_limits<int64_t>::min();  // No lower bound.
   query.window_upper = until_day;
   query.descending = true;
   query.organization_ids = {organization_id};

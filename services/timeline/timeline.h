@@ -46,6 +46,7 @@ namespace presence::timeline {
 
 class OrganizationCache;
 class RegistryClient;
+class SpanBounds;
 
 enum Table : storage::TableId {
   kEvents = 0,
@@ -56,7 +57,14 @@ enum Table : storage::TableId {
 inline constexpr const char* kTableNames[] = {"events", "by_start", "by_org",
                                               "meta"};
 // 2: covering indexes (index entries hold the event).
-inline constexpr int64_t kSchemaVersion = 2;
+// 3: by_org's all-spans runs and the span bounds in meta (event_index.h).
+inline constexpr int64_t kSchemaVersion = 3;
+
+// Brings a store of an older schema version up to kSchemaVersion in place
+// (for RocksDbOptions::upgrade). Idempotent: an upgrade interrupted by a
+// crash is redone at the next start. Errors: FAILED_PRECONDITION for a
+// version it cannot upgrade, and those of the store.
+absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version);
 
 struct TimelineOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
@@ -70,9 +78,11 @@ struct TimelineOptions {
 class Timeline {
  public:
   // `registry` and `cache` are not owned and must outlive the Timeline.
-  // `store` must have been opened with kTableNames.
-  Timeline(std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
-           const OrganizationCache* cache, TimelineOptions options = {});
+  // `store` must have been opened with kTableNames at kSchemaVersion.
+  // Errors: those of the store, while reading the span bounds.
+  static absl::StatusOr<std::unique_ptr<Timeline>> Open(
+      std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
+      const OrganizationCache* cache, TimelineOptions options = {});
   Timeline(const Timeline&) = delete;
   Timeline& operator=(const Timeline&) = delete;
   ~Timeline();
@@ -107,6 +117,9 @@ class Timeline {
   absl::StatusOr<v1::Event> ImportEvent(const v1::Event& event);
 
  private:
+  Timeline(std::unique_ptr<storage::KvStore> store,
+           std::unique_ptr<SpanBounds> span_bounds, RegistryClient* registry,
+           const OrganizationCache* cache, TimelineOptions options);
   absl::StatusOr<v1::Event> Create(const v1::CreateEventRequest& request,
                                    const CallContext& call, bool check_registry);
   // Every organization of `event` exists and is live in the registry.
@@ -127,6 +140,7 @@ class Timeline {
       const storage::Snapshot* snapshot);
 
   std::unique_ptr<storage::KvStore> store_;
+  const std::unique_ptr<SpanBounds> span_bounds_;
   RegistryClient* const registry_;
   const OrganizationCache* const cache_;
   TimelineOptions options_;

@@ -61,10 +61,12 @@ class EventsSeedTest : public ::testing::Test {
     for (const auto& org : orgs) fake_.Put(org);
     cache_.Replace(orgs, listed->revision());
 
-    timeline_ = std::make_unique<timeline::Timeline>(
+    auto opened = timeline::Timeline::Open(
         Open(dir_.Sub("timeline"), {std::begin(timeline::kTableNames),
                                     std::end(timeline::kTableNames)}),
         &fake_, &cache_);
+    ASSERT_THAT(opened, IsOk());
+    timeline_ = *std::move(opened);
     auto created = timeline::LoadSeedIfEmpty(*timeline_, timeline::KosovoEvents());
     ASSERT_THAT(created, IsOk());
     created_ = *created;

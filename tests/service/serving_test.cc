@@ -96,7 +96,9 @@ class ServingTest : public ::testing::Test {
 
     auto tstore = testing::OpenTestStore(dir_.Sub(prefix + "timeline"), timeline::kTableNames);
     ASSERT_THAT(tstore, IsOk());
-    timeline_ = std::make_unique<timeline::Timeline>(*std::move(tstore), &fake_, &cache_);
+    auto opened = timeline::Timeline::Open(*std::move(tstore), &fake_, &cache_);
+    ASSERT_THAT(opened, IsOk());
+    timeline_ = *std::move(opened);
     timeline_service_ = std::make_unique<timeline::TimelineGrpcService>(timeline_.get(), gate_.get());
     auto tserver = testing::StartTestServer(timeline_service_.get(),
                                             "presence.timeline.v1.TimelineService");

@@ -74,8 +74,9 @@ class TimelineServiceTest : public ::testing::Test {
     fake_.Put(MakeOrg("gone", /*deleted=*/true));
     auto store = testing::OpenTestStore(dir_.Sub("db"), timeline::kTableNames);
     ASSERT_THAT(store, IsOk());
-    timeline_ = std::make_unique<timeline::Timeline>(*std::move(store), &fake_,
-                                                     &cache_);
+    auto opened = timeline::Timeline::Open(*std::move(store), &fake_, &cache_);
+    ASSERT_THAT(opened, IsOk());
+    timeline_ = *std::move(opened);
     service_ = std::make_unique<timeline::TimelineGrpcService>(
         timeline_.get(), testing::DefaultTestGate());
     auto server =

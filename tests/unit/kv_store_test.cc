@@ -573,6 +573,56 @@ TEST(KvStoreOpenTest, OlderSchemaVersionFails) {
   EXPECT_EQ(GetString(*store, kT0, "k"), "v");
 }
 
+TEST(KvStoreOpenTest, OlderSchemaVersionIsUpgradedThenStamped) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    std::unique_ptr<KvStore> store = OpenOrDie(Options(path, 1));
+    ASSERT_NE(store, nullptr);
+    ASSERT_THAT(Put(*store, kT0, "k", "v"), IsOk());
+  }
+  int calls = 0;
+  RocksDbOptions options = Options(path, 2);
+  options.upgrade = [&calls](KvStore* store, int64_t from) {
+    ++calls;
+    EXPECT_EQ(from, 1);
+    EXPECT_EQ(GetString(*store, kT0, "k"), "v");
+    return Put(*store, kT0, "upgraded", "yes");
+  };
+  {
+    std::unique_ptr<KvStore> store = OpenOrDie(options);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(GetString(*store, kT0, "upgraded"), "yes");
+  }
+  // Stamped: the upgrade does not run again, and the old binary is refused.
+  EXPECT_NE(OpenOrDie(options), nullptr);
+  EXPECT_EQ(calls, 1);
+  EXPECT_THAT(OpenRocksDbKvStore(Options(path, 1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST(KvStoreOpenTest, FailedUpgradeLeavesTheOldVersionToRetry) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  ASSERT_NE(OpenOrDie(Options(path, 1)), nullptr);
+  RocksDbOptions options = Options(path, 2);
+  options.upgrade = [](KvStore*, int64_t) {
+    return absl::DataLossError("event x cannot be parsed");
+  };
+  EXPECT_THAT(OpenRocksDbKvStore(options),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("from schema version 1"),
+                             HasSubstr("event x cannot be parsed"))));
+  int calls = 0;
+  options.upgrade = [&calls](KvStore*, int64_t from) {
+    ++calls;
+    EXPECT_EQ(from, 1);
+    return absl::OkStatus();
+  };
+  EXPECT_NE(OpenOrDie(options), nullptr);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(KvStoreOpenTest, NewerSchemaVersionFails) {
   TempDir dir;
   const std::string path = dir.Sub("db");

@@ -40,8 +40,10 @@ namespace presence {
 
 absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
     const std::string& path, std::vector<std::string> tables,
-    int64_t schema_version, int64_t block_cache_mb) {
+    int64_t schema_version, int64_t block_cache_mb,
+    std::function<absl::Status(storage::KvStore*, int64_t)> upgrade) {
   storage::RocksDbOptions options;
+  options.upgrade = std::move(upgrade);
   options.path = path;
   options.tables = std::move(tables);
   options.schema_version = schema_version;

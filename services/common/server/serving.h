@@ -10,6 +10,7 @@
 // --max_request_bytes, --max_concurrent_streams, --max_threads,
 // --default_deadline, --max_connection_age, --log_level.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,10 +44,13 @@ struct Serving {
 };
 
 // The RocksDB store of a service at `path`, with its tables and schema
-// version and a block cache of `block_cache_mb` MiB.
+// version and a block cache of `block_cache_mb` MiB. `upgrade` brings an
+// older schema up to date (see storage::RocksDbOptions::upgrade); without
+// it an older database is refused.
 absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
     const std::string& path, std::vector<std::string> tables,
-    int64_t schema_version, int64_t block_cache_mb);
+    int64_t schema_version, int64_t block_cache_mb,
+    std::function<absl::Status(storage::KvStore*, int64_t)> upgrade = nullptr);
 
 // The seed data: the content of `path` if set, else `embedded`.
 absl::StatusOr<std::string> SeedText(absl::string_view embedded,

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,9 +24,15 @@ struct RocksDbOptions {
   // version).
   std::vector<std::string> tables;
   // The data layout version this binary reads and writes. A new database is
-  // stamped with it; opening a database stamped with another version fails
-  // with FAILED_PRECONDITION (there are no migrations yet).
+  // stamped with it. Opening a database stamped with a newer version fails
+  // with FAILED_PRECONDITION; one stamped with an older version is passed to
+  // `upgrade` and then stamped, or refused with FAILED_PRECONDITION if
+  // `upgrade` is null.
   int64_t schema_version = 1;
+  // Brings a store of `stored_version` up to schema_version. It runs before
+  // the store is returned, and must be idempotent: a crash before the new
+  // version is stamped runs it again at the next open.
+  std::function<absl::Status(KvStore* store, int64_t stored_version)> upgrade;
   // Size of the LRU block cache shared by all tables.
   size_t block_cache_bytes = size_t{64} << 20;
 };

@@ -1,0 +1,135 @@
+// A timeline store written by schema version 2 (leveled covering indexes
+// only) is upgraded in place to version 3 (all-spans runs and span bounds)
+// at open, on real RocksDB.
+
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "presence/timeline/v1/timeline.pb.h"
+#include "services/common/partial_date.h"
+#include "services/common/storage/rocksdb_kv_store.h"
+#include "services/timeline/event_index.h"
+#include "services/timeline/organization_cache.h"
+#include "services/timeline/timeline.h"
+#include "tests/testing/fake_registry_client.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace presence::timeline {
+namespace {
+
+using ::presence::testing::IsOk;
+using ::presence::testing::StatusIs;
+using ::presence::timeline::v1::Event;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+storage::RocksDbOptions Options(const std::string& path, int64_t version) {
+  storage::RocksDbOptions options;
+  options.path = path;
+  options.tables = {std::begin(kTableNames), std::end(kTableNames)};
+  options.schema_version = version;
+  if (version == kSchemaVersion) options.upgrade = UpgradeStore;
+  return options;
+}
+
+type::v1::PartialDate Day(int y, int m, int d) {
+  type::v1::PartialDate date;
+  date.set_year(y);
+  date.set_month(m);
+  date.set_day(d);
+  return date;
+}
+
+// Writes `event` as version 2 did: the record and the leveled entries.
+void WriteVersion2(storage::KvStore& store, const std::string& id, Event event) {
+  event.set_name("events/" + id);
+  const int64_t lower = DayNumber(ToInterval(event.start()).lower);
+  const int64_t upper =
+      DayNumber(ToInterval(event.has_end() ? event.end() : event.start()).upper);
+  const std::string value = event.SerializeAsString();
+  storage::WriteBatch batch;
+  batch.Put(kEvents, id, value);
+  batch.Put(kByStart, StartIndexKey(lower, upper, id), value);
+  for (const std::string& org : event.organizations()) {
+    batch.Put(kByOrg, OrgIndexKey(org.substr(org.find('/') + 1), lower, upper, id), value);
+  }
+  ASSERT_THAT(store.Write(batch), IsOk());
+}
+
+std::vector<std::string> Names(const v1::ListEventsResponse& response) {
+  std::vector<std::string> names;
+  for (const Event& e : response.events()) names.push_back(e.name());
+  return names;
+}
+
+TEST(TimelineUpgradeTest, Version2StoreIsUpgradedAndAnswersEveryQuery) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    auto store = storage::OpenRocksDbKvStore(Options(path, 2));
+    ASSERT_THAT(store, IsOk());
+    Event administration;
+    administration.set_title("UNMIK administers Kosovo");
+    *administration.mutable_start() = Day(1999, 6, 10);
+    *administration.mutable_end() = Day(2008, 6, 15);
+    administration.add_organizations("organizations/unmik");
+    WriteVersion2(**store, "unmik-administration", administration);
+    Event constitution;
+    constitution.set_title("The constitution enters into force");
+    *constitution.mutable_start() = Day(2008, 6, 15);
+    constitution.add_organizations("organizations/unmik");
+    constitution.add_organizations("organizations/ico");
+    WriteVersion2(**store, "constitution", constitution);
+  }
+
+  auto store = storage::OpenRocksDbKvStore(Options(path, kSchemaVersion));
+  ASSERT_THAT(store, IsOk());
+  testing::FakeRegistryClient registry;
+  OrganizationCache cache;
+  auto timeline = Timeline::Open(*std::move(store), &registry, &cache);
+  ASSERT_THAT(timeline, IsOk());
+
+  // An organization's history reads the all-spans run the upgrade wrote.
+  v1::ListEventsRequest history;
+  history.add_organizations("organizations/unmik");
+  auto listed = (*timeline)->ListEvents(history);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(Names(*listed), ElementsAre("events/unmik-administration", "events/constitution"));
+  history.set_descending(true);
+  history.mutable_until()->set_year(2007);
+  listed = (*timeline)->ListEvents(history);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(Names(*listed), ElementsAre("events/unmik-administration"));
+
+  // A window reaches the nine-year period through the span bound the
+  // upgrade recorded.
+  v1::ListEventsRequest june;
+  *june.mutable_since() = Day(2008, 6, 1);
+  june.mutable_since()->clear_day();
+  *june.mutable_until() = june.since();
+  listed = (*timeline)->ListEvents(june);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(Names(*listed), ElementsAre("events/unmik-administration", "events/constitution"));
+  timeline->reset();
+
+  // Stamped: a version-2 binary is now refused.
+  EXPECT_THAT(storage::OpenRocksDbKvStore(Options(path, 2)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST(TimelineUpgradeTest, VersionsWithoutAnUpgradeAreRefused) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("db");
+  ASSERT_THAT(storage::OpenRocksDbKvStore(Options(path, 1)), IsOk());
+  EXPECT_THAT(storage::OpenRocksDbKvStore(Options(path, kSchemaVersion)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no upgrade from timeline schema version 1")));
+}
+
+}  // namespace
+}  // namespace presence::timeline
