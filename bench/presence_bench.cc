@@ -51,6 +51,8 @@ ABSL_FLAG(std::vector<std::string>, registry_flags, {},
           "Extra flags for the registry (for experiments), comma-separated.");
 ABSL_FLAG(bool, throughput_only, false, "Run only the throughput targets.");
 ABSL_FLAG(bool, scaling_only, false, "Run only the targets about data size, writes and start-up.");
+ABSL_FLAG(bool, writes_only, false,
+          "With --scaling_only: run only the write targets (3 and 6), e.g. to profile them.");
 
 namespace presence::bench {
 namespace {
@@ -452,21 +454,13 @@ class Bench {
     return seconds;
   }
 
-  void ScalingTargets() {
-    const int64_t small = smoke_ ? 1000 : absl::GetFlag(FLAGS_small_events);
-    const int64_t large = smoke_ ? 5000 : absl::GetFlag(FLAGS_large_events);
-    auto small_tl = StartTimeline("timeline-small", true);
-    auto large_tl = StartTimeline("timeline-large", true);
-    if (!small_tl || !large_tl || !LoadEvents(*small_tl, small, "s") ||
-        !LoadEvents(*large_tl, large, "l")) {
-      report_.push_back({"loading events", "failed", 0, "", false});
-      return;
-    }
+  void ReadTargets(ServiceProcess& small_tl, ServiceProcess& large_tl, int64_t small,
+                   int64_t large) {
     // 2. Reads at both scales, interleaved.
-    const ReadRuns small1 = Reads(*small_tl);
-    const ReadRuns large1 = Reads(*large_tl);
-    const ReadRuns small2 = Reads(*small_tl);
-    const ReadRuns large2 = Reads(*large_tl);
+    const ReadRuns small1 = Reads(small_tl);
+    const ReadRuns large1 = Reads(large_tl);
+    const ReadRuns small2 = Reads(small_tl);
+    const ReadRuns large2 = Reads(large_tl);
     const auto scaling = [&](const std::string& what, const RunResult& s1, const RunResult& l1,
                              const RunResult& s2, const RunResult& l2) {
       const RunResult s = Mean(s1, s2), l = Mean(l1, l2);
@@ -485,14 +479,17 @@ class Bench {
     scaling("GetPresence", small1.presence, large1.presence, small2.presence, large2.presence);
 
     // 5. Memory after serving the large benchmark.
-    const double rss = RssMegabytes(large_tl->process().pid());
+    const double rss = RssMegabytes(large_tl.process().pid());
     report_.push_back({absl::StrCat("5. timeline RSS after the ", large, "-event runs (MB)"),
                        absl::StrCat(Fmt(rss, 0), " MB (block cache 64 MB)"), rss, "<= 256",
                        rss <= 256});
 
+  }
+
+  void WriteTargets(ServiceProcess& small_tl) {
     // 3. Group commit: 16 writers against one, on the small store.
-    const RunResult one = Writes(*small_tl, 1, "w1-");
-    const RunResult sixteen = Writes(*small_tl, 16, "w16-");
+    const RunResult one = Writes(small_tl, 1, "w1-");
+    const RunResult sixteen = Writes(small_tl, 16, "w16-");
     rows_.push_back({"CreateEvent, 1 writer", one});
     rows_.push_back({"CreateEvent, 16 writers", sixteen});
     report_.push_back({"3. CreateEvent throughput, 16 writers / 1 writer",
@@ -503,7 +500,7 @@ class Bench {
     auto unchecked = StartTimeline("timeline-unchecked", false);
     if (unchecked) {
       const RunResult off1 = Writes(*unchecked, 1, "u1-");
-      const RunResult on = Writes(*small_tl, 1, "c1-");
+      const RunResult on = Writes(small_tl, 1, "c1-");
       const RunResult off2 = Writes(*unchecked, 1, "u2-");
       const RunResult off = Mean(off1, off2);
       rows_.push_back({"CreateEvent, validation off", off});
@@ -513,10 +510,26 @@ class Bench {
                          on.p50_us / off.p50_us, "<= 1.10", on.p50_us / off.p50_us <= 1.10});
     }
 
+  }
+
+  void ScalingTargets() {
+    const int64_t small = smoke_ ? 1000 : absl::GetFlag(FLAGS_small_events);
+    const int64_t large = smoke_ ? 5000 : absl::GetFlag(FLAGS_large_events);
+    auto small_tl = StartTimeline("timeline-small", true);
+    auto large_tl = StartTimeline("timeline-large", true);
+    const bool writes_only = absl::GetFlag(FLAGS_writes_only);
+    if (!small_tl || !large_tl || !LoadEvents(*small_tl, small, "s") ||
+        (!writes_only && !LoadEvents(*large_tl, large, "l"))) {
+      report_.push_back({"loading events", "failed", 0, "", false});
+      return;
+    }
+    if (!writes_only) ReadTargets(*small_tl, *large_tl, small, large);
+    WriteTargets(*small_tl);
+    if (writes_only) return;
+
     // 4. Cold start: the large store against an empty one.
     small_tl.reset();
     large_tl.reset();
-    unchecked.reset();
     double empty = 1e9, full = 1e9;
     for (int i = 0; i < 3; ++i) {  // Best of three each, interleaved.
       empty = std::min(empty, ColdStart("timeline-empty"));

@@ -43,7 +43,16 @@ absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
     int64_t schema_version, int64_t block_cache_mb,
     std::function<absl::Status(storage::KvStore*, int64_t)> upgrade) {
   storage::RocksDbOptions options;
-  options.upgrade = std::move(upgrade);
+  if (upgrade) {
+    options.upgrade = [path, upgrade = std::move(upgrade), schema_version](
+                          storage::KvStore* store, int64_t from) {
+      LogInfo(absl::StrCat("upgrading ", path, " from schema version ", from, " to ",
+                           schema_version));
+      absl::Status status = upgrade(store, from);
+      if (status.ok()) LogInfo(absl::StrCat("upgraded ", path, " to schema version ", schema_version));
+      return status;
+    };
+  }
   options.path = path;
   options.tables = std::move(tables);
   options.schema_version = schema_version;
