@@ -164,6 +164,16 @@ TEST_F(TimelineServiceTest, CreateGetUpdateDelete) {
   EXPECT_EQ(updated.title(), "EULEX deploys");
   EXPECT_NE(updated.etag(), created.etag());
   EXPECT_EQ(updated.create_time().seconds(), created.create_time().seconds());
+  // Every index holds the updated event: the window's levels and the
+  // organization's run (a history has no lower bound).
+  ListEventsRequest history;
+  history.add_organizations("organizations/kfor");
+  for (const ListEventsRequest& list : {history, Window("2008", "2008")}) {
+    ListEventsResponse listed;
+    ASSERT_THAT(stub_->ListEvents(Ctx().get(), list, &listed), IsOk());
+    ASSERT_EQ(listed.events_size(), 1);
+    EXPECT_EQ(listed.events(0).DebugString(), updated.DebugString());
+  }
   // The old etag is stale now.
   EXPECT_THAT(stub_->UpdateEvent(Ctx().get(), update, &updated),
               StatusIs(absl::StatusCode::kAborted, HasSubstr("etag")));
@@ -179,6 +189,7 @@ TEST_F(TimelineServiceTest, CreateGetUpdateDelete) {
   EXPECT_THAT(stub_->GetEvent(Ctx().get(), get, &got),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_TRUE(ListAll(ListEventsRequest()).empty()) << "index entries left";
+  EXPECT_TRUE(ListAll(history).empty()) << "run entries left";
 }
 
 TEST_F(TimelineServiceTest, BadInputsGetPreciseStatuses) {
