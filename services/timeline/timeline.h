@@ -7,8 +7,10 @@
 // Storage layout (tables of the KvStore):
 //   events    {event_id}        -> Event
 //   by_start  see event_index.h -> Event (window queries)
-//   by_org    see event_index.h -> Event (per-organization window queries)
+//   by_org    see event_index.h -> Event (per-organization window queries,
+//             and per-organization runs for queries without a lower bound)
 //   meta      "r/" {request_id} -> internal.StoredRequest
+//             "span_bound/" ... -> "" (SpanBounds, event_index.h)
 // Every write is one atomic, synced batch of the record and all its index
 // entries.
 
