@@ -1,5 +1,6 @@
 #include "services/common/server/server.h"
 
+#include <algorithm>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -110,6 +111,14 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   // this timeout; shutdown waits for the pollers to notice, so keep it short.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC,
                               200);
+  // gRPC's defaults (1 to 2 polling threads) make the synchronous server
+  // start a thread for every call that arrives while the others are busy and
+  // end it when the call is done: under concurrent calls that is a thread
+  // created and joined per call. Idle threads keep polling instead, up to the
+  // thread limit.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::max(2, options.max_threads));
   running->server_ = builder.BuildAndStart();
   if (running->server_ == nullptr || running->port_ == 0) {
     return absl::FailedPreconditionError(
