@@ -326,6 +326,11 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  // The leader of a write group inserts the whole group into the memtable:
+  // with parallel inserts every follower is woken once to insert and once
+  // more when the group completes, and on few cores those hand-offs cost
+  // more than the inserts.
+  db_options.allow_concurrent_memtable_write = false;
   // The machines have little memory to spare: bound the total of memtables.
   db_options.db_write_buffer_size = 64 << 20;
 
