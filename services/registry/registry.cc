@@ -1069,15 +1069,18 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
   const std::string key = NormalizeAlias(alias);
   if (key.empty()) return absl::InvalidArgumentError("alias: is required");
-  if (IsValidOrganizationId(key)) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
-    if (IsLive(org)) return *std::move(org);
-  }
+  // At most one live organization has the key as its id, acronym or alias
+  // (CheckAliasesFree), so the order of the two reads only matters for
+  // speed: acronyms and aliases first, the usual case, two reads.
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                             store_->Get(kIndex, AliasIndexKey(key)));
   if (holder) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
                               ReadRecord(*holder));
+    if (IsLive(org)) return *std::move(org);
+  }
+  if (IsValidOrganizationId(key) && (!holder || *holder != key)) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
     if (IsLive(org)) return *std::move(org);
   }
   return absl::NotFoundError(absl::StrCat(
