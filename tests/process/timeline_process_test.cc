@@ -149,6 +149,17 @@ TEST(TimelineProcessTest, WritesCheckTheRegistryAndReadsSurviveItsOutage) {
   del.set_name("organizations/short-lived");
   Organization deleted;
   ASSERT_THAT(services.registry_stub().DeleteOrganization(Ctx().get(), del, &deleted), IsOk());
+  // The live cache answers for organizations it knows, so the deletion is
+  // seen once the change feed has brought it (validate_only writes nothing).
+  CreateEventRequest probe;
+  probe.set_event_id("probe");
+  *probe.mutable_event() = MakeEvent({"organizations/short-lived"});
+  probe.set_validate_only(true);
+  EXPECT_TRUE(WaitUntil([&] {
+    Event ignored;
+    return services.timeline_stub().CreateEvent(Ctx().get(), probe, &ignored).error_code() ==
+           grpc::StatusCode::INVALID_ARGUMENT;
+  })) << services.timeline().log();
   EXPECT_THAT(services.CreateEvent("e1", MakeEvent({"organizations/short-lived"})),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("organizations/short-lived is deleted")));
