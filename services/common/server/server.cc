@@ -1,9 +1,9 @@
 #include "services/common/server/server.h"
 
-#include <algorithm>
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
