@@ -115,18 +115,25 @@ void SpanBounds::Raise(int64_t span, storage::TableId meta,
 
 int64_t SpanBounds::Bound(int level) const { return bound_[level].load(); }
 
-// One range scan: one level of one prefix.
+// One range scan: one level of one prefix. Ascending scans open lazily.
 struct WindowScan::Cursor {
-  std::unique_ptr<storage::Iterator> it;
-  size_t prefix_size;  // Bytes before the sort key.
-  absl::string_view sort_key() const { return it->key().substr(prefix_size); }
+  storage::ReadOptions options;
+  std::string level_prefix;
+  // Ascending: no entry of this scan sorts before this key.
+  std::string floor;
+  std::unique_ptr<storage::Iterator> it;  // Null until opened.
+  absl::string_view sort_key() const {
+    return it->key().substr(level_prefix.size());
+  }
 };
 
 WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
                        storage::TableId by_org,
                        const storage::Snapshot* snapshot,
                        const WindowQuery& query)
-    : query_(query) {
+    : query_(query),
+      store_(store),
+      table_(query.organization_ids.empty() ? by_start : by_org) {
   std::vector<std::string> prefixes;
   if (query.organization_ids.empty()) {
     prefixes.push_back("");
@@ -135,8 +142,6 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
       prefixes.push_back(OrgPrefix(id));
     }
   }
-  const storage::TableId table =
-      query.organization_ids.empty() ? by_start : by_org;
   // Without a lower bound the window is every event that starts by its end:
   // an organization's all-spans run has them in order.
   const bool runs = !query.organization_ids.empty() &&
@@ -149,7 +154,8 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
   }
   for (const std::string& prefix : prefixes) {
     for (const int level : levels) {
-      const std::string level_prefix = LevelPrefix(prefix, level);
+      auto cursor = std::make_unique<Cursor>();
+      cursor->level_prefix = LevelPrefix(prefix, level);
       // Events of this level overlapping the window start in
       // [window_lower - max_span, window_upper].
       int64_t max_span = std::numeric_limits<int64_t>::max();
@@ -161,43 +167,51 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
       }
       const bool unbounded =
           query.window_lower < std::numeric_limits<int64_t>::min() + max_span;
-      storage::ReadOptions ro;
+      storage::ReadOptions& ro = cursor->options;
       ro.snapshot = snapshot;
-      ro.lower_bound = level_prefix;
-      if (!unbounded) AppendInt64(&ro.lower_bound, query.window_lower - max_span);
+      ro.lower_bound = cursor->level_prefix;
+      if (!unbounded) {
+        AppendInt64(&cursor->floor, query.window_lower - max_span);
+        ro.lower_bound += cursor->floor;
+      }
       if (query.window_upper == std::numeric_limits<int64_t>::max()) {
-        ro.upper_bound = PrefixSuccessor(level_prefix);
+        ro.upper_bound = PrefixSuccessor(cursor->level_prefix);
       } else {
-        ro.upper_bound = level_prefix;
+        ro.upper_bound = cursor->level_prefix;
         AppendInt64(&ro.upper_bound, query.window_upper + 1);
       }
-      auto cursor = std::make_unique<Cursor>();
-      cursor->it = store->NewIterator(table, ro);
-      cursor->prefix_size = level_prefix.size();
-      if (!query.descending) {
-        if (query.after.empty()) {
-          cursor->it->Seek(ro.lower_bound);
-        } else {
-          const std::string resume = level_prefix + query.after;
-          cursor->it->Seek(std::max(resume, ro.lower_bound));
-          if (cursor->it->Valid() && cursor->sort_key() == query.after) {
-            cursor->it->Next();
-          }
-        }
-      } else {
-        if (query.after.empty()) {
-          cursor->it->SeekToLast();
-        } else {
-          cursor->it->SeekForPrev(level_prefix + query.after);
-          if (cursor->it->Valid() && cursor->sort_key() == query.after) {
-            cursor->it->Prev();
-          }
-        }
-      }
-      Settle(cursor.get());
+      cursor->floor = std::max(cursor->floor, query.after);
+      // A descending merge needs every level's last entry at once.
+      if (query.descending) Open(cursor.get());
       cursors_.push_back(std::move(cursor));
     }
   }
+}
+
+void WindowScan::Open(Cursor* cursor) {
+  cursor->it = store_->NewIterator(table_, cursor->options);
+  const storage::ReadOptions& ro = cursor->options;
+  if (!query_.descending) {
+    if (query_.after.empty()) {
+      cursor->it->Seek(ro.lower_bound);
+    } else {
+      const std::string resume = cursor->level_prefix + query_.after;
+      cursor->it->Seek(std::max(resume, ro.lower_bound));
+      if (cursor->it->Valid() && cursor->sort_key() == query_.after) {
+        cursor->it->Next();
+      }
+    }
+  } else {
+    if (query_.after.empty()) {
+      cursor->it->SeekToLast();
+    } else {
+      cursor->it->SeekForPrev(cursor->level_prefix + query_.after);
+      if (cursor->it->Valid() && cursor->sort_key() == query_.after) {
+        cursor->it->Prev();
+      }
+    }
+  }
+  Settle(cursor);
 }
 
 WindowScan::~WindowScan() = default;
@@ -225,11 +239,26 @@ bool WindowScan::Better(const Cursor& a, const Cursor& b) const {
 absl::StatusOr<std::optional<WindowScan::Entry>> WindowScan::Next() {
   while (true) {
     Cursor* best = nullptr;
+    Cursor* unopened = nullptr;  // The unopened scan with the lowest floor.
     for (auto& cursor : cursors_) {
+      if (cursor->it == nullptr) {
+        if (unopened == nullptr || cursor->floor < unopened->floor) {
+          unopened = cursor.get();
+        }
+        continue;
+      }
       if (!cursor->it->status().ok()) return cursor->it->status();
       if (cursor->it->Valid() && (best == nullptr || Better(*cursor, *best))) {
         best = cursor.get();
       }
+    }
+    // Ascending, a level is opened (one seek) only once its first possible
+    // entry could come next: a page of long periods that started well
+    // before the window never touches the levels of short spans.
+    if (unopened != nullptr &&
+        (best == nullptr || absl::string_view(unopened->floor) <= best->sort_key())) {
+      Open(unopened);
+      continue;
     }
     if (best == nullptr) return std::nullopt;
     std::string key(best->sort_key());
