@@ -1,5 +1,6 @@
 #include "services/timeline/event_index.h"
 
+#include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,7 @@ namespace presence::timeline {
 namespace {
 
 constexpr int kTopLevel = kIndexLevels - 1;
+constexpr int kOctaves = 16;  // Spans below 2^16 days (~180 years).
 constexpr size_t kSortKeyNumbers = 16;  // I64(lower) I64(upper).
 constexpr char kSpanBoundPrefix[] = "span_bound/";
 
@@ -26,18 +28,28 @@ std::string OrgPrefix(absl::string_view organization_id) {
 
 }  // namespace
 
+// Level 1 + 2n + h holds the spans s with 2^n <= s < 2^(n+1) in the lower
+// (h = 0: s < 2^n * sqrt(2)) or upper (h = 1) half-octave, for n < 16.
 int SpanLevel(int64_t span_days) {
-  int level = 0;
-  while (span_days > 0 && level < kTopLevel) {
-    span_days >>= 1;
-    ++level;
-  }
-  return span_days > 0 ? kTopLevel : level;
+  if (span_days <= 0) return 0;
+  int n = 0;
+  while (n < kOctaves && (span_days >> (n + 1)) > 0) ++n;
+  if (n >= kOctaves) return kTopLevel;
+  const bool upper_half = span_days * span_days >= (int64_t{2} << (2 * n));
+  return 1 + 2 * n + (upper_half ? 1 : 0);
 }
 
 int64_t MaxSpanOfLevel(int level) {
+  if (level <= 0) return 0;
   if (level >= kTopLevel) return std::numeric_limits<int64_t>::max();
-  return (int64_t{1} << level) - 1;
+  const int n = (level - 1) / 2;
+  if ((level - 1) % 2 == 1) return (int64_t{2} << n) - 1;
+  // The largest s with s * s < 2^(2n + 1).
+  const int64_t limit = int64_t{2} << (2 * n);
+  int64_t s = static_cast<int64_t>(std::sqrt(static_cast<double>(limit)));
+  while (s * s >= limit) --s;
+  while ((s + 1) * (s + 1) < limit) ++s;
+  return s;
 }
 
 std::string SortKey(int64_t lower, int64_t upper, absl::string_view event_id) {

@@ -16,16 +16,19 @@
 // results is read from the range scans alone, with no point lookup per
 // event (at a million events those lookups miss the block cache).
 //
-// LEVEL (one byte) buckets events by span length: level 0 holds events of
-// one day, level L in 1..16 events spanning at most 2^L - 1 further days,
-// level 17 everything longer (periods over ~180 years). Within a level the
-// span is bounded, so the events overlapping a window all start in
-// [window_lower - max_span(L), window_upper]: one bounded range scan per
-// level, 18 in all, merged in key order. A period that started long before
-// the window (UNMIK's 1999–2008 administration seen from June 2008) is found
-// at its level without scanning from the beginning of time; the only extra
-// entries read are events of the same level that start within max_span(L)
-// before the window and end before it. Level 17 is scanned from its start,
+// LEVEL (one byte) buckets events by span length in half-octaves: level 0
+// holds events of one day; level 1 + 2n + h, for n in 0..15, events spanning
+// 2^n to 2^(n+1) - 1 further days, the lower (h = 0, up to 2^n * sqrt(2))
+// or upper (h = 1) half of that range; level 33 everything longer (periods
+// over ~180 years). Within a level the span is bounded, so the events
+// overlapping a window all start in [window_lower - max_span(L),
+// window_upper]: one bounded range scan per level, merged in key order. A
+// period that started long before the window (UNMIK's 1999–2008
+// administration seen from June 2008) is found at its level without
+// scanning from the beginning of time; the only extra entries read are
+// events of the same level that start within max_span(L) before the window
+// and end before it ("near misses": half-octaves keep them to under a third
+// of a level's scanned range). The top level is scanned from its start,
 // which is cheap because periods that long are rare. The cost of a window
 // query is O(levels * log n + k + those near misses), independent of n
 // otherwise, and nothing is loaded into memory beyond one page.
@@ -68,7 +71,7 @@
 
 namespace presence::timeline {
 
-inline constexpr int kIndexLevels = 18;
+inline constexpr int kIndexLevels = 34;
 // The LEVEL byte of by_org's run of every event of an organization.
 inline constexpr int kAllSpans = 0xFF;
 

@@ -168,14 +168,49 @@ bool IsPresenceKind(Organization::Kind kind) {
 
 }  // namespace
 
+namespace {
+
+// Adds the index entries of `event` (or their deletions) to `batch`, raising
+// `bounds` (and recording the raise in `batch`) for a new entry.
+void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
+                     storage::WriteBatch* batch) {
+  const auto [lower, upper] = Span(event);
+  const std::string id(absl::StripPrefix(event.name(), "events/"));
+  // Covering entries: the event itself is the value (see event_index.h).
+  const std::string value = remove ? "" : event.SerializeAsString();
+  const auto apply = [&](storage::TableId table, const std::string& key) {
+    if (remove) {
+      batch->Delete(table, key);
+    } else {
+      batch->Put(table, key, value);
+    }
+  };
+  apply(kByStart, StartIndexKey(lower, upper, id));
+  for (const std::string& org : event.organizations()) {
+    const std::string org_id = OrgId(org);
+    apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
+    apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
+  }
+  if (!remove) bounds->Raise(upper - lower, kMeta, batch);
+}
+
+}  // namespace
+
 absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version) {
   if (stored_version != 2) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no upgrade from timeline schema version ", stored_version));
   }
-  // Version 3 adds the all-spans runs and the span bounds. Version 2's
-  // entries are version 3's leveled entries, so rewriting them is harmless
-  // and an interrupted upgrade can start over.
+  // Version 3 buckets spans by half-octaves and adds the all-spans runs and
+  // the span bounds: the indexes are rebuilt from the records. Index keys
+  // start with a level byte (by_start) or an organization id (by_org), never
+  // 0xFF, so [empty, 0xFF) is all of them. An interrupted upgrade starts
+  // over.
+  storage::WriteBatch clear;
+  const std::string end(1, '\xff');
+  clear.DeleteRange(kByStart, "", end);
+  clear.DeleteRange(kByOrg, "", end);
+  PRESENCE_RETURN_IF_ERROR(store->Write(clear));
   SpanBounds bounds;
   std::unique_ptr<storage::Iterator> it =
       store->NewIterator(kEvents, storage::ReadOptions{});
@@ -188,12 +223,8 @@ absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version) {
       return absl::DataLossError(
           absl::StrCat("event ", it->key(), " cannot be parsed"));
     }
-    const auto [lower, upper] = Span(event);
-    const std::string id(it->key());
-    for (const std::string& org : event.organizations()) {
-      batch.Put(kByOrg, OrgRunKey(OrgId(org), lower, upper, id), it->value());
-    }
-    bounds.Raise(upper - lower, kMeta, &batch);
+    event.set_name(ResourceName(kCollection, it->key()));
+    AddIndexEntries(event, /*remove=*/false, &bounds, &batch);
     if (++pending == 1000) {
       PRESENCE_RETURN_IF_ERROR(store->Write(batch));
       batch = storage::WriteBatch();
@@ -262,24 +293,7 @@ void Timeline::AppendCreation(const google::protobuf::Timestamp& now,
 
 void Timeline::IndexEntries(const Event& event, bool remove,
                             storage::WriteBatch* batch) {
-  const auto [lower, upper] = Span(event);
-  const std::string id(absl::StripPrefix(event.name(), "events/"));
-  // Covering entries: the event itself is the value (see event_index.h).
-  const std::string value = remove ? "" : event.SerializeAsString();
-  const auto apply = [&](storage::TableId table, const std::string& key) {
-    if (remove) {
-      batch->Delete(table, key);
-    } else {
-      batch->Put(table, key, value);
-    }
-  };
-  apply(kByStart, StartIndexKey(lower, upper, id));
-  for (const std::string& org : event.organizations()) {
-    const std::string org_id = OrgId(org);
-    apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
-    apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
-  }
-  if (!remove) span_bounds_->Raise(upper - lower, kMeta, batch);
+  AddIndexEntries(event, remove, span_bounds_.get(), batch);
 }
 
 absl::Status Timeline::CheckOrganization(const std::string& name,

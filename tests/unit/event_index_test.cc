@@ -21,17 +21,26 @@ namespace {
 
 using ::presence::testing::IsOk;
 
-TEST(SpanLevelTest, BucketsSpansByPowersOfTwo) {
+TEST(SpanLevelTest, BucketsSpansByHalfOctaves) {
   EXPECT_EQ(SpanLevel(0), 0);
   EXPECT_EQ(SpanLevel(1), 1);
-  EXPECT_EQ(SpanLevel(2), 2);
-  EXPECT_EQ(SpanLevel(3), 2);
-  EXPECT_EQ(SpanLevel(4), 3);
-  EXPECT_EQ(SpanLevel(365), 9);
-  EXPECT_EQ(SpanLevel(65535), 16);
-  EXPECT_EQ(SpanLevel(65536), 17);
-  EXPECT_EQ(SpanLevel(3000000), 17);
-  for (int64_t span : {0, 1, 2, 3, 7, 8, 100, 4095, 4096, 65535}) {
+  EXPECT_EQ(SpanLevel(2), 3);  // 2 <= s < 2 * sqrt(2).
+  EXPECT_EQ(SpanLevel(3), 4);  // 2 * sqrt(2) <= s < 4.
+  EXPECT_EQ(SpanLevel(4), 5);
+  EXPECT_EQ(SpanLevel(5), 5);
+  EXPECT_EQ(SpanLevel(6), 6);
+  EXPECT_EQ(SpanLevel(7), 6);
+  EXPECT_EQ(SpanLevel(362), 17);  // 256 * sqrt(2) = 362.04.
+  EXPECT_EQ(SpanLevel(363), 18);
+  EXPECT_EQ(SpanLevel(65535), 32);
+  EXPECT_EQ(SpanLevel(65536), 33);
+  EXPECT_EQ(SpanLevel(3000000), 33);
+  EXPECT_EQ(MaxSpanOfLevel(0), 0);
+  EXPECT_EQ(MaxSpanOfLevel(1), 1);
+  EXPECT_EQ(MaxSpanOfLevel(3), 2);
+  EXPECT_EQ(MaxSpanOfLevel(17), 362);
+  EXPECT_EQ(MaxSpanOfLevel(18), 511);
+  for (int64_t span = 0; span < 200000; ++span) {
     EXPECT_LE(span, MaxSpanOfLevel(SpanLevel(span))) << span;
     if (SpanLevel(span) > 0) {
       EXPECT_GT(span, MaxSpanOfLevel(SpanLevel(span) - 1)) << span;
@@ -195,7 +204,7 @@ TEST_F(WindowScanTest, MatchesBruteForceOnRandomData) {
 }
 
 TEST_F(WindowScanTest, SpanBoundsAreTheLongestSpanPerLevelAndPersist) {
-  Add({0, 1000, "long", {"x"}});  // Level 10 (512..1023).
+  Add({0, 1000, "long", {"x"}});  // Level 20 (725..1023).
   Add({0, 600, "shorter", {"x"}});
   Add({5, 5, "instant", {"x"}});
   EXPECT_EQ(bounds_.Bound(SpanLevel(1000)), 1000);
@@ -205,7 +214,7 @@ TEST_F(WindowScanTest, SpanBoundsAreTheLongestSpanPerLevelAndPersist) {
   // whichever commits last the larger one survives.
   storage::WriteBatch first, second;
   SpanBounds racing;
-  racing.Raise(700, kMeta, &first);
+  racing.Raise(750, kMeta, &first);
   racing.Raise(900, kMeta, &second);
   racing.Raise(800, kMeta, &second);  // Not a raise: nothing written.
   EXPECT_EQ(second.ops().size(), 1u);
@@ -214,7 +223,7 @@ TEST_F(WindowScanTest, SpanBoundsAreTheLongestSpanPerLevelAndPersist) {
   auto loaded = SpanBounds::Load(store_.get(), kMeta);
   ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ((*loaded)->Bound(SpanLevel(1000)), 1000);
-  EXPECT_EQ((*loaded)->Bound(SpanLevel(700)), 1000);
+  EXPECT_EQ((*loaded)->Bound(SpanLevel(750)), 1000);
   EXPECT_EQ((*loaded)->Bound(0), 0);
   EXPECT_EQ((*loaded)->Bound(SpanLevel(3)), -1);
 }

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "presence/timeline/v1/timeline.pb.h"
+#include "services/common/key_codec.h"
 #include "services/common/partial_date.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/timeline/event_index.h"
@@ -45,6 +46,26 @@ type::v1::PartialDate Day(int y, int m, int d) {
   return date;
 }
 
+// Version 2's level: powers of two, 0 for one day, 17 above 2^16 - 1 days.
+int Version2Level(int64_t span) {
+  int level = 0;
+  while (span > 0 && level < 17) {
+    span >>= 1;
+    ++level;
+  }
+  return span > 0 ? 17 : level;
+}
+
+// A version 2 index key: prefix, level byte, I64(lower), I64(upper), id.
+std::string Version2Key(const std::string& prefix, int64_t lower, int64_t upper,
+                        const std::string& id) {
+  std::string key = prefix;
+  key.push_back(static_cast<char>(Version2Level(upper - lower)));
+  AppendInt64(&key, lower);
+  AppendInt64(&key, upper);
+  return key + id;
+}
+
 // Writes `event` as version 2 did: the record and the leveled entries.
 void WriteVersion2(storage::KvStore& store, const std::string& id, Event event) {
   event.set_name("events/" + id);
@@ -54,11 +75,22 @@ void WriteVersion2(storage::KvStore& store, const std::string& id, Event event) 
   const std::string value = event.SerializeAsString();
   storage::WriteBatch batch;
   batch.Put(kEvents, id, value);
-  batch.Put(kByStart, StartIndexKey(lower, upper, id), value);
+  batch.Put(kByStart, Version2Key("", lower, upper, id), value);
   for (const std::string& org : event.organizations()) {
-    batch.Put(kByOrg, OrgIndexKey(org.substr(org.find('/') + 1), lower, upper, id), value);
+    batch.Put(kByOrg,
+              Version2Key(org.substr(org.find('/') + 1) + std::string(1, '\0'), lower,
+                          upper, id),
+              value);
   }
   ASSERT_THAT(store.Write(batch), IsOk());
+}
+
+// The number of entries in `table`.
+int CountEntries(storage::KvStore& store, storage::TableId table) {
+  std::unique_ptr<storage::Iterator> it = store.NewIterator(table, storage::ReadOptions{});
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  return n;
 }
 
 std::vector<std::string> Names(const v1::ListEventsResponse& response) {
@@ -89,6 +121,11 @@ TEST(TimelineUpgradeTest, Version2StoreIsUpgradedAndAnswersEveryQuery) {
 
   auto store = storage::OpenRocksDbKvStore(Options(path, kSchemaVersion));
   ASSERT_THAT(store, IsOk());
+  // The indexes were rebuilt, nothing of version 2's levels left: one
+  // by_start entry per event; in by_org one leveled entry and one run entry
+  // per (event, organization).
+  EXPECT_EQ(CountEntries(**store, kByStart), 2);
+  EXPECT_EQ(CountEntries(**store, kByOrg), 6);
   testing::FakeRegistryClient registry;
   OrganizationCache cache;
   auto timeline = Timeline::Open(*std::move(store), &registry, &cache);
