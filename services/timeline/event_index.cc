@@ -127,6 +127,10 @@ void SpanBounds::Raise(int64_t span, storage::TableId meta,
 
 int64_t SpanBounds::Bound(int level) const { return bound_[level].load(); }
 
+void SpanBounds::ClearAll(storage::TableId meta, storage::WriteBatch* batch) {
+  batch->DeleteRange(meta, kSpanBoundPrefix, PrefixSuccessor(kSpanBoundPrefix));
+}
+
 // One range scan: one level of one prefix. Ascending scans open lazily.
 struct WindowScan::Cursor {
   storage::ReadOptions options;

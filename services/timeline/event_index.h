@@ -127,6 +127,9 @@ class SpanBounds {
   // The bound of `level` (0 <= level < kIndexLevels), -1 if unused.
   int64_t Bound(int level) const;
 
+  // Adds the deletion of every recorded bound in `meta` to `batch`.
+  static void ClearAll(storage::TableId meta, storage::WriteBatch* batch);
+
  private:
   std::array<std::atomic<int64_t>, kIndexLevels> bound_;
 };

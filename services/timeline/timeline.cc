@@ -197,19 +197,20 @@ void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
 }  // namespace
 
 absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version) {
-  if (stored_version != 2) {
+  if (stored_version != 2 && stored_version != 3) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no upgrade from timeline schema version ", stored_version));
   }
-  // Version 3 buckets spans by half-octaves and adds the all-spans runs and
-  // the span bounds: the indexes are rebuilt from the records. Index keys
-  // start with a level byte (by_start) or an organization id (by_org), never
-  // 0xFF, so [empty, 0xFF) is all of them. An interrupted upgrade starts
-  // over.
+  // Versions 2 and 3 bucketed spans by octaves (3 added the all-spans runs
+  // and the span bounds): the indexes and the bounds are rebuilt from the
+  // records. Index keys start with a level byte (by_start) or an
+  // organization id (by_org), never 0xFF, so [empty, 0xFF) is all of them.
+  // An interrupted upgrade starts over.
   storage::WriteBatch clear;
   const std::string end(1, '\xff');
   clear.DeleteRange(kByStart, "", end);
   clear.DeleteRange(kByOrg, "", end);
+  SpanBounds::ClearAll(kMeta, &clear);
   PRESENCE_RETURN_IF_ERROR(store->Write(clear));
   SpanBounds bounds;
   std::unique_ptr<storage::Iterator> it =

@@ -60,7 +60,8 @@ inline constexpr const char* kTableNames[] = {"events", "by_start", "by_org",
                                               "meta"};
 // 2: covering indexes (index entries hold the event).
 // 3: by_org's all-spans runs and the span bounds in meta (event_index.h).
-inline constexpr int64_t kSchemaVersion = 3;
+// 4: span levels by half-octaves instead of octaves.
+inline constexpr int64_t kSchemaVersion = 4;
 
 // Brings a store of an older schema version up to kSchemaVersion in place
 // (for RocksDbOptions::upgrade). Idempotent: an upgrade interrupted by a

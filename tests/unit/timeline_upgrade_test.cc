@@ -99,12 +99,29 @@ std::vector<std::string> Names(const v1::ListEventsResponse& response) {
   return names;
 }
 
-TEST(TimelineUpgradeTest, Version2StoreIsUpgradedAndAnswersEveryQuery) {
+// Versions 2 and 3 (which added runs and span bounds, with octave levels)
+// are upgraded alike: the indexes and bounds are rebuilt from the records.
+class TimelineUpgradeTest : public ::testing::TestWithParam<int64_t> {};
+
+INSTANTIATE_TEST_SUITE_P(FromVersion, TimelineUpgradeTest, ::testing::Values(2, 3));
+
+TEST_P(TimelineUpgradeTest, OldStoreIsUpgradedAndAnswersEveryQuery) {
   testing::TempDir dir;
   const std::string path = dir.Sub("db");
   {
-    auto store = storage::OpenRocksDbKvStore(Options(path, 2));
+    auto store = storage::OpenRocksDbKvStore(Options(path, GetParam()));
     ASSERT_THAT(store, IsOk());
+    if (GetParam() == 3) {
+      // A version-3 span bound at an octave level: left in place it would
+      // not match its half-octave level, and the timeline would refuse to
+      // open.
+      storage::WriteBatch batch;
+      std::string key = "span_bound/";
+      key.push_back(static_cast<char>(12));
+      AppendInt64(&key, 3293);
+      batch.Put(kMeta, key, "");
+      ASSERT_THAT((*store)->Write(batch), IsOk());
+    }
     Event administration;
     administration.set_title("UNMIK administers Kosovo");
     *administration.mutable_start() = Day(1999, 6, 10);
@@ -154,12 +171,12 @@ TEST(TimelineUpgradeTest, Version2StoreIsUpgradedAndAnswersEveryQuery) {
   EXPECT_THAT(Names(*listed), ElementsAre("events/unmik-administration", "events/constitution"));
   timeline->reset();
 
-  // Stamped: a version-2 binary is now refused.
-  EXPECT_THAT(storage::OpenRocksDbKvStore(Options(path, 2)),
+  // Stamped: an older binary is now refused.
+  EXPECT_THAT(storage::OpenRocksDbKvStore(Options(path, GetParam())),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
 }
 
-TEST(TimelineUpgradeTest, VersionsWithoutAnUpgradeAreRefused) {
+TEST(TimelineUpgradeRefusalTest, VersionsWithoutAnUpgradeAreRefused) {
   testing::TempDir dir;
   const std::string path = dir.Sub("db");
   ASSERT_THAT(storage::OpenRocksDbKvStore(Options(path, 1)), IsOk());
