@@ -6,6 +6,7 @@
 // abseil has no absl/log.)
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,9 +39,34 @@ void SetLogLevel(LogLevel level);
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
 bool LogEnabled(LogLevel level);
 
+// A field of the braced-list form of Log: views of the caller's values,
+// which need to live only until Log returns (a braced list's temporaries do).
+struct LogField {
+  LogField(absl::string_view key, absl::string_view text)
+      : key(key), text(text), is_number(false) {}
+  LogField(absl::string_view key, const char* text)
+      : key(key), text(text), is_number(false) {}
+  LogField(absl::string_view key, const std::string& text)
+      : key(key), text(text), is_number(false) {}
+  LogField(absl::string_view key, double number)
+      : key(key), number(number), is_number(true) {}
+  LogField(absl::string_view key, int64_t number)
+      : key(key), number(static_cast<double>(number)), is_number(true) {}
+  LogField(absl::string_view key, int number)
+      : key(key), number(number), is_number(true) {}
+  absl::string_view key;
+  absl::string_view text;
+  double number = 0;
+  bool is_number;
+};
+
 // Queues one line if `level` is enabled; a background thread writes queued
 // lines within a few milliseconds (errors at once). Lines never interleave.
-void Log(LogLevel level, absl::string_view event, const LogFields& fields = {});
+// The braced-list form copies nothing before formatting (it runs once per
+// RPC); the LogFields form is for fields assembled over several statements.
+void Log(LogLevel level, absl::string_view event,
+         std::initializer_list<LogField> fields = {});
+void Log(LogLevel level, absl::string_view event, const LogFields& fields);
 
 // Writes every queued line now. Call before the process exits.
 void FlushLogs();

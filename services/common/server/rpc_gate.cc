@@ -90,15 +90,28 @@ grpc::Status RpcScope::Finish(grpc::ServerContextBase* context, grpc::Status sta
                              ? LogLevel::kError
                              : LogLevel::kWarning;
   if (!LogEnabled(level)) return status;
-  LogFields fields = {{"method", method_},
-                      {"peer", context_->peer()},
-                      {"principal", principal_},
-                      {"code", code},
-                      {"latency_ms", absl::ToDoubleMilliseconds(latency)},
-                      {"request_bytes", static_cast<int64_t>(request_bytes)},
-                      {"request_id", request_id_}};
-  if (!status.ok()) fields.emplace_back("message", status.error_message());
-  Log(level, "rpc", fields);
+  const std::string peer = context_->peer();
+  const double latency_ms = absl::ToDoubleMilliseconds(latency);
+  if (status.ok()) {
+    Log(level, "rpc",
+        {{"method", method_},
+         {"peer", peer},
+         {"principal", principal_},
+         {"code", code},
+         {"latency_ms", latency_ms},
+         {"request_bytes", static_cast<int64_t>(request_bytes)},
+         {"request_id", request_id_}});
+  } else {
+    Log(level, "rpc",
+        {{"method", method_},
+         {"peer", peer},
+         {"principal", principal_},
+         {"code", code},
+         {"latency_ms", latency_ms},
+         {"request_bytes", static_cast<int64_t>(request_bytes)},
+         {"request_id", request_id_},
+         {"message", status.error_message()}});
+  }
   return status;
 }
 
