@@ -218,12 +218,7 @@ absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version) {
   storage::WriteBatch batch;
   int64_t pending = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Event event;
-    if (!event.ParseFromArray(it->value().data(),
-                              static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(
-          absl::StrCat("event ", it->key(), " cannot be parsed"));
-    }
+    PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(it->value(), it->key()));
     event.set_name(ResourceName(kCollection, it->key()));
     AddIndexEntries(event, /*remove=*/false, &bounds, &batch);
     if (++pending == 1000) {

@@ -163,11 +163,10 @@ void AppendJsonNumber(std::string* out, double v) {
   }
 }
 
-// Formats one line from `fields`, a range of elements with key, text, number
-// and is_number (LogField, or LogFields' pairs through FieldOf).
-template <typename Fields, typename FieldOf>
-void LogLine(LogLevel level, absl::string_view event, const Fields& fields,
-             FieldOf field_of) {
+}  // namespace
+
+void Log(LogLevel level, absl::string_view event,
+         absl::Span<const LogField> fields) {
   if (!LogEnabled(level)) return;
   // Hand-written rather than a google.protobuf.Struct printed with the JSON
   // mapping: this runs once per RPC, and the Struct route cost about half
@@ -198,41 +197,32 @@ void LogLine(LogLevel level, absl::string_view event, const Fields& fields,
   AppendJsonString(&line, *g_service);
   line.append(",\"event\":");
   AppendJsonString(&line, event);
-  for (const auto& element : fields) {
-    const auto& [key, text, number, is_number] = field_of(element);
+  for (const LogField& field : fields) {
     line.push_back(',');
-    AppendJsonString(&line, key);
+    AppendJsonString(&line, field.key);
     line.push_back(':');
-    if (is_number) {
-      AppendJsonNumber(&line, number);
+    if (field.is_number) {
+      AppendJsonNumber(&line, field.number);
     } else {
-      AppendJsonString(&line, text);
+      AppendJsonString(&line, field.text);
     }
   }
   line.append("}\n");
   Writer().Append(line, level >= LogLevel::kError);
 }
 
-struct FieldParts {
-  absl::string_view key;
-  absl::string_view text;
-  double number;
-  bool is_number;
-};
-
-}  // namespace
-
-void Log(LogLevel level, absl::string_view event,
-         std::initializer_list<LogField> fields) {
-  LogLine(level, event, fields, [](const LogField& f) {
-    return FieldParts{f.key, f.text, f.number, f.is_number};
-  });
-}
-
 void Log(LogLevel level, absl::string_view event, const LogFields& fields) {
-  LogLine(level, event, fields, [](const std::pair<std::string, LogValue>& f) {
-    return FieldParts{f.first, f.second.text, f.second.number, f.second.is_number};
-  });
+  if (!LogEnabled(level)) return;
+  std::vector<LogField> views;
+  views.reserve(fields.size());
+  for (const auto& [key, value] : fields) {
+    if (value.is_number) {
+      views.emplace_back(key, value.number);
+    } else {
+      views.emplace_back(key, value.text);
+    }
+  }
+  Log(level, event, absl::MakeConstSpan(views));
 }
 
 void FlushLogs() { Writer().Flush(); }

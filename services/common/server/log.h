@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace presence {
 
@@ -62,10 +63,14 @@ struct LogField {
 
 // Queues one line if `level` is enabled; a background thread writes queued
 // lines within a few milliseconds (errors at once). Lines never interleave.
-// The braced-list form copies nothing before formatting (it runs once per
-// RPC); the LogFields form is for fields assembled over several statements.
+// The LogField forms copy nothing before formatting (they run once per RPC);
+// the LogFields form is for fields assembled over several statements.
 void Log(LogLevel level, absl::string_view event,
-         std::initializer_list<LogField> fields = {});
+         absl::Span<const LogField> fields);
+inline void Log(LogLevel level, absl::string_view event,
+                std::initializer_list<LogField> fields = {}) {
+  Log(level, event, absl::MakeConstSpan(fields.begin(), fields.size()));
+}
 void Log(LogLevel level, absl::string_view event, const LogFields& fields);
 
 // Writes every queued line now. Call before the process exits.

@@ -1,5 +1,7 @@
 #include "services/common/server/rpc_gate.h"
 
+#include <iterator>
+
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -90,28 +92,19 @@ grpc::Status RpcScope::Finish(grpc::ServerContextBase* context, grpc::Status sta
                              ? LogLevel::kError
                              : LogLevel::kWarning;
   if (!LogEnabled(level)) return status;
+  // Named: the fields are views, and both come back by value.
   const std::string peer = context_->peer();
-  const double latency_ms = absl::ToDoubleMilliseconds(latency);
-  if (status.ok()) {
-    Log(level, "rpc",
-        {{"method", method_},
-         {"peer", peer},
-         {"principal", principal_},
-         {"code", code},
-         {"latency_ms", latency_ms},
-         {"request_bytes", static_cast<int64_t>(request_bytes)},
-         {"request_id", request_id_}});
-  } else {
-    Log(level, "rpc",
-        {{"method", method_},
-         {"peer", peer},
-         {"principal", principal_},
-         {"code", code},
-         {"latency_ms", latency_ms},
-         {"request_bytes", static_cast<int64_t>(request_bytes)},
-         {"request_id", request_id_},
-         {"message", status.error_message()}});
-  }
+  const std::string message = status.error_message();
+  const LogField fields[] = {{"method", method_},
+                             {"peer", peer},
+                             {"principal", principal_},
+                             {"code", code},
+                             {"latency_ms", absl::ToDoubleMilliseconds(latency)},
+                             {"request_bytes", static_cast<int64_t>(request_bytes)},
+                             {"request_id", request_id_},
+                             {"message", message}};
+  // The message (last) only for a failed call.
+  Log(level, "rpc", absl::MakeConstSpan(fields, std::size(fields) - (status.ok() ? 1 : 0)));
   return status;
 }
 
