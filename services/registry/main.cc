@@ -4,8 +4,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/server/log.h"
@@ -40,9 +38,9 @@ ABSL_FLAG(int32_t, max_watchers, 1000,
 
 int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
-  absl::SetProgramUsageMessage(
+  presence::ParseServiceFlags(
+      argc, argv, "presence-registry",
       "The presence registry: organizations over gRPC, stored in RocksDB.");
-  absl::ParseCommandLine(argc, argv);
   using presence::registry::Registry;
   auto serving = presence::SetUpServing("presence-registry", absl::GetFlag(FLAGS_listen));
   if (!serving.ok()) return presence::FailStartup(serving.status());

@@ -4,8 +4,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/server/log.h"
@@ -54,9 +52,9 @@ ABSL_FLAG(std::string, registry_tls_key, "", "PEM key of --registry_tls_cert.");
 
 int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
-  absl::SetProgramUsageMessage(
+  presence::ParseServiceFlags(
+      argc, argv, "presence-timeline",
       "The presence timeline: dated events over gRPC, stored in RocksDB.");
-  absl::ParseCommandLine(argc, argv);
   namespace tl = presence::timeline;
   auto serving = presence::SetUpServing("presence-timeline", absl::GetFlag(FLAGS_listen));
   if (!serving.ok()) return presence::FailStartup(serving.status());

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <httplib.h>
@@ -440,6 +441,48 @@ TEST(ServingProcessTest, GracefulShutdownUnderLoad) {
     Organization org;
     ASSERT_THAT(stub->GetOrganization(Ctx().get(), get, &org), IsOk()) << id;
   }
+}
+
+// Both binaries describe themselves: --help lists their own flags by source
+// path (no build paths), --version prints the version line, and a health
+// check's answer carries the same line as `presence-version` metadata.
+TEST(ServingProcessTest, BinariesDescribeThemselves) {
+  testing::TempDir dir;
+  for (const auto& [binary, program, own_flag] :
+       {std::tuple<std::string, std::string, std::string>{
+            PRESENCE_REGISTRY_BIN, "presence-registry", "--change_retention"},
+        {PRESENCE_TIMELINE_BIN, "presence-timeline", "--registry_timeout"}}) {
+    SCOPED_TRACE(program);
+    const testing::CommandResult help = testing::RunCommand({binary, "--help"}, dir.path());
+    EXPECT_EQ(help.exit_code, 1);  // abseil's convention for --help.
+    const std::string text = help.out + help.err;
+    EXPECT_THAT(text, Not(HasSubstr("No flags matched")));
+    EXPECT_THAT(text, HasSubstr(own_flag + " ("));
+    EXPECT_THAT(text, HasSubstr("--tokens_file ("));  // The shared serving flags.
+    EXPECT_THAT(text, HasSubstr("Flags from services/common/server/serving.cc"));
+    EXPECT_THAT(text, Not(HasSubstr(PRESENCE_SOURCE_DIR)));
+
+    const testing::CommandResult version =
+        testing::RunCommand({binary, "--version"}, dir.path());
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_THAT(version.out, ::testing::MatchesRegex(
+                                 program + " [0-9]+\\.[0-9]+\\.[0-9]+( \\(git [0-9a-f]+(-dirty)?\\))?\n"));
+    EXPECT_THAT(version.out, Not(HasSubstr("Debug build")));
+  }
+
+  ServiceProcess registry(PRESENCE_REGISTRY_BIN, dir.path(), "registry", {"--seed=false"});
+  ASSERT_TRUE(registry.ok());
+  const testing::CommandResult version =
+      testing::RunCommand({PRESENCE_REGISTRY_BIN, "--version"}, dir.path());
+  auto health = grpc::health::v1::Health::NewStub(registry.channel());
+  grpc::health::v1::HealthCheckRequest check;
+  grpc::health::v1::HealthCheckResponse response;
+  auto context = Ctx();
+  ASSERT_THAT(health->Check(context.get(), check, &response), IsOk());
+  const auto& metadata = context->GetServerInitialMetadata();
+  auto it = metadata.find("presence-version");
+  ASSERT_NE(it, metadata.end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()) + "\n", version.out);
 }
 
 }  // namespace

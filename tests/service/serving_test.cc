@@ -18,6 +18,7 @@
 #include "services/common/partial_date.h"
 #include "services/common/server/metrics.h"
 #include "services/common/server/rpc_gate.h"
+#include "services/common/version.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_grpc_service.h"
 #include "services/timeline/organization_cache.h"
@@ -393,7 +394,9 @@ TEST_F(ServingTest, MetricsCountKnownTraffic) {
   EXPECT_EQ(testing::Sample(after, inf_key), testing::Sample(after, count_key));
   EXPECT_GE(testing::Sample(after, "presence_rpc_in_flight"), 0);
   EXPECT_GT(testing::Sample(after, "presence_process_start_time_seconds"), 1.7e9);
-  EXPECT_EQ(testing::Sample(after, "presence_build_info{version=\"0.1.0\"}"), 1);
+  EXPECT_EQ(testing::Sample(after, absl::StrCat("presence_build_info{version=\"", Version(),
+                                                "\",revision=\"", GitRevision(), "\"}")),
+            1);
 }
 
 }  // namespace

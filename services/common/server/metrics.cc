@@ -6,10 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-
-#ifndef PRESENCE_VERSION
-#define PRESENCE_VERSION "dev"
-#endif
+#include "services/common/version.h"
 
 namespace presence {
 namespace {
@@ -112,7 +109,7 @@ std::string Metrics::Render() const {
   AppendGauge(&out, "presence_process_start_time_seconds",
               "Start time of the process since the Unix epoch.", start_time_);
   AppendGauge(&out, "presence_build_info", "Build information.", 1,
-              absl::StrCat("version=\"", PRESENCE_VERSION, "\""));
+              absl::StrCat("version=\"", Version(), "\",revision=\"", GitRevision(), "\""));
   for (const Collector& collect : collectors) collect(&out);
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -21,6 +22,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "services/common/storage/kv_store.h"
 #include "services/common/server/log.h"
 #include "services/common/server/reflection_v1.h"
@@ -29,6 +31,52 @@ namespace presence {
 namespace {
 
 namespace exp = ::grpc::experimental;
+
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+
+// Adds `presence-version: <version line>` to the initial metadata of
+// grpc.health.v1.Health/Check answers, so that a client (`presencectl
+// version`) learns what it talks to with a call every deployment allows.
+// Other methods get no interceptor at all (the factory returns null), so
+// they pay nothing.
+class VersionInterceptor final : public exp::Interceptor {
+ public:
+  explicit VersionInterceptor(const std::string* version) : version_(version) {}
+  void Intercept(exp::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            exp::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace(kVersionMetadataKey, *version_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const version_;
+};
+
+class VersionInterceptorFactory final
+    : public exp::ServerInterceptorFactoryInterface {
+ public:
+  explicit VersionInterceptorFactory(std::string version)
+      : version_(std::move(version)) {}
+  exp::Interceptor* CreateServerInterceptor(exp::ServerRpcInfo* info) override {
+    if (std::strcmp(info->method(), kHealthCheckMethod) != 0) return nullptr;
+    return new VersionInterceptor(&version_);
+  }
+
+ private:
+  const std::string version_;
+};
+
+// The interceptors of a server reporting `version` (none if empty).
+std::vector<std::unique_ptr<exp::ServerInterceptorFactoryInterface>>
+VersionInterceptors(const std::string& version) {
+  std::vector<std::unique_ptr<exp::ServerInterceptorFactoryInterface>> out;
+  if (!version.empty()) {
+    out.push_back(std::make_unique<VersionInterceptorFactory>(version));
+  }
+  return out;
+}
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
     const TlsOptions& tls) {
@@ -119,6 +167,8 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               std::max(2, options.max_threads));
+  builder.experimental().SetInterceptorCreators(
+      VersionInterceptors(options.version));
   running->server_ = builder.BuildAndStart();
   if (running->server_ == nullptr || running->port_ == 0) {
     return absl::FailedPreconditionError(
@@ -132,6 +182,8 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
   }
   if (!options.health_listen.empty()) {
     grpc::ServerBuilder health_builder;
+    health_builder.experimental().SetInterceptorCreators(
+        VersionInterceptors(options.version));
     health_builder.AddListeningPort(options.health_listen,
                                     grpc::InsecureServerCredentials(),
                                     &running->health_port_);

@@ -59,7 +59,15 @@ struct ServerOptions {
   // replicas.
   absl::Duration max_connection_age = absl::Minutes(10);
   absl::Duration max_connection_age_grace = absl::Seconds(30);
+  // If set, answers to grpc.health.v1.Health/Check carry it as the
+  // kVersionMetadataKey initial metadata (on both listeners), e.g.
+  // VersionLine("presence-registry").
+  std::string version;
 };
+
+// The initial-metadata key under which servers report their version line
+// (services/common/version.h) on health checks.
+inline constexpr char kVersionMetadataKey[] = "presence-version";
 
 class RunningServer {
  public:

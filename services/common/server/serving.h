@@ -43,6 +43,14 @@ struct Serving {
   void Reload();
 };
 
+// Parses the command line of service binary `program` (e.g.
+// "presence-registry"): --help lists presence's own flags (by their path
+// under services/, never a build path), --version prints
+// VersionLine(program). `usage` is one line saying what the binary is.
+// Exits on --help, --version and bad flags, as absl::ParseCommandLine does.
+void ParseServiceFlags(int argc, char** argv, absl::string_view program,
+                       absl::string_view usage);
+
 // The RocksDB store of a service at `path`, with its tables and schema
 // version and a block cache of `block_cache_mb` MiB. `upgrade` brings an
 // older schema up to date (see storage::RocksDbOptions::upgrade); without
