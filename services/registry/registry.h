@@ -5,6 +5,17 @@
 // in plain C++ over protobuf messages and absl::Status. The gRPC handler only
 // translates; storage is reached through storage::KvStore.
 //
+// Where each job lives:
+//   registry_validation.*  rules about one organization (fields, aliases,
+//                          output-only fields, updates)
+//   registry_keys.*        key layout, names, etags, lock keys
+//   registry_mutation.*    the mutation engine (locks, checks against the
+//                          store, commit) and the plan it is given
+//   registry_writes.cc     Create/BatchCreate/Update/Delete/Undelete plans
+//   registry_reads.cc      Get/BatchGet/List/Lookup/ListRevisions
+//   registry_changes.cc    the change log (watch, retention)
+//   registry.cc            opening, record reads shared by all of them
+//
 // Storage layout (tables of the KvStore; "BE64(n)" is n as 8 big-endian
 // bytes, so numeric order is key order):
 //   records   {id}                     -> Organization, current version
@@ -190,6 +201,10 @@ class Registry {
                       const v1::Organization& org, int type,
                       const std::string& principal,
                       storage::WriteBatch* batch) const;
+  // Adds the trimming of the change log to the retention to `batch` when
+  // one of the revisions [first, first + n) is due for it.
+  void AppendChangeLogTrim(int64_t first, int64_t n,
+                           storage::WriteBatch* batch) const;
   // Writes `batch` (trimming the change log if due) and finishes revisions
   // [first, first + n). On failure the registry refuses further writes.
   absl::Status Commit(storage::WriteBatch* batch, int64_t first, int64_t n);

@@ -1,0 +1,115 @@
+// The registry's change log: what WatchOrganizations streams, and its
+// retention.
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "presence/registry/v1/registry.pb.h"
+#include "services/common/key_codec.h"
+#include "services/common/status_macros.h"
+#include "services/registry/registry.h"
+
+namespace presence::registry {
+namespace {
+
+using ::presence::registry::v1::OrganizationChange;
+
+// How often (in revisions) the change log is trimmed to the retention.
+constexpr int64_t kTrimInterval = 64;
+
+}  // namespace
+
+void Registry::AppendChangeLogTrim(int64_t first, int64_t n,
+                                   storage::WriteBatch* batch) const {
+  // Trim the change log to the retention at every kTrimInterval-th revision.
+  for (int64_t revision = first + n - 1; revision >= first; --revision) {
+    if (revision % kTrimInterval == 0 &&
+        revision > options_.change_retention) {
+      batch->DeleteRange(
+          kChanges, EncodeUint64(0),
+          EncodeUint64(
+              static_cast<uint64_t>(revision - options_.change_retention + 1)));
+      break;
+    }
+  }
+}
+
+absl::Status Registry::CheckWatchStart(int64_t start_revision) {
+  if (start_revision < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("start_revision: ", start_revision, " is negative"));
+  }
+  const int64_t current = CurrentRevision();
+  if (start_revision > current) {
+    return absl::OutOfRangeError(
+        absl::StrCat("start_revision: ", start_revision,
+                     " is ahead of the registry's current revision ", current));
+  }
+  if (start_revision == current) return absl::OkStatus();
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(kChanges, storage::ReadOptions{});
+  it->SeekToFirst();
+  PRESENCE_RETURN_IF_ERROR(it->status());
+  int64_t first = current + 1;
+  if (it->Valid()) {
+    absl::string_view key = it->key();
+    first = static_cast<int64_t>(ConsumeUint64(&key).value_or(0));
+  }
+  if (start_revision < first - 1) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "start_revision: the changes after ", start_revision,
+        " are no longer retained (the oldest retained revision is ", first,
+        "; the registry keeps the last ", options_.change_retention,
+        " changes); list the organizations and watch from the list's "
+        "revision"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
+    int64_t after, size_t max_changes) {
+  std::vector<OrganizationChange> changes;
+  const int64_t until = CurrentRevision();
+  if (after >= until || max_changes == 0) return changes;
+  int64_t failed;
+  {
+    absl::MutexLock lock(&failure_mu_);
+    failed = failed_revision_;
+  }
+  storage::ReadOptions ro;
+  ro.lower_bound = EncodeUint64(static_cast<uint64_t>(after + 1));
+  ro.upper_bound = EncodeUint64(static_cast<uint64_t>(until + 1));
+  std::unique_ptr<storage::Iterator> it = store_->NewIterator(kChanges, ro);
+  int64_t expected = after + 1;
+  for (it->Seek(ro.lower_bound); it->Valid() && changes.size() < max_changes;
+       it->Next()) {
+    OrganizationChange change;
+    if (!change.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("unreadable change at revision ", expected));
+    }
+    if (change.revision() != expected) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "the change log no longer holds revision ", expected,
+          " (retention: the last ", options_.change_retention,
+          " changes); list the organizations and watch from the list's "
+          "revision"));
+    }
+    ++expected;
+    changes.push_back(std::move(change));
+  }
+  PRESENCE_RETURN_IF_ERROR(it->status());
+  // Nothing where a committed change should be: retention removed it. (The
+  // revisions of the write that failed may legitimately be missing; no later
+  // revision exists, see failed_revision_.)
+  if (changes.empty() && expected <= until &&
+      (failed == 0 || expected < failed)) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "the change log no longer holds revision ", expected,
+        "; list the organizations and watch from the list's revision"));
+  }
+  return changes;
+}
+
+}  // namespace presence::registry

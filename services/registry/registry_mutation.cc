@@ -1,0 +1,304 @@
+// The registry's mutation engine: the domain checks every mutation runs
+// against the store, and the one write path (lock, re-read, plan, check,
+// commit).
+
+#include "services/registry/registry_mutation.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/key_codec.h"
+#include "services/common/status_macros.h"
+#include "services/registry/registry_internal.pb.h"
+#include "services/registry/registry_keys.h"
+#include "services/registry/registry_validation.h"
+
+namespace presence::registry {
+namespace {
+
+using ::presence::registry::v1::Organization;
+using ::presence::registry::v1::OrganizationChange;
+
+// Parent chains longer than this are rejected (they are certainly a mistake).
+constexpr int kMaxParentDepth = 32;
+
+google::protobuf::Timestamp ToProtoTime(absl::Time t) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+}  // namespace
+
+absl::Status Registry::CheckLiveReference(absl::string_view name,
+                                          absl::string_view field) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, field));
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
+  if (!org) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", name, " does not exist"));
+  }
+  if (!IsLive(*org)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", name, " is deleted"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Registry::CheckAppointers(const Organization& org) {
+  for (int i = 0; i < org.leaders_size(); ++i) {
+    const std::string& by = org.leaders(i).appointed_by();
+    if (by.empty() || by == org.name()) continue;
+    const std::string field =
+        absl::StrCat("organization.leaders[", i, "].appointed_by");
+    PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(by, field));
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> appointer,
+                              ReadRecord(id));
+    if (!appointer) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", by, " does not exist"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Registry::CheckAliasesFree(
+    const Organization& org, const std::optional<Organization>& current) {
+  const std::string id(absl::StripPrefix(org.name(), kNamePrefix));
+  // Becoming live (create, undelete): the id must not be another live
+  // organization's alias.
+  if (!IsLive(current)) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
+                              store_->Get(kIndex, AliasIndexKey(id)));
+    if (holder && *holder != id) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(Name(id), ": the id \"", id, "\" is an alias of ",
+                       Name(*holder)));
+    }
+  }
+  for (const std::string& key : AliasKeys(org)) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
+                              store_->Get(kIndex, AliasIndexKey(key)));
+    if (holder && *holder != id) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("organization.aliases: \"", key,
+                       "\" (acronym or alias, case-insensitive) is already "
+                       "used by ",
+                       Name(*holder)));
+    }
+    if (key != id && IsValidOrganizationId(key)) {
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> other,
+                                ReadRecord(key));
+      if (IsLive(other)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "organization.aliases: \"", key, "\" is the id of ", Name(key)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Registry::CheckNoLiveChildren(absl::string_view id) {
+  storage::ReadOptions ro;
+  ro.lower_bound = ParentIndexPrefix(id);
+  ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+  std::unique_ptr<storage::Iterator> it = store_->NewIterator(kIndex, ro);
+  for (it->Seek(ro.lower_bound); it->Valid(); it->Next()) {
+    const std::string child(it->key().substr(ro.lower_bound.size()));
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(child));
+    if (IsLive(org) && org->parent_organization() == Name(id)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Name(id), " is the parent_organization of live ", Name(child),
+          "; delete or re-parent it first"));
+    }
+  }
+  return it->status();
+}
+
+absl::Status Registry::CheckNoCycle(absl::string_view id,
+                                    absl::string_view parent_name) {
+  std::string ancestor(absl::StripPrefix(parent_name, kNamePrefix));
+  for (int depth = 0; depth < kMaxParentDepth && !ancestor.empty(); ++depth) {
+    if (ancestor == id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "organization.parent_organization: ", parent_name,
+          " would make ", Name(id), " its own ancestor"));
+    }
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
+                              ReadRecord(ancestor));
+    if (!org) return absl::OkStatus();
+    ancestor = ParentId(*org);
+  }
+  if (!ancestor.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "organization.parent_organization: ", parent_name,
+        " has more than ", kMaxParentDepth, " ancestors"));
+  }
+  return absl::OkStatus();
+}
+
+void Registry::Stamp(Organization* org, int64_t revision, int type,
+                     const std::string& principal) const {
+  const google::protobuf::Timestamp now = ToProtoTime(options_.now());
+  org->set_revision(revision);
+  org->set_etag(Etag(revision));
+  org->set_last_modified_by(principal);
+  *org->mutable_update_time() = now;
+  switch (type) {
+    case OrganizationChange::CREATED:
+      *org->mutable_create_time() = now;
+      break;
+    case OrganizationChange::DELETED:
+      *org->mutable_delete_time() = now;
+      break;
+    case OrganizationChange::UNDELETED:
+      org->clear_delete_time();
+      break;
+    default:
+      break;
+  }
+}
+
+void Registry::AppendMutation(absl::string_view id,
+                              const std::optional<std::string>& seen,
+                              const std::optional<Organization>& current,
+                              const Organization& org, int type,
+                              const std::string& principal,
+                              storage::WriteBatch* batch) const {
+  const std::string value = org.SerializeAsString();
+  if (seen) {
+    batch->ExpectValue(kRecords, id, *seen);
+  } else {
+    batch->ExpectAbsent(kRecords, id);
+  }
+  batch->Put(kRecords, id, value);
+  batch->Put(kRevisions, RevisionKey(id, org.revision()), value);
+  OrganizationChange change;
+  change.set_revision(org.revision());
+  change.set_type(static_cast<OrganizationChange::Type>(type));
+  change.set_principal(principal);
+  *change.mutable_organization() = org;
+  batch->Put(kChanges, EncodeUint64(static_cast<uint64_t>(org.revision())),
+             change.SerializeAsString());
+
+  const std::vector<std::string> old_keys =
+      IsLive(current) ? AliasKeys(*current) : std::vector<std::string>{};
+  const std::vector<std::string> new_keys =
+      IsLive(org) ? AliasKeys(org) : std::vector<std::string>{};
+  for (const std::string& k : old_keys) {
+    if (!std::binary_search(new_keys.begin(), new_keys.end(), k)) {
+      batch->ExpectValue(kIndex, AliasIndexKey(k), id);
+      batch->Delete(kIndex, AliasIndexKey(k));
+    }
+  }
+  for (const std::string& k : new_keys) {
+    if (!std::binary_search(old_keys.begin(), old_keys.end(), k)) {
+      batch->ExpectAbsent(kIndex, AliasIndexKey(k));
+      batch->Put(kIndex, AliasIndexKey(k), id);
+    }
+  }
+  const std::string old_parent = current ? ParentId(*current) : "";
+  const std::string new_parent = ParentId(org);
+  if (old_parent != new_parent) {
+    if (!old_parent.empty()) {
+      batch->Delete(kIndex, ParentIndexPrefix(old_parent) + std::string(id));
+    }
+    if (!new_parent.empty()) {
+      batch->Put(kIndex, ParentIndexPrefix(new_parent) + std::string(id), "");
+    }
+  }
+}
+
+absl::Status Registry::Commit(storage::WriteBatch* batch, int64_t first,
+                              int64_t n) {
+  AppendChangeLogTrim(first, n, batch);
+  absl::Status written = store_->Write(*batch);
+  if (!written.ok()) {
+    // These revisions may or may not be in the log; hand out no more (see
+    // failed_revision_).
+    absl::MutexLock lock(&failure_mu_);
+    failed_revision_ = first;
+    failure_ = absl::UnavailableError(absl::StrCat(
+        "the registry stopped accepting writes after a storage failure at "
+        "revision ",
+        first, " (", written.message(), "); restart the service"));
+  }
+  sequencer_.FinishBatch(first, n);
+  return written;
+}
+
+absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
+                                              absl::string_view request_id,
+                                              const CallContext& call,
+                                              bool validate_only,
+                                              const LockKeysFn& lock_keys,
+                                              const PlanFn& plan) {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    {
+      absl::MutexLock lock(&failure_mu_);
+      if (!failure_.ok()) return failure_;
+    }
+    // Which keys to lock depends on the current version (its aliases and
+    // parent), so read it first, lock, and start over if it changed.
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> seen,
+                              store_->Get(kRecords, id));
+    std::optional<Organization> current;
+    if (seen) {
+      PRESENCE_ASSIGN_OR_RETURN(current, ParseOrganization(*seen, Name(id)));
+    }
+    std::vector<std::string> keys = lock_keys(current);
+    keys.push_back(absl::StrCat("o/", id));
+    keys.push_back(absl::StrCat("a/", id));
+    if (current) AddAliasLockKeys(*current, &keys);
+    if (!request_id.empty()) keys.push_back(absl::StrCat("q/", request_id));
+    const std::vector<absl::string_view> views(keys.begin(), keys.end());
+    KeyLocks::Guard guard = locks_.LockAll(views);
+
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> locked,
+                              store_->Get(kRecords, id));
+    if (locked != seen) continue;
+
+    if (!request_id.empty()) {
+      PRESENCE_ASSIGN_OR_RETURN(
+          std::optional<std::string> stored,
+          store_->Get(kMeta, absl::StrCat("r/", request_id)));
+      if (stored) {
+        internal::StoredRequest previous;
+        if (!previous.ParseFromString(*stored)) {
+          return absl::DataLossError(
+              absl::StrCat("unreadable request record ", request_id));
+        }
+        if (previous.organization_id() != id) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "request_id: ", request_id, " was already used to create ",
+              Name(previous.organization_id())));
+        }
+        return ReadRevision(id, previous.revision());
+      }
+    }
+
+    PRESENCE_ASSIGN_OR_RETURN(Plan p, plan(current));
+    Organization& org = p.result;
+    if (IsLive(org)) PRESENCE_RETURN_IF_ERROR(CheckAliasesFree(org, current));
+    if (validate_only) return org;
+
+    const int64_t revision = sequencer_.Begin();
+    Stamp(&org, revision, p.type, call.principal);
+    storage::WriteBatch batch;
+    AppendMutation(id, seen, current, org, p.type, call.principal, &batch);
+    if (!request_id.empty()) {
+      internal::StoredRequest record;
+      record.set_organization_id(std::string(id));
+      record.set_revision(revision);
+      batch.Put(kMeta, absl::StrCat("r/", request_id),
+                record.SerializeAsString());
+    }
+    PRESENCE_RETURN_IF_ERROR(Commit(&batch, revision, 1));
+    return org;
+  }
+  return absl::AbortedError(
+      absl::StrCat(Name(id), " changed too often while being written; retry"));
+}
+
+}  // namespace presence::registry

@@ -1,0 +1,231 @@
+// The registry's read methods. Reads never take a lock: each is one read or
+// one snapshot of the store.
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "presence/registry/v1/registry.pb.h"
+#include "services/common/key_codec.h"
+#include "services/common/page_token.h"
+#include "services/common/partial_date.h"
+#include "services/common/status_macros.h"
+#include "services/registry/registry.h"
+#include "services/registry/registry_keys.h"
+#include "services/registry/registry_validation.h"
+
+namespace presence::registry {
+namespace {
+
+using ::presence::registry::v1::Organization;
+
+constexpr size_t kMaxBatchGet = 1000;
+
+
+}  // namespace
+
+absl::StatusOr<Organization> Registry::GetOrganization(absl::string_view name) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, "name"));
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
+  if (!org) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  return *std::move(org);
+}
+
+absl::StatusOr<v1::BatchGetOrganizationsResponse>
+Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request) {
+  if (request.names_size() == 0) {
+    return absl::InvalidArgumentError("names: at least one name is required");
+  }
+  if (static_cast<size_t>(request.names_size()) > kMaxBatchGet) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "names: ", request.names_size(), " names, at most ", kMaxBatchGet,
+        " allowed"));
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < request.names_size(); ++i) {
+    PRESENCE_ASSIGN_OR_RETURN(
+        std::string id,
+        ParseOrganizationName(request.names(i), absl::StrCat("names[", i, "]")));
+    ids.push_back(std::move(id));
+  }
+  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  v1::BatchGetOrganizationsResponse response;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
+                              ReadRecord(ids[i], snapshot.get()));
+    if (!org) {
+      return absl::NotFoundError(absl::StrCat(
+          "names[", i, "]: ", request.names(static_cast<int>(i)),
+          " not found"));
+    }
+    *response.add_organizations() = *std::move(org);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
+    const v1::ListOrganizationsRequest& request) {
+  PRESENCE_ASSIGN_OR_RETURN(int32_t page_size,
+                            EffectivePageSize(request.page_size()));
+  if (!Organization::Kind_IsValid(request.kind())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kind: ", request.kind(), " is not a kind"));
+  }
+  std::string parent_id;
+  if (!request.parent_organization().empty()) {
+    PRESENCE_ASSIGN_OR_RETURN(
+        parent_id, ParseOrganizationName(request.parent_organization(),
+                                         "parent_organization"));
+  }
+  std::optional<DayInterval> active_on;
+  if (IsSet(request.has_active_on(), request.active_on())) {
+    PRESENCE_RETURN_IF_ERROR(
+        ValidatePartialDate(request.active_on(), "active_on"));
+    active_on = ToInterval(request.active_on());
+  }
+  v1::ListOrganizationsRequest fingerprint = request;
+  fingerprint.clear_page_size();
+  fingerprint.clear_page_token();
+  std::string after;
+  if (!request.page_token().empty()) {
+    PRESENCE_ASSIGN_OR_RETURN(after,
+                              DecodePageToken(request.page_token(), fingerprint));
+  }
+
+  const auto matches = [&](const Organization& org) {
+    if (!request.show_deleted() && !IsLive(org)) return false;
+    if (request.kind() != Organization::KIND_UNSPECIFIED &&
+        org.kind() != request.kind()) {
+      return false;
+    }
+    if (!parent_id.empty() && org.parent_organization() != Name(parent_id)) {
+      return false;
+    }
+    if (active_on && !Lifespan(org).Overlaps(*active_on)) return false;
+    return true;
+  };
+
+  v1::ListOrganizationsResponse response;
+  // Everything up to this revision is committed before the snapshot is taken,
+  // so the page reflects at least this revision.
+  response.set_revision(CurrentRevision());
+  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  storage::ReadOptions ro;
+  ro.snapshot = snapshot.get();
+  // Scan the parent index when filtering by parent, else all records; both
+  // are ordered by id, and `prefix` maps an id to its key.
+  const bool by_parent = !parent_id.empty();
+  const std::string prefix = by_parent ? ParentIndexPrefix(parent_id) : "";
+  if (by_parent) {
+    ro.lower_bound = prefix;
+    ro.upper_bound = PrefixSuccessor(prefix);
+  }
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(by_parent ? kIndex : kRecords, ro);
+  if (after.empty()) {
+    it->Seek(prefix);
+  } else {
+    const std::string resume = prefix + after;
+    it->Seek(resume);
+    if (it->Valid() && it->key() == resume) it->Next();
+  }
+  std::string last_id;
+  for (; it->Valid(); it->Next()) {
+    const std::string id(it->key().substr(prefix.size()));
+    Organization org;
+    if (by_parent) {
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> record,
+                                ReadRecord(id, snapshot.get()));
+      if (!record) continue;
+      org = *std::move(record);
+    } else {
+      PRESENCE_ASSIGN_OR_RETURN(org, ParseOrganization(it->value(), Name(id)));
+    }
+    if (!matches(org)) continue;
+    if (response.organizations_size() == page_size) {
+      // One more match exists: the page is not the last.
+      response.set_next_page_token(EncodePageToken(fingerprint, last_id));
+      break;
+    }
+    last_id = id;
+    *response.add_organizations() = std::move(org);
+  }
+  PRESENCE_RETURN_IF_ERROR(it->status());
+  return response;
+}
+
+absl::StatusOr<Organization> Registry::LookupOrganization(
+    absl::string_view alias) {
+  const std::string key = NormalizeAlias(alias);
+  if (key.empty()) return absl::InvalidArgumentError("alias: is required");
+  // At most one live organization has the key as its id, acronym or alias
+  // (CheckAliasesFree), so the order of the two reads only matters for
+  // speed: acronyms and aliases first, the usual case, two reads.
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
+                            store_->Get(kIndex, AliasIndexKey(key)));
+  if (holder) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
+                              ReadRecord(*holder));
+    if (IsLive(org)) return *std::move(org);
+  }
+  if (IsValidOrganizationId(key) && (!holder || *holder != key)) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
+    if (IsLive(org)) return *std::move(org);
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "alias: no live organization has the id, acronym or alias \"", alias,
+      "\""));
+}
+
+absl::StatusOr<v1::ListOrganizationRevisionsResponse>
+Registry::ListOrganizationRevisions(
+    const v1::ListOrganizationRevisionsRequest& request) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string id,
+                            ParseOrganizationName(request.name(), "name"));
+  PRESENCE_ASSIGN_OR_RETURN(int32_t page_size,
+                            EffectivePageSize(request.page_size()));
+  v1::ListOrganizationRevisionsRequest fingerprint = request;
+  fingerprint.clear_page_size();
+  fingerprint.clear_page_token();
+  int64_t before = 0;  // 0: start at the newest.
+  if (!request.page_token().empty()) {
+    PRESENCE_ASSIGN_OR_RETURN(std::string last,
+                              DecodePageToken(request.page_token(), fingerprint));
+    if (!absl::SimpleAtoi(last, &before) || before <= 0) {
+      return absl::InvalidArgumentError(
+          "page_token: is not a page token issued by this method");
+    }
+  }
+  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
+                            ReadRecord(id, snapshot.get()));
+  if (!current) {
+    return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+  }
+  storage::ReadOptions ro;
+  ro.snapshot = snapshot.get();
+  ro.lower_bound = std::string(id) + '\0';
+  ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+  std::unique_ptr<storage::Iterator> it = store_->NewIterator(kRevisions, ro);
+  if (before == 0) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(RevisionKey(id, before - 1));
+  }
+  v1::ListOrganizationRevisionsResponse response;
+  for (; it->Valid(); it->Prev()) {
+    PRESENCE_ASSIGN_OR_RETURN(Organization org,
+                              ParseOrganization(it->value(), Name(id)));
+    if (response.organizations_size() == page_size) {
+      response.set_next_page_token(EncodePageToken(
+          fingerprint,
+          absl::StrCat(response.organizations(page_size - 1).revision())));
+      break;
+    }
+    *response.add_organizations() = std::move(org);
+  }
+  PRESENCE_RETURN_IF_ERROR(it->status());
+  return response;
+}
+
+}  // namespace presence::registry

@@ -1,0 +1,221 @@
+#include "services/registry/registry_validation.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "presence/registry/v1/registry.pb.h"
+#include "services/common/limits.h"
+#include "services/common/partial_date.h"
+#include "services/common/status_macros.h"
+#include "services/registry/registry.h"
+
+namespace presence::registry {
+namespace {
+
+using ::presence::registry::v1::Organization;
+using ::presence::type::v1::PartialDate;
+
+absl::Status ValidateDateField(bool has, const PartialDate& date,
+                               absl::string_view field) {
+  if (!IsSet(has, date)) return absl::OkStatus();
+  return ValidatePartialDate(date, field);
+}
+
+// Lengths and counts first, so that nothing below handles huge inputs.
+absl::Status CheckLimits(const Organization& org) {
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.display_name", org.display_name(), kMaxShortText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.acronym", org.acronym(), kMaxShortText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.description", org.description(), kMaxLongText));
+  PRESENCE_RETURN_IF_ERROR(CheckLength("organization.parent_organization", org.parent_organization(), kMaxShortText));
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.aliases", org.aliases_size(), kMaxListEntries));
+  for (int i = 0; i < org.aliases_size(); ++i) {
+    PRESENCE_RETURN_IF_ERROR(CheckLength(absl::StrCat("organization.aliases[", i, "]"), org.aliases(i), kMaxShortText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.legal_basis", org.legal_basis_size(), kMaxListEntries));
+  for (int i = 0; i < org.legal_basis_size(); ++i) {
+    PRESENCE_RETURN_IF_ERROR(CheckLength(absl::StrCat("organization.legal_basis[", i, "]"), org.legal_basis(i), kMaxMediumText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.leaders", org.leaders_size(), kMaxListEntries));
+  for (int i = 0; i < org.leaders_size(); ++i) {
+    const auto& l = org.leaders(i);
+    const std::string field = absl::StrCat("organization.leaders[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".role", l.role(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".person", l.person(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".appointed_by", l.appointed_by(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".note", l.note(), kMaxMediumText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.headcounts", org.headcounts_size(), kMaxHeadcounts));
+  for (int i = 0; i < org.headcounts_size(); ++i) {
+    const auto& h = org.headcounts(i);
+    const std::string field = absl::StrCat("organization.headcounts[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".contributor", h.contributor(), kMaxShortText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".note", h.note(), kMaxMediumText));
+  }
+  PRESENCE_RETURN_IF_ERROR(CheckCount("organization.sources", org.sources_size(), kMaxListEntries));
+  for (int i = 0; i < org.sources_size(); ++i) {
+    const std::string field = absl::StrCat("organization.sources[", i, "]");
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".document", org.sources(i).document(), kMaxMediumText));
+    PRESENCE_RETURN_IF_ERROR(CheckLength(field + ".quote", org.sources(i).quote(), kMaxLongText));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<std::string>& OutputOnlyFields() {
+  static const auto* const kFields = new std::vector<std::string>{
+      "name",        "state",       "revision",   "etag",
+      "create_time", "update_time", "delete_time", "last_modified_by"};
+  return *kFields;
+}
+
+std::string NormalizeAlias(absl::string_view alias) {
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(alias));
+}
+
+bool IsLive(const Organization& org) {
+  return org.state() != Organization::DELETED;
+}
+bool IsLive(const std::optional<Organization>& org) {
+  return org.has_value() && IsLive(*org);
+}
+
+std::vector<std::string> AliasKeys(const Organization& org) {
+  std::set<std::string> keys;
+  if (std::string a = NormalizeAlias(org.acronym()); !a.empty()) keys.insert(a);
+  for (const std::string& alias : org.aliases()) keys.insert(NormalizeAlias(alias));
+  return {keys.begin(), keys.end()};
+}
+
+
+void ClearOutputOnly(Organization* org) {
+  org->clear_name();
+  org->clear_state();
+  org->clear_revision();
+  org->clear_etag();
+  org->clear_create_time();
+  org->clear_update_time();
+  org->clear_delete_time();
+  org->clear_last_modified_by();
+}
+
+absl::Status ValidateOrganization(const Organization& org) {
+  PRESENCE_RETURN_IF_ERROR(CheckLimits(org));
+  if (absl::StripAsciiWhitespace(org.display_name()).empty()) {
+    return absl::InvalidArgumentError(
+        "organization.display_name: is required");
+  }
+  if (org.kind() == Organization::KIND_UNSPECIFIED ||
+      !Organization::Kind_IsValid(org.kind())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "organization.kind: ", org.kind(),
+        " is not a kind; set one of KIND_INTERNATIONAL_ORGANIZATION .. "
+        "KIND_OTHER"));
+  }
+  for (int i = 0; i < org.aliases_size(); ++i) {
+    if (NormalizeAlias(org.aliases(i)).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "organization.aliases[", i, "]: \"", org.aliases(i),
+          "\" is empty"));
+    }
+  }
+  if (!org.parent_organization().empty()) {
+    absl::StatusOr<std::string> parent = ParseOrganizationName(
+        org.parent_organization(), "organization.parent_organization");
+    if (!parent.ok()) return parent.status();
+  }
+  PRESENCE_RETURN_IF_ERROR(ValidateDateField(
+      org.has_established(), org.established(), "organization.established"));
+  PRESENCE_RETURN_IF_ERROR(
+      ValidateDateField(org.has_ended(), org.ended(), "organization.ended"));
+  if (IsSet(org.has_established(), org.established()) &&
+      IsSet(org.has_ended(), org.ended()) &&
+      ToInterval(org.ended()).upper < ToInterval(org.established()).lower) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "organization.ended: ", FormatPartialDate(org.ended()),
+        " is before organization.established ",
+        FormatPartialDate(org.established())));
+  }
+  for (int i = 0; i < org.legal_basis_size(); ++i) {
+    if (absl::StripAsciiWhitespace(org.legal_basis(i)).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("organization.legal_basis[", i, "]: is empty"));
+    }
+  }
+  for (int i = 0; i < org.leaders_size(); ++i) {
+    const Organization::Leader& leader = org.leaders(i);
+    const std::string field = absl::StrCat("organization.leaders[", i, "]");
+    if (absl::StripAsciiWhitespace(leader.role()).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".role: is required"));
+    }
+    if (absl::StripAsciiWhitespace(leader.person()).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".person: is required"));
+    }
+    PRESENCE_RETURN_IF_ERROR(ValidateDateField(
+        leader.has_appointed(), leader.appointed(), field + ".appointed"));
+    PRESENCE_RETURN_IF_ERROR(
+        ValidateDateField(leader.has_left(), leader.left(), field + ".left"));
+    if (!leader.appointed_by().empty()) {
+      absl::StatusOr<std::string> by =
+          ParseOrganizationName(leader.appointed_by(), field + ".appointed_by");
+      if (!by.ok()) return by.status();
+    }
+  }
+  for (int i = 0; i < org.headcounts_size(); ++i) {
+    const Organization::Headcount& h = org.headcounts(i);
+    const std::string field = absl::StrCat("organization.headcounts[", i, "]");
+    if (!IsSet(h.has_as_of(), h.as_of())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".as_of: is required"));
+    }
+    PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(h.as_of(), field + ".as_of"));
+    if (h.category() == Organization::Headcount::CATEGORY_UNSPECIFIED ||
+        !Organization::Headcount::Category_IsValid(h.category())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".category: ", h.category(), " is not a category"));
+    }
+    if (!Organization::Headcount::Bound_IsValid(h.bound())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".bound: ", h.bound(), " is not a bound"));
+    }
+    if (h.count() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".count: ", h.count(), " is negative"));
+    }
+  }
+  for (int i = 0; i < org.sources_size(); ++i) {
+    if (absl::StripAsciiWhitespace(org.sources(i).document()).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "organization.sources[", i, "].document: is required"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+DayInterval Lifespan(const Organization& org) {
+  return SpanBetween(org.has_established() ? &org.established() : nullptr,
+                     org.has_ended() ? &org.ended() : nullptr);
+}
+
+Organization ApplyUpdate(const Organization& current,
+                         const Organization& patch, const UpdateMask& mask) {
+  Organization merged = current;
+  ApplyUpdateMask(patch, mask, &merged);
+  // Output-only fields always come from the current version.
+  merged.set_name(current.name());
+  merged.set_state(current.state());
+  merged.set_revision(current.revision());
+  merged.set_etag(current.etag());
+  *merged.mutable_create_time() = current.create_time();
+  *merged.mutable_update_time() = current.update_time();
+  if (current.has_delete_time()) {
+    *merged.mutable_delete_time() = current.delete_time();
+  } else {
+    merged.clear_delete_time();
+  }
+  return merged;
+}
+
+}  // namespace presence::registry
