@@ -70,7 +70,9 @@ class PatroniCluster {
       return absl::UnavailableError(absl::StrCat("tests/ha/cluster up failed: ", up.err));
     }
     for (absl::string_view line : absl::StrSplit(up.out, '\n', absl::SkipEmpty())) {
+      // NAME='value' (shell-sourceable; values hold no quote).
       std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+      kv.second = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "'"), "'"));
       if (kv.first == "PRESENCE_HA_STORE") cluster->read_write_ = kv.second;
       if (kv.first == "PRESENCE_HA_STORE_READ") cluster->prefer_standby_ = kv.second;
       if (kv.first == "PGPASSFILE") cluster->passfile_ = kv.second;
