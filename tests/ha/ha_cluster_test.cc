@@ -88,7 +88,8 @@ std::string ExecOnce(const std::string& conninfo, const std::string& sql) {
   } else {
     PGresult* r = PQexec(conn, sql.c_str());
     const ExecStatusType status = PQresultStatus(r);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) error = PQresultErrorMessage(r);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+      error = PQresultErrorMessage(r);
     PQclear(r);
   }
   PQfinish(conn);
@@ -106,7 +107,8 @@ class Session {
 
   // Runs `sql` with text parameters; returns the result (the caller
   // PQclear()s it) or the error, with the connection dropped.
-  PGresult* Exec(const char* sql, const std::vector<std::string>& params, PgError* error) {
+  PGresult* Exec(const char* sql, const std::vector<std::string>& params,
+                 PgError* error) {
     if (conn_ == nullptr) {
       conn_ = PQconnectdb(conninfo_.c_str());
       if (PQstatus(conn_) != CONNECTION_OK) {
@@ -120,8 +122,8 @@ class Session {
     }
     std::vector<const char*> values;
     for (const std::string& p : params) values.push_back(p.c_str());
-    PGresult* r = PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(),
-                               nullptr, nullptr, 0);
+    PGresult* r = PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0);
     const ExecStatusType status = PQresultStatus(r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
     *error = ErrorOf(conn_, r);
@@ -173,7 +175,8 @@ class Workload {
 
   // Waits until `n` writes that started after `after` were acknowledged
   // (by the server on `port`, unless it is 0).
-  bool WaitForWrites(absl::Time after, int n, absl::Duration timeout, int port = 0) const {
+  bool WaitForWrites(absl::Time after, int n, absl::Duration timeout,
+                     int port = 0) const {
     return testing::WaitUntil(
         [&] {
           absl::MutexLock lock(&mu_);
@@ -212,8 +215,10 @@ class Workload {
       const int64_t token = (static_cast<int64_t>(writer) << 40) | seq;
       PgError error;
       const absl::Time start = absl::Now();
-      PGresult* r = session.Exec("INSERT INTO ha_probe (token, writer) VALUES ($1, $2) RETURNING inet_server_port()",
-                                 {absl::StrCat(token), absl::StrCat(writer)}, &error);
+      PGresult* r = session.Exec(
+          "INSERT INTO ha_probe (token, writer) VALUES ($1, $2) RETURNING "
+          "inet_server_port()",
+          {absl::StrCat(token), absl::StrCat(writer)}, &error);
       absl::MutexLock lock(&mu_);
       if (r != nullptr) {
         int port = 0;
@@ -233,7 +238,8 @@ class Workload {
     Session session(conninfo);
     while (!stop_.load()) {
       PgError error;
-      PGresult* r = session.Exec("SELECT count(*), pg_is_in_recovery() FROM ha_probe", {}, &error);
+      PGresult* r =
+          session.Exec("SELECT count(*), pg_is_in_recovery() FROM ha_probe", {}, &error);
       absl::MutexLock lock(&mu_);
       if (r != nullptr) {
         reads_.push_back({absl::Now(), std::string(PQgetvalue(r, 0, 1)) == "t"});
@@ -259,7 +265,9 @@ std::string Summarize(const std::vector<PgError>& errors) {
   std::map<std::string, std::pair<int, std::string>> by_state;
   for (const PgError& e : errors) {
     auto& entry = by_state[e.sqlstate.empty() ? "none" : e.sqlstate];
-    if (entry.first++ == 0) entry.second = absl::StrReplaceAll(e.message.substr(0, 160), {{"\n", " "}, {"\t", ""}});
+    if (entry.first++ == 0)
+      entry.second =
+          absl::StrReplaceAll(e.message.substr(0, 160), {{"\n", " "}, {"\t", ""}});
   }
   std::string out;
   for (const auto& [state, entry] : by_state) {
@@ -277,12 +285,16 @@ class HaClusterTest : public ::testing::Test {
     cluster_ = *std::move(cluster);
     std::cout << "[ha] cluster up in " << absl::FormatDuration(absl::Now() - t0) << "\n"
               << cluster_->Status();
-    RecordProperty("cluster_start_seconds", absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - t0)));
+    RecordProperty("cluster_start_seconds",
+                   absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - t0)));
     // The application role owns the database: it creates its own tables. No
     // unique constraint on token, so that a row written twice would show.
-    ASSERT_EQ(ExecOnce(rw(), "CREATE TABLE ha_probe (id bigserial PRIMARY KEY, token bigint NOT NULL, "
-                             "writer int NOT NULL, written timestamptz NOT NULL DEFAULT now())"),
-              "");
+    ASSERT_EQ(
+        ExecOnce(
+            rw(),
+            "CREATE TABLE ha_probe (id bigserial PRIMARY KEY, token bigint NOT NULL, "
+            "writer int NOT NULL, written timestamptz NOT NULL DEFAULT now())"),
+        "");
   }
 
   std::string rw() const { return cluster_->LibpqUri(Target::kReadWrite); }
@@ -313,11 +325,13 @@ class HaClusterTest : public ::testing::Test {
       acked_tokens.insert(w.token);
       auto it = present.find(w.token);
       if (it == present.end()) {
-        if (++missing <= 5) ADD_FAILURE() << "acknowledged row " << w.token << " is missing";
+        if (++missing <= 5)
+          ADD_FAILURE() << "acknowledged row " << w.token << " is missing";
       }
     }
     for (const auto& [token, count] : present) {
-      if (count != 1 && ++duplicated <= 5) ADD_FAILURE() << "row " << token << " present " << count << " times";
+      if (count != 1 && ++duplicated <= 5)
+        ADD_FAILURE() << "row " << token << " present " << count << " times";
       if (acked_tokens.count(token) == 0) {
         if (failed.count(token) != 0) {
           ++failed_but_present;  // committed, but the client never heard
@@ -329,13 +343,16 @@ class HaClusterTest : public ::testing::Test {
     EXPECT_EQ(missing, 0);
     EXPECT_EQ(duplicated, 0);
     EXPECT_EQ(phantom, 0);
-    std::cout << "[ha] " << acked.size() << " acknowledged rows all present once; " << failed.size()
-              << " failed writes, " << failed_but_present << " of them committed all the same\n";
+    std::cout << "[ha] " << acked.size() << " acknowledged rows all present once; "
+              << failed.size() << " failed writes, " << failed_but_present
+              << " of them committed all the same\n";
   }
 
-  void ExpectOnlyRetryableErrors(const std::vector<PgError>& errors, const std::string& what) {
+  void ExpectOnlyRetryableErrors(const std::vector<PgError>& errors,
+                                 const std::string& what) {
     for (const PgError& e : errors) {
-      EXPECT_TRUE(IsRetryableClass(e)) << what << ": SQLSTATE " << e.sqlstate << ": " << e.message;
+      EXPECT_TRUE(IsRetryableClass(e))
+          << what << ": SQLSTATE " << e.sqlstate << ": " << e.message;
     }
   }
 
@@ -354,14 +371,16 @@ class HaClusterTest : public ::testing::Test {
     const absl::Time killed = absl::Now();
     ASSERT_TRUE(victim.ok()) << victim.status();
     ASSERT_EQ(*victim, *old_primary);
-    absl::StatusOr<std::string> new_primary = cluster_->WaitForPrimary(*old_primary, kFailoverBound);
+    absl::StatusOr<std::string> new_primary =
+        cluster_->WaitForPrimary(*old_primary, kFailoverBound);
     ASSERT_TRUE(new_primary.ok()) << new_primary.status() << "\n" << cluster_->Status();
     const absl::Time promoted = absl::Now();
     // (Sessions open on a killed postmaster's backends may go on
     // committing for a moment, as long as its walsenders still confirm
     // them from the synchronous standby: "resumed" counts the new primary.)
     const int new_port = cluster_->port(*new_primary);
-    ASSERT_TRUE(load.WaitForWrites(killed, 20 * kWriters, kFailoverBound, new_port)) << cluster_->Status();
+    ASSERT_TRUE(load.WaitForWrites(killed, 20 * kWriters, kFailoverBound, new_port))
+        << cluster_->Status();
     load.Stop();
 
     const std::vector<Workload::Write> acked = load.acked();
@@ -371,7 +390,8 @@ class HaClusterTest : public ::testing::Test {
     for (const Workload::Write& w : acked) {
       if (w.server_port == new_port) resumed = std::min(resumed, w.end);
       if (w.end > killed && w.server_port != new_port) ++old_after_kill;
-      if (w.end > killed) longest_commit = std::max(longest_commit, w.end - std::max(w.start, killed));
+      if (w.end > killed)
+        longest_commit = std::max(longest_commit, w.end - std::max(w.start, killed));
     }
     const double write_gap = absl::ToDoubleSeconds(resumed - killed);
     // Reads through prefer-standby between the kill and the first write on
@@ -388,29 +408,35 @@ class HaClusterTest : public ::testing::Test {
     longest_read_gap = std::max(longest_read_gap, resumed - last_read);
     const std::vector<PgError> write_errors = load.write_errors();
     std::cout << absl::StrFormat(
-                     "[ha] %s: %s -> %s; new primary serving %.1f s after the kill, writes on it from "
-                     "%.1f s (a write waited at most %.1f s; %d commits acknowledged by the old primary "
-                     "after the kill)\n"
-                     "[ha] reads through prefer-standby during the failover: %d answered, longest wait "
-                     "%.2f s\n[ha] write errors meanwhile (%d):%s\n[ha] read errors (%d):%s\n",
-                     how, *old_primary, *new_primary, absl::ToDoubleSeconds(promoted - killed), write_gap,
-                     absl::ToDoubleSeconds(longest_commit), old_after_kill, reads_during,
-                     absl::ToDoubleSeconds(longest_read_gap), write_errors.size(), Summarize(write_errors),
-                     load.read_errors().size(), Summarize(load.read_errors()));
+        "[ha] %s: %s -> %s; new primary serving %.1f s after the kill, writes on it from "
+        "%.1f s (a write waited at most %.1f s; %d commits acknowledged by the old "
+        "primary "
+        "after the kill)\n"
+        "[ha] reads through prefer-standby during the failover: %d answered, longest "
+        "wait "
+        "%.2f s\n[ha] write errors meanwhile (%d):%s\n[ha] read errors (%d):%s\n",
+        how, *old_primary, *new_primary, absl::ToDoubleSeconds(promoted - killed),
+        write_gap, absl::ToDoubleSeconds(longest_commit), old_after_kill, reads_during,
+        absl::ToDoubleSeconds(longest_read_gap), write_errors.size(),
+        Summarize(write_errors), load.read_errors().size(),
+        Summarize(load.read_errors()));
     RecordProperty("writes_resumed_seconds", absl::StrFormat("%.1f", write_gap));
-    RecordProperty("longest_read_gap_seconds", absl::StrFormat("%.2f", absl::ToDoubleSeconds(longest_read_gap)));
+    RecordProperty("longest_read_gap_seconds",
+                   absl::StrFormat("%.2f", absl::ToDoubleSeconds(longest_read_gap)));
 
     ExpectEveryAcknowledgedRowExactlyOnce(load);
     ExpectOnlyRetryableErrors(write_errors, "write");
     ExpectOnlyRetryableErrors(load.read_errors(), "read");
-    EXPECT_GT(reads_during, 0) << "no read through prefer-standby was answered during the failover";
+    EXPECT_GT(reads_during, 0)
+        << "no read through prefer-standby was answered during the failover";
   }
 
   std::unique_ptr<PatroniCluster> cluster_;
 };
 
 TEST_F(HaClusterTest, KillPrimaryPostgresLosesNoAcknowledgedWrite) {
-  FailOverUnderLoad("kill -9 of the primary's postgres", [&] { return cluster_->KillPostgres("primary"); });
+  FailOverUnderLoad("kill -9 of the primary's postgres",
+                    [&] { return cluster_->KillPostgres("primary"); });
 }
 
 TEST_F(HaClusterTest, CrashOfThePrimaryMemberLosesNoAcknowledgedWrite) {
@@ -421,12 +447,14 @@ TEST_F(HaClusterTest, CrashOfThePrimaryMemberLosesNoAcknowledgedWrite) {
 
 TEST_F(HaClusterTest, KillingTheSynchronousStandbyDoesNotStopWrites) {
   Workload load(rw(), ro());
-  ASSERT_TRUE(load.WaitForWrites(absl::InfinitePast(), 200, absl::Seconds(60))) << cluster_->Status();
+  ASSERT_TRUE(load.WaitForWrites(absl::InfinitePast(), 200, absl::Seconds(60)))
+      << cluster_->Status();
   // The standby every commit waits for: Patroni names another one.
   absl::StatusOr<std::string> victim = cluster_->KillPostgres("sync-standby");
   const absl::Time killed = absl::Now();
   ASSERT_TRUE(victim.ok()) << victim.status();
-  ASSERT_TRUE(load.WaitForWrites(killed, 50 * kWriters, kFailoverBound)) << cluster_->Status();
+  ASSERT_TRUE(load.WaitForWrites(killed, 50 * kWriters, kFailoverBound))
+      << cluster_->Status();
   // Patroni restarts the killed standby: the cluster heals under the load.
   const absl::Status healed = cluster_->WaitHealthy(kFailoverBound);
   const absl::Time healed_at = absl::Now();
@@ -436,13 +464,15 @@ TEST_F(HaClusterTest, KillingTheSynchronousStandbyDoesNotStopWrites) {
 
   absl::Duration longest_commit = absl::ZeroDuration();
   for (const Workload::Write& w : load.acked()) {
-    if (w.end > killed) longest_commit = std::max(longest_commit, w.end - std::max(w.start, killed));
+    if (w.end > killed)
+      longest_commit = std::max(longest_commit, w.end - std::max(w.start, killed));
   }
   std::cout << absl::StrFormat(
-      "[ha] kill -9 of the synchronous standby %s: the longest commit after it took %.2f s; all members "
+      "[ha] kill -9 of the synchronous standby %s: the longest commit after it took %.2f "
+      "s; all members "
       "streaming again after %.1f s, synchronous standby now %s\n",
-      *victim, absl::ToDoubleSeconds(longest_commit), absl::ToDoubleSeconds(healed_at - killed),
-      sync.ok() ? *sync : "(none)");
+      *victim, absl::ToDoubleSeconds(longest_commit),
+      absl::ToDoubleSeconds(healed_at - killed), sync.ok() ? *sync : "(none)");
   RecordProperty("longest_commit_after_standby_kill_seconds",
                  absl::StrFormat("%.2f", absl::ToDoubleSeconds(longest_commit)));
   // The primary never went away: no write failed.

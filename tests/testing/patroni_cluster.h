@@ -16,7 +16,8 @@
 //   // services: --store=(*cluster)->uri(kReadWrite), environment ClientEnv()
 //   // libpq in the test: PQconnectdb((*cluster)->LibpqUri(kReadWrite).c_str())
 //   absl::StatusOr<std::string> old = (*cluster)->KillPostgres("primary");
-//   absl::StatusOr<std::string> now = (*cluster)->WaitForPrimary(*old, absl::Seconds(60));
+//   absl::StatusOr<std::string> now = (*cluster)->WaitForPrimary(*old,
+//   absl::Seconds(60));
 //
 // Cleanup: the destructor tears the cluster down (SIGKILL of every process,
 // data removed). If the test process dies without running it (a crash, a
@@ -63,20 +64,23 @@ class PatroniCluster {
   static absl::StatusOr<std::unique_ptr<PatroniCluster>> Start(
       int members = 3, absl::Duration timeout = absl::Seconds(120)) {
     auto cluster = std::unique_ptr<PatroniCluster>(new PatroniCluster());
-    CommandResult up = cluster->Run(
-        "up", {absl::StrCat("--members=", members), absl::StrCat("--owner-pid=", ::getpid()),
-               absl::StrCat("--timeout=", absl::ToInt64Seconds(timeout))});
+    CommandResult up =
+        cluster->Run("up", {absl::StrCat("--members=", members),
+                            absl::StrCat("--owner-pid=", ::getpid()),
+                            absl::StrCat("--timeout=", absl::ToInt64Seconds(timeout))});
     if (up.exit_code != 0) {
       return absl::UnavailableError(absl::StrCat("tests/ha/cluster up failed: ", up.err));
     }
     for (absl::string_view line : absl::StrSplit(up.out, '\n', absl::SkipEmpty())) {
       // NAME='value' (shell-sourceable; values hold no quote).
-      std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+      std::pair<std::string, std::string> kv =
+          absl::StrSplit(line, absl::MaxSplits('=', 1));
       kv.second = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "'"), "'"));
       if (kv.first == "PRESENCE_HA_STORE") cluster->read_write_ = kv.second;
       if (kv.first == "PRESENCE_HA_STORE_READ") cluster->prefer_standby_ = kv.second;
       if (kv.first == "PGPASSFILE") cluster->passfile_ = kv.second;
-      if (kv.first == "PRESENCE_HA_MEMBERS") cluster->members_ = absl::StrSplit(kv.second, ',');
+      if (kv.first == "PRESENCE_HA_MEMBERS")
+        cluster->members_ = absl::StrSplit(kv.second, ',');
       if (kv.first == "PRESENCE_HA_PG_PORTS") {
         for (absl::string_view port : absl::StrSplit(kv.second, ',')) {
           int p = 0;
@@ -86,7 +90,8 @@ class PatroniCluster {
     }
     if (cluster->read_write_.empty() || cluster->passfile_.empty() ||
         cluster->ports_.size() != cluster->members_.size()) {
-      return absl::InternalError(absl::StrCat("tests/ha/cluster up printed no connection strings: ", up.out));
+      return absl::InternalError(
+          absl::StrCat("tests/ha/cluster up printed no connection strings: ", up.out));
     }
     return cluster;
   }
@@ -102,7 +107,9 @@ class PatroniCluster {
     return target == Target::kReadWrite ? read_write_ : prefer_standby_;
   }
   // uri() with the passfile named in it, for libpq clients in this process.
-  std::string LibpqUri(Target target) const { return absl::StrCat(uri(target), "&passfile=", passfile_); }
+  std::string LibpqUri(Target target) const {
+    return absl::StrCat(uri(target), "&passfile=", passfile_);
+  }
   // The password file of the roles `presence` (the application's, owner of
   // the database `presence`) and `postgres` (superuser).
   const std::string& passfile() const { return passfile_; }
@@ -142,8 +149,10 @@ class PatroniCluster {
 
   // Waits until a member other than `not_member` (empty: any) is the running
   // primary; returns its name, or DEADLINE_EXCEEDED.
-  absl::StatusOr<std::string> WaitForPrimary(absl::string_view not_member, absl::Duration timeout) const {
-    std::vector<std::string> args = {"--for=primary", absl::StrCat("--timeout=", absl::ToDoubleSeconds(timeout))};
+  absl::StatusOr<std::string> WaitForPrimary(absl::string_view not_member,
+                                             absl::Duration timeout) const {
+    std::vector<std::string> args = {
+        "--for=primary", absl::StrCat("--timeout=", absl::ToDoubleSeconds(timeout))};
     if (!not_member.empty()) args.push_back(absl::StrCat("--not=", not_member));
     absl::StatusOr<std::string> name = Name("wait", args);
     if (!name.ok()) return absl::DeadlineExceededError(name.status().message());
@@ -152,7 +161,9 @@ class PatroniCluster {
   // Waits until every member runs and replicates again with a synchronous
   // standby (after a kill: the old primary rejoined as a standby).
   absl::Status WaitHealthy(absl::Duration timeout) const {
-    return Name("wait", {"--for=healthy", absl::StrCat("--timeout=", absl::ToDoubleSeconds(timeout))}).status();
+    return Name("wait", {"--for=healthy",
+                         absl::StrCat("--timeout=", absl::ToDoubleSeconds(timeout))})
+        .status();
   }
 
   // `patronictl list`, for failure messages.
@@ -165,13 +176,16 @@ class PatroniCluster {
   PatroniCluster() = default;
 
   // Runs `tests/ha/cluster COMMAND --dir=DIR ARGS...`.
-  CommandResult Run(const std::string& command, const std::vector<std::string>& args = {}) const {
-    std::vector<std::string> argv = {PRESENCE_HA_CLUSTER_SCRIPT, command, "--dir=" + dir_.path()};
+  CommandResult Run(const std::string& command,
+                    const std::vector<std::string>& args = {}) const {
+    std::vector<std::string> argv = {PRESENCE_HA_CLUSTER_SCRIPT, command,
+                                     "--dir=" + dir_.path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv, scratch_.path());
   }
   // Runs a command that prints a member's name.
-  absl::StatusOr<std::string> Name(const std::string& command, const std::vector<std::string>& args = {}) const {
+  absl::StatusOr<std::string> Name(const std::string& command,
+                                   const std::vector<std::string>& args = {}) const {
     CommandResult r = Run(command, args);
     if (r.exit_code != 0) return absl::NotFoundError(absl::StripAsciiWhitespace(r.err));
     return std::string(absl::StripAsciiWhitespace(r.out));
