@@ -1,12 +1,9 @@
 #include "client/transfer.h"
 
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <map>
-#include <queue>
 #include <set>
-#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -28,8 +25,7 @@ using Kind = ImportStep::Kind;
 constexpr absl::string_view kOrgPrefix = "organizations/";
 constexpr absl::string_view kEventPrefix = "events/";
 
-// "No step": the state before the import (as an interval's start) or after
-// it (as its end).
+// "No step": nothing in the plan (the state before the import).
 constexpr int kNoStep = -1;
 
 bool Same(const google::protobuf::Message& a, const google::protobuf::Message& b) {
@@ -59,363 +55,313 @@ std::set<std::string> Keys(const Organization& content) {
   return keys;
 }
 
-// One organization through the import: its state before any step (phase 0)
-// and after each of its steps.
-struct OrgTrack {
-  struct Phase {
-    int step = kNoStep;  // The step that began it; kNoStep for phase 0.
-    bool live = false;
-    const Organization* content = nullptr;  // Null while it does not exist.
-  };
-  std::string name;
-  int line = 0;      // 0: an organization the file does not name.
-  int position = 0;  // In dependency order.
-  bool is_new = false;
-  std::vector<Phase> phases;
-};
-
-// [start, end) in steps: kNoStep start = from before the import, kNoStep
-// end = to the end.
-struct Interval {
-  int start = kNoStep;
-  int end = kNoStep;
-  int rank = 0;  // Order among holders that both start and end with a step.
-};
-
-// The intervals of the phases where `holds` is true.
-std::vector<Interval> IntervalsOf(const OrgTrack& track,
-                                  const std::function<bool(const OrgTrack::Phase&)>& holds,
-                                  int rank) {
-  std::vector<Interval> out;
-  bool holding = false;
-  for (const OrgTrack::Phase& phase : track.phases) {
-    const bool now = phase.content != nullptr && holds(phase);
-    if (now && !holding) out.push_back({phase.step, kNoStep, rank});
-    if (!now && holding) out.back().end = phase.step;
-    holding = now;
-  }
-  return out;
-}
-
+// Plans an import in four phases, simulating the target as it goes:
+//   1. every organization of the file comes to exist and be live, in
+//      dependency order (parents first), as a skeleton: its final content
+//      without the contested acronym and aliases (those two organizations
+//      hold at some point, one of them newly) and without leaders appointed
+//      by organizations created after it. Skeletons never collide.
+//      Organizations to be deleted whose content changes are undeleted.
+//   2. the events are written: every organization they name is live now.
+//   3. the organizations to end deleted, children first: each gets its
+//      final content and is deleted. An organization whose id is one of its
+//      names is deleted for that moment, with its live descendants, and
+//      restored right after (a history can hand a name from an
+//      organization to one created later under that name); if it is above
+//      the deleted one only since a later re-parenting, the branch between
+//      them is detached until its own final content.
+//   4. the live organizations get their final content.
 class Planner {
  public:
   Planner(const std::vector<ImportLine>& lines, const std::vector<Organization>& current_orgs,
           const std::vector<Event>& current_events) {
-    for (const Organization& org : current_orgs) current_orgs_[org.name()] = org;
     for (const Event& event : current_events) current_events_[event.name()] = event;
+    for (const Organization& org : current_orgs) {
+      Org& o = orgs_[org.name()];
+      o.name = org.name();
+      o.exists = true;
+      o.live = IsLive(org);
+      o.content = Desired(org);
+    }
     std::vector<Organization> wanted;
     for (const ImportLine& line : lines) {
       if (line.record.organization) {
-        wanted.push_back(*line.record.organization);
-        line_of_[line.record.organization->name()] = line.number;
+        const Organization& org = *line.record.organization;
+        wanted.push_back(org);
+        Org& o = orgs_[org.name()];
+        o.name = org.name();
+        o.line = line.number;
+        o.wanted = true;
+        o.want_live = IsLive(org);
+        o.final_content = Desired(org);
+        o.is_new = !o.exists;
       } else if (line.record.event) {
         events_.push_back(&line);
       }
     }
-    ordered_ = DependencyOrder(std::move(wanted));
-    for (size_t i = 0; i < ordered_.size(); ++i) {
-      position_[ordered_[i].name()] = static_cast<int>(i);
-      finals_[ordered_[i].name()] = Desired(ordered_[i]);
+    for (const Organization& org : DependencyOrder(std::move(wanted))) {
+      orgs_[org.name()].position = static_cast<int>(order_.size());
+      order_.push_back(org.name());
     }
   }
 
   std::vector<ImportStep> Plan() {
     FindContestedKeys();
-    for (const Organization& org : ordered_) TrackWanted(org);
-    for (const auto& [name, org] : current_orgs_) {
-      if (tracks_.count(name) == 0) TrackBystander(org);
-    }
-    for (const ImportLine* line : events_) PlanEvent(*line);
-    OrderKeyHolders();
-    NestChildrenInParents();
-    CreateAppointersFirst();
-    return Sorted();
+    PlanSkeletons();
+    PlanEvents();
+    PlanDeletions();
+    PlanFinalContents();
+    return std::move(steps_);
   }
 
  private:
+  // An organization of the target or of the file, as the plan leaves it so
+  // far.
+  struct Org {
+    std::string name;
+    int line = 0;           // 0: not in the file.
+    bool wanted = false;    // In the file.
+    bool want_live = true;
+    bool is_new = false;    // Not in the target before the import.
+    int position = 0;       // In dependency order.
+    Organization final_content;
+    bool exists = false;
+    bool live = false;
+    Organization content;   // Without output-only fields and state.
+    int last_step = kNoStep;  // The latest step writing it.
+    int live_step = kNoStep;  // The step that made it live, if any.
+  };
+
+  bool NeedsUndelete(const Org& o) const {
+    return o.wanted && o.exists && !o.live &&
+           (o.want_live || !Same(o.content, o.final_content));
+  }
+
   // A key is contested when two organizations hold it at some point (the
-  // ids, acronyms and aliases of their current and final contents): those
-  // need ordering, and new organizations are created without them.
+  // ids, acronyms and aliases of their current and final contents) and one
+  // of them gains it in this import.
   void FindContestedKeys() {
     std::map<std::string, std::set<std::string>> holders;
-    for (const auto& [name, org] : current_orgs_) {
-      for (const std::string& key : Keys(org)) holders[key].insert(name);
+    std::set<std::string> gained;
+    for (const auto& [name, o] : orgs_) {
+      std::set<std::string> now;
+      if (o.exists && (o.live || NeedsUndelete(o))) now = Keys(o.content);
+      for (const std::string& k : now) holders[k].insert(name);
+      if (NeedsUndelete(o)) gained.insert(now.begin(), now.end());
+      // A deleted organization left as it is holds nothing.
+      if (!o.wanted || (o.exists && !o.live && !NeedsUndelete(o))) continue;
+      for (const std::string& k : Keys(o.final_content)) {
+        holders[k].insert(name);
+        if (!o.live || now.count(k) == 0) gained.insert(k);
+      }
     }
-    for (const auto& [name, org] : finals_) {
-      for (const std::string& key : Keys(org)) holders[key].insert(name);
-    }
-    for (auto& [key, names] : holders) {
-      if (names.size() > 1) contested_[key] = std::move(names);
+    for (const auto& [key, names] : holders) {
+      if (names.size() > 1 && gained.count(key) > 0) contested_.insert(key);
     }
   }
 
-  // The first content of a new organization: without contested acronym and
-  // aliases, and without leaders appointed by organizations created after
-  // it (appointment cycles); the final content follows in an update.
-  Organization Skeleton(const Organization& final_content) const {
-    Organization skeleton = final_content;
+  // The final content without contested names and without leaders
+  // appointed by organizations created after it (appointment cycles).
+  Organization Skeleton(const Org& o) const {
+    Organization skeleton = o.final_content;
     if (contested_.count(NormalizeKey(skeleton.acronym())) > 0) skeleton.clear_acronym();
     skeleton.clear_aliases();
-    for (const std::string& alias : final_content.aliases()) {
+    for (const std::string& alias : o.final_content.aliases()) {
       if (contested_.count(NormalizeKey(alias)) == 0) skeleton.add_aliases(alias);
     }
     skeleton.clear_leaders();
-    const int own = position_.at(final_content.name());
-    for (const auto& leader : final_content.leaders()) {
-      const std::string& by = leader.appointed_by();
-      auto pos = position_.find(by);
-      const bool later_new = by != final_content.name() && pos != position_.end() &&
-                             pos->second >= own && current_orgs_.count(by) == 0;
-      if (!later_new) *skeleton.add_leaders() = leader;
+    for (const auto& leader : o.final_content.leaders()) {
+      auto by = orgs_.find(leader.appointed_by());
+      const bool created_later = by != orgs_.end() && by->second.is_new &&
+                                 by->second.position >= o.position && by->first != o.name;
+      if (!created_later) *skeleton.add_leaders() = leader;
     }
     return skeleton;
   }
 
-  int AddStep(Kind kind, int line, const std::string& name, int rank) {
+  // The step that made `name` live in this plan, if any.
+  int LiveStep(const std::string& name) const {
+    auto it = orgs_.find(name);
+    return it == orgs_.end() ? kNoStep : it->second.live_step;
+  }
+
+  int Add(Kind kind, Org& o, std::vector<int> after) {
     ImportStep step;
     step.kind = kind;
-    step.line = line;
-    step.name = name;
-    steps_.push_back(std::move(step));
-    rank_.push_back(rank);
-    before_.emplace_back();
-    return static_cast<int>(steps_.size()) - 1;
-  }
-
-  // `from` runs before `to`; either may be kNoStep (nothing to order).
-  void Edge(int from, int to) {
-    if (from != kNoStep && to != kNoStep && from != to) before_[to].insert(from);
-  }
-
-  void TrackWanted(const Organization& wanted) {
-    const std::string& name = wanted.name();
-    const Organization& final_content = finals_.at(name);
-    OrgTrack& track = tracks_[name];
-    track.name = name;
-    track.line = line_of_.at(name);
-    track.position = position_.at(name);
-    const int n = static_cast<int>(ordered_.size());
-    const bool want_live = IsLive(wanted);
-    auto current_it = current_orgs_.find(name);
-    const Organization* current =
-        current_it == current_orgs_.end() ? nullptr : &current_it->second;
-    const Organization* current_content = nullptr;
-    if (current) {
-      current_content = &contents_.emplace_back(Desired(*current));
-      track.phases.push_back({kNoStep, IsLive(*current), current_content});
-    } else {
-      track.phases.push_back({kNoStep, false, nullptr});
+    step.line = o.line;
+    step.name = o.name;
+    after.push_back(o.last_step);
+    for (int a : after) {
+      if (a != kNoStep) step.after.push_back(a);
     }
-    int last = kNoStep;
-    const auto step = [&](Kind kind, bool live, const Organization* content) {
-      const int rank = kind == Kind::kDeleteOrganization ? n - track.position : track.position;
-      const int index = AddStep(kind, track.line, name, rank);
-      if (content != nullptr && kind != Kind::kDeleteOrganization &&
-          kind != Kind::kUndeleteOrganization) {
-        steps_[index].organization = *content;
-      }
-      Edge(last, index);
-      last = index;
-      track.phases.push_back({index, live, content});
-    };
-    const bool differs = current_content == nullptr || !Same(*current_content, final_content);
-    if (!current) {
-      track.is_new = true;
-      const Organization* skeleton = &contents_.emplace_back(Skeleton(final_content));
-      step(Kind::kCreateOrganization, true, skeleton);
-      if (!Same(*skeleton, final_content)) {
-        step(Kind::kUpdateOrganization, true, &final_content);
-      }
-      if (!want_live) step(Kind::kDeleteOrganization, false, &final_content);
-    } else if (IsLive(*current)) {
-      if (differs) step(Kind::kUpdateOrganization, true, &final_content);
-      if (!want_live) step(Kind::kDeleteOrganization, false, &final_content);
-    } else if (want_live) {
-      step(Kind::kUndeleteOrganization, true, current_content);
-      if (differs) step(Kind::kUpdateOrganization, true, &final_content);
-    } else if (differs) {
-      // A deleted organization cannot be changed: undelete, change, delete.
-      step(Kind::kUndeleteOrganization, true, current_content);
-      step(Kind::kUpdateOrganization, true, &final_content);
-      step(Kind::kDeleteOrganization, false, &final_content);
-    }
-  }
-
-  void TrackBystander(const Organization& current) {
-    OrgTrack& track = tracks_[current.name()];
-    track.name = current.name();
-    track.phases.push_back({kNoStep, IsLive(current), &current});
-  }
-
-  void PlanEvent(const ImportLine& line) {
-    const Event desired = ExportContent(*line.record.event);
-    auto current = current_events_.find(desired.name());
-    int write = kNoStep;
-    if (current == current_events_.end()) {
-      write = AddStep(Kind::kCreateEvent, line.number, desired.name(), line.number);
-    } else if (!Same(ExportContent(current->second), desired)) {
-      write = AddStep(Kind::kUpdateEvent, line.number, desired.name(), line.number);
-    } else {
-      return;
-    }
-    steps_[write].event = desired;
-    // Written while every organization it names is live.
-    for (const std::string& org : desired.organizations()) {
-      auto track = tracks_.find(org);
-      if (track == tracks_.end()) continue;  // The timeline will say so.
-      std::vector<Interval> live = IntervalsOf(
-          track->second, [](const OrgTrack::Phase& p) { return p.live; }, 0);
-      if (live.empty()) continue;
-      const Interval& chosen = live.back();
-      Edge(chosen.start, write);
-      Edge(write, chosen.end);
-    }
-  }
-
-  // Holders of a contested key take turns: those holding it now first, the
-  // one keeping it last, the others children before parents.
-  void OrderKeyHolders() {
-    const int n = static_cast<int>(ordered_.size());
-    for (const auto& [key, names] : contested_) {
-      std::vector<Interval> holders;
-      for (const std::string& name : names) {
-        const OrgTrack& track = tracks_.at(name);
-        const auto holds = [&key](const OrgTrack::Phase& p) {
-          return p.live && Keys(*p.content).count(key) > 0;
-        };
-        for (const Interval& i : IntervalsOf(track, holds, n - track.position)) {
-          holders.push_back(i);
-        }
-      }
-      const auto group = [](const Interval& i) {
-        return i.start == kNoStep ? 0 : i.end == kNoStep ? 2 : 1;
-      };
-      std::stable_sort(holders.begin(), holders.end(), [&](const Interval& a, const Interval& b) {
-        return std::make_tuple(group(a), a.rank) < std::make_tuple(group(b), b.rank);
-      });
-      for (size_t i = 1; i < holders.size(); ++i) {
-        Edge(holders[i - 1].end, holders[i].start);
-      }
-    }
-  }
-
-  // A child is live only while its parent is: the parent becomes live first
-  // and is deleted after the child has been deleted or re-parented.
-  void NestChildrenInParents() {
-    for (const auto& [name, track] : tracks_) {
-      std::set<std::string> parents;
-      for (const OrgTrack::Phase& p : track.phases) {
-        if (p.content != nullptr && !p.content->parent_organization().empty()) {
-          parents.insert(p.content->parent_organization());
-        }
-      }
-      for (const std::string& parent : parents) {
-        auto parent_track = tracks_.find(parent);
-        if (parent_track == tracks_.end()) continue;
-        std::vector<Interval> parent_live = IntervalsOf(
-            parent_track->second, [](const OrgTrack::Phase& p) { return p.live; }, 0);
-        if (parent_live.empty()) continue;
-        for (const Interval& child : IntervalsOf(
-                 track,
-                 [&parent](const OrgTrack::Phase& p) {
-                   return p.live && p.content->parent_organization() == parent;
-                 },
-                 0)) {
-          // A parent's steps make it live at most once (see TrackWanted).
-          const Interval* around = &parent_live.back();
-          Edge(around->start, child.start);
-          Edge(child.end, around->end);
-        }
-      }
-    }
-  }
-
-  // A leader's appointing body must exist when the leader is written.
-  void CreateAppointersFirst() {
-    for (const auto& [name, track] : tracks_) {
-      for (const OrgTrack::Phase& p : track.phases) {
-        if (p.step == kNoStep || p.content == nullptr) continue;
-        for (const auto& leader : p.content->leaders()) {
-          auto appointer = tracks_.find(leader.appointed_by());
-          if (appointer == tracks_.end() || !appointer->second.is_new ||
-              leader.appointed_by() == name) {
-            continue;
-          }
-          Edge(appointer->second.phases[1].step, p.step);
-        }
-      }
-    }
-  }
-
-  // Kahn's algorithm; among the steps that may run next, the lowest kind
-  // (creates first, deletes last), then rank, then insertion order, so that
-  // creations come in long runs. Steps on a cycle (a file no sequence of
-  // writes can produce) go last, in that same order: the services will say
-  // what is wrong with them.
-  std::vector<ImportStep> Sorted() {
-    const int n = static_cast<int>(steps_.size());
-    std::vector<int> waiting(n, 0);
-    std::vector<std::vector<int>> next(n);
-    for (int i = 0; i < n; ++i) {
-      waiting[i] = static_cast<int>(before_[i].size());
-      for (int b : before_[i]) next[b].push_back(i);
-    }
-    using Key = std::tuple<int, int, int>;
-    const auto key = [&](int i) { return Key{static_cast<int>(steps_[i].kind), rank_[i], i}; };
-    std::priority_queue<Key, std::vector<Key>, std::greater<Key>> ready;
-    for (int i = 0; i < n; ++i) {
-      if (waiting[i] == 0) ready.push(key(i));
-    }
-    std::vector<int> order;
-    std::vector<bool> placed(n, false);
-    while (static_cast<int>(order.size()) < n) {
-      if (ready.empty()) {
-        std::vector<Key> rest;
-        for (int i = 0; i < n; ++i) {
-          if (!placed[i]) rest.push_back(key(i));
-        }
-        std::sort(rest.begin(), rest.end());
-        for (const Key& k : rest) {
-          placed[std::get<2>(k)] = true;
-          order.push_back(std::get<2>(k));
-        }
+    std::sort(step.after.begin(), step.after.end());
+    step.after.erase(std::unique(step.after.begin(), step.after.end()), step.after.end());
+    const int index = static_cast<int>(steps_.size());
+    switch (kind) {
+      case Kind::kCreateOrganization:
+      case Kind::kUndeleteOrganization:
+        o.exists = true;
+        o.live = true;
+        o.live_step = index;
         break;
-      }
-      const int i = std::get<2>(ready.top());
-      ready.pop();
-      placed[i] = true;
-      order.push_back(i);
-      for (int j : next[i]) {
-        if (--waiting[j] == 0) ready.push(key(j));
-      }
+      case Kind::kDeleteOrganization:
+        o.live = false;
+        break;
+      default:
+        break;
     }
-    std::vector<int> new_index(n);
-    for (int k = 0; k < n; ++k) new_index[order[k]] = k;
-    std::vector<ImportStep> out;
-    out.reserve(n);
-    for (int i : order) {
-      ImportStep step = std::move(steps_[i]);
-      for (int b : before_[i]) step.after.push_back(new_index[b]);
-      std::sort(step.after.begin(), step.after.end());
-      out.push_back(std::move(step));
-    }
-    return out;
+    steps_.push_back(std::move(step));
+    o.last_step = index;
+    return index;
   }
 
-  std::map<std::string, Organization> current_orgs_;
+  void Write(Kind kind, Org& o, const Organization& content, std::vector<int> after) {
+    const int index = Add(kind, o, std::move(after));
+    steps_[index].organization = content;
+    o.content = content;
+  }
+
+  void PlanSkeletons() {
+    for (const std::string& name : order_) {
+      Org& o = orgs_.at(name);
+      const Organization skeleton = Skeleton(o);
+      const int parent = LiveStep(skeleton.parent_organization());
+      if (!o.exists) {
+        Write(Kind::kCreateOrganization, o, skeleton, {parent});
+        continue;
+      }
+      if (NeedsUndelete(o)) {
+        Add(Kind::kUndeleteOrganization, o, {LiveStep(o.content.parent_organization())});
+      }
+      if (!o.live || Same(o.content, skeleton)) continue;
+      bool holds_contested = false;
+      for (const std::string& k : Keys(o.content)) holds_contested |= contested_.count(k) > 0;
+      if (holds_contested || !Same(o.content, o.final_content)) {
+        Write(Kind::kUpdateOrganization, o, skeleton, {parent});
+      }
+    }
+  }
+
+  void PlanEvents() {
+    for (const ImportLine* line : events_) {
+      const Event desired = ExportContent(*line->record.event);
+      auto current = current_events_.find(desired.name());
+      Kind kind;
+      if (current == current_events_.end()) {
+        kind = Kind::kCreateEvent;
+      } else if (!Same(ExportContent(current->second), desired)) {
+        kind = Kind::kUpdateEvent;
+      } else {
+        continue;
+      }
+      ImportStep step;
+      step.kind = kind;
+      step.line = line->number;
+      step.name = desired.name();
+      for (const std::string& org : desired.organizations()) {
+        if (int live = LiveStep(org); live != kNoStep) step.after.push_back(live);
+      }
+      std::sort(step.after.begin(), step.after.end());
+      step.after.erase(std::unique(step.after.begin(), step.after.end()), step.after.end());
+      step.event = desired;
+      steps_.push_back(std::move(step));
+    }
+  }
+
+  // `root` and its live descendants, children before parents; false if it
+  // includes `avoid` or an organization the file does not name.
+  bool LiveSubtree(const std::string& root, const std::string& avoid,
+                   std::vector<std::string>* out) const {
+    for (const auto& [name, o] : orgs_) {
+      if (o.live && o.content.parent_organization() == root &&
+          !LiveSubtree(name, avoid, out)) {
+        return false;
+      }
+    }
+    const Org& o = orgs_.at(root);
+    if (root == avoid || !o.wanted) return false;
+    if (std::find(out->begin(), out->end(), root) == out->end()) out->push_back(root);
+    return true;
+  }
+
+  // The organization whose parent is `ancestor` on the way up from `name`,
+  // or empty if `ancestor` is not above it.
+  std::string ChildTowards(const std::string& ancestor, const std::string& name) const {
+    std::string at = name;
+    for (int depth = 0; depth < 1000 && !at.empty(); ++depth) {
+      auto it = orgs_.find(at);
+      if (it == orgs_.end()) return "";
+      const std::string& parent = it->second.content.parent_organization();
+      if (parent == ancestor) return at;
+      at = parent;
+    }
+    return "";
+  }
+
+  void PlanDeletions() {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      Org& x = orgs_.at(*it);
+      if (x.want_live || !x.live) continue;
+      // Live organizations holding one of x's final names step aside.
+      const std::set<std::string> names = Keys(x.final_content);
+      std::vector<std::string> aside;
+      for (const auto& [name, z] : orgs_) {
+        if (name == x.name || !z.live) continue;
+        bool collides = false;
+        for (const std::string& k : Keys(z.content)) collides |= names.count(k) > 0;
+        if (!collides) continue;
+        std::vector<std::string> subtree;
+        if (!LiveSubtree(name, x.name, &subtree)) {
+          // x may be below z only since a later re-parenting: detach the
+          // branch leading to x (its final content re-attaches it).
+          const std::string branch = ChildTowards(name, x.name);
+          if (branch.empty() || branch == x.name) continue;
+          Org& b = orgs_.at(branch);
+          Organization detached = b.content;
+          detached.clear_parent_organization();
+          Write(Kind::kUpdateOrganization, b, detached, {});
+          subtree.clear();
+          if (!LiveSubtree(name, x.name, &subtree)) continue;
+        }
+        for (const std::string& s : subtree) {
+          if (std::find(aside.begin(), aside.end(), s) == aside.end()) aside.push_back(s);
+        }
+      }
+      std::vector<int> stepped_aside;
+      for (const std::string& name : aside) {
+        stepped_aside.push_back(Add(Kind::kDeleteOrganization, orgs_.at(name), {}));
+      }
+      if (!Same(x.content, x.final_content)) {
+        Write(Kind::kUpdateOrganization, x, x.final_content, stepped_aside);
+      }
+      std::vector<int> children;
+      for (const auto& [name, o] : orgs_) {
+        if (!o.live && o.content.parent_organization() == x.name && o.last_step != kNoStep) {
+          children.push_back(o.last_step);
+        }
+      }
+      const int deleted = Add(Kind::kDeleteOrganization, x, children);
+      for (auto r = aside.rbegin(); r != aside.rend(); ++r) {
+        Add(Kind::kUndeleteOrganization, orgs_.at(*r), {deleted});
+      }
+    }
+  }
+
+  void PlanFinalContents() {
+    for (const std::string& name : order_) {
+      Org& o = orgs_.at(name);
+      if (o.want_live && o.live && !Same(o.content, o.final_content)) {
+        Write(Kind::kUpdateOrganization, o, o.final_content, {});
+      }
+    }
+  }
+
+  std::map<std::string, Org> orgs_;
   std::map<std::string, Event> current_events_;
-  std::map<std::string, int> line_of_;
   std::vector<const ImportLine*> events_;
-  std::vector<Organization> ordered_;
-  std::map<std::string, int> position_;
-  std::map<std::string, Organization> finals_;
-  // Contested key -> the organizations holding it at some point.
-  std::map<std::string, std::set<std::string>> contested_;
-  std::map<std::string, OrgTrack> tracks_;
-  std::deque<Organization> contents_;  // Stable addresses for the phases.
+  std::vector<std::string> order_;  // The file's organizations, dependency order.
+  std::set<std::string> contested_;
   std::vector<ImportStep> steps_;
-  std::vector<int> rank_;
-  std::vector<std::set<int>> before_;
 };
 
 std::string Describe(const absl::Status& status) {
@@ -505,15 +451,25 @@ std::vector<Organization> DependencyOrder(std::vector<Organization> orgs) {
   for (auto& o : orgs) by_name[o.name()] = std::move(o);
   std::vector<Organization> out;
   std::set<std::string> done, visiting;
-  std::function<void(const std::string&)> visit = [&](const std::string& name) {
+  // Places `name` after its parent and, where no cycle prevents it, after
+  // its leaders' appointing bodies. Returns false if it cannot be placed yet
+  // because its parent is on the current path (reached through an
+  // appointing body of a descendant): parents always come first, so such an
+  // appointment points forwards, and import creates the leader later.
+  std::function<bool(const std::string&)> visit = [&](const std::string& name) {
     auto it = by_name.find(name);
-    if (it == by_name.end() || done.count(name) || visiting.count(name)) return;
+    if (it == by_name.end() || done.count(name)) return true;
+    if (visiting.count(name)) return false;
     visiting.insert(name);
-    visit(it->second.parent_organization());
+    if (!visit(it->second.parent_organization())) {
+      visiting.erase(name);
+      return false;
+    }
     for (const auto& l : it->second.leaders()) visit(l.appointed_by());
     visiting.erase(name);
     done.insert(name);
     out.push_back(it->second);
+    return true;
   };
   for (const auto& [name, org] : by_name) visit(name);
   return out;

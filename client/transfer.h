@@ -9,15 +9,17 @@
 // so that tests can use a fake.
 //
 // Import reproduces any state an export can hold: it lists what the target
-// has, plans the writes that turn it into the file's state and runs them.
-// The plan respects the registry's rules, whatever order the file is in:
-// a parent is live while its children are (children are deleted before
-// their parents, parents created and undeleted before their children); an
-// acronym or alias is held by one live organization at a time (an
-// organization that shares one with another is created without it and gets
-// it once the other has let go, e.g. by being deleted); an event is written
-// while the organizations it names are live. What already matches is left
-// alone, so importing the same file twice changes nothing.
+// has, plans the writes that turn it into the file's state and runs them,
+// in an order the registry's rules allow whatever the order of the file:
+// every organization first comes to exist as a skeleton (parents first;
+// without the names it shares with another organization at some point, and
+// without leaders appointed by organizations created after it), then the
+// events are written (every organization they name is live then), then the
+// organizations to end deleted get their final content and are deleted,
+// children before parents, and last the live ones get their final content.
+// An organization whose id is a name a deleted one had is deleted for that
+// moment and restored. What already matches is left alone, so importing
+// the same file twice changes nothing.
 
 #include <functional>
 #include <optional>
@@ -63,8 +65,9 @@ std::vector<ImportLine> ParseImportText(
 registry::v1::Organization ExportContent(registry::v1::Organization org);
 timeline::v1::Event ExportContent(timeline::v1::Event event);
 
-// Organizations ordered by id, except that every parent and appointing body
-// comes before the organizations naming it.
+// Organizations ordered by id, except that every parent comes before its
+// children, and every appointing body before the organizations naming it
+// unless that would put a child before its parent (an appointment cycle).
 std::vector<registry::v1::Organization> DependencyOrder(
     std::vector<registry::v1::Organization> orgs);
 
@@ -121,9 +124,9 @@ struct ImportStep {
 };
 
 // The writes turning `current` (what the target holds) into the state of
-// `lines`, in an order the services accept: every step comes after those in
-// its `after`. Creates of organizations and of events that follow each other
-// can go in one batch. Lines that already match need no step. Pure.
+// `lines`, in an order the services accept (see above); every step comes
+// after those in its `after`. Creations that follow each other can go in
+// one batch. Lines that already match need no step. Pure.
 std::vector<ImportStep> PlanImport(
     const std::vector<ImportLine>& lines,
     const std::vector<registry::v1::Organization>& current_orgs,

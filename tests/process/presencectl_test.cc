@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -234,6 +235,44 @@ TEST_F(PresencectlTest, ExportThenImportIntoEmptyServicesReproducesTheData) {
   CommandResult fast = empty.Run({"import", "--fail-fast", bad2});
   EXPECT_EQ(fast.exit_code, 8);
   EXPECT_EQ(empty.Run({"orgs", "get", "late"}).exit_code, 3) << "--fail-fast must stop";
+}
+
+// Issue 13: export then import of deleted trees (a deleted parent of a
+// deleted child), an alias handed from a deleted organization to a live
+// one, and events naming deleted organizations.
+TEST_F(PresencectlTest, ExportImportReproducesDeletedTreesAndMovedAliases) {
+  Stack source(*dir_, "tree-", /*seed=*/false);
+  ASSERT_TRUE(source.ok());
+  const std::vector<std::vector<std::string>> history = {
+      {"orgs", "create", "p", "--display-name", "Parent", "--kind", "other"},
+      {"orgs", "create", "c", "--display-name", "Child", "--kind", "other", "--parent", "p",
+       "--alias", "Shared"},
+      {"events", "create", "c-opens", "--title", "C opens", "--kind", "establishment",
+       "--start", "2009", "--org", "c", "--org", "p"},
+      {"orgs", "delete", "c"},
+      {"orgs", "delete", "p"},
+      {"orgs", "create", "heir", "--display-name", "Heir", "--kind", "other", "--alias",
+       "Shared"},
+  };
+  for (const auto& args : history) {
+    CommandResult r = source.Run(args);
+    ASSERT_EQ(r.exit_code, 0) << absl::StrJoin(args, " ") << ": " << r.err;
+  }
+  CommandResult exported = source.Run({"export"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_THAT(exported.out, HasSubstr("\"state\":\"DELETED\""));
+  const std::string file = dir_->Sub("tree.jsonl");
+  std::ofstream(file) << exported.out;
+
+  Stack target(*dir_, "tree-copy-", /*seed=*/false);
+  ASSERT_TRUE(target.ok());
+  CommandResult imported = target.Run({"import", file});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_THAT(imported.err, HasSubstr("4 created, 0 updated, 0 unchanged, 0 failed"));
+  EXPECT_EQ(target.Run({"export"}).out, exported.out);
+  CommandResult again = target.Run({"import", file});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("0 created, 0 updated, 4 unchanged, 0 failed"));
 }
 
 TEST_F(PresencectlTest, WritesThroughTheCli) {
