@@ -202,6 +202,7 @@ int RunPresencectl(int argc, const char* const* argv, std::ostream& out, std::os
   AddPresenceCommand(set);
   AddTransferCommands(set);
   AddHealthCommands(set);
+  AddCompletionCommands(set);  // Last: it reads the whole tree.
   AppendToFooters(&app, GlobalFlagsHelp(app));
 
   const std::vector<std::string> args(argv + 1, argv + argc);

@@ -31,6 +31,9 @@ class Table {
 // TRANSFER_OF_AUTHORITY.
 std::string KindName(registry::v1::Organization::Kind kind);
 std::string KindName(timeline::v1::Event::Kind kind);
+// Every kind's name, in enum order (for help, completion and errors).
+std::vector<std::string> OrganizationKindNames();
+std::vector<std::string> EventKindNames();
 // Accepts those names, the enum names, any case, '-' or '_'.
 absl::StatusOr<registry::v1::Organization::Kind> ParseOrganizationKind(
     absl::string_view text);

@@ -23,10 +23,6 @@ enum class Format { kTable, kJson, kJsonl, kSvg, kHtml };
 
 // "table", "json", "jsonl", "svg", "html"; anything else is a UsageError.
 absl::StatusOr<Format> ParseFormat(absl::string_view text);
-// The names ParseFormat accepts, for help and completion.
-inline constexpr const char* kFormatNames[] = {"table", "json", "jsonl", "svg",
-                                               "html"};
-
 // Not thread-safe; one per process.
 class Output {
  public:

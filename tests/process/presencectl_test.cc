@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/service_process.h"
@@ -273,6 +274,120 @@ TEST_F(PresencectlTest, ExportImportReproducesDeletedTreesAndMovedAliases) {
   CommandResult again = target.Run({"import", file});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("0 created, 0 updated, 4 unchanged, 0 failed"));
+}
+
+TEST_F(PresencectlTest, FirstContactLikeKubectl) {
+  CommandResult org = stack_->Run({"org", "list"});
+  EXPECT_EQ(org.exit_code, 2);
+  EXPECT_EQ(org.out, "");
+  EXPECT_EQ(org.err,
+            "presencectl: unknown command \"org\" for \"presencectl\"; did you mean \"orgs\"?\n");
+  CommandResult lst = stack_->Run({"orgs", "lst"});
+  EXPECT_EQ(lst.exit_code, 2);
+  EXPECT_THAT(lst.err, HasSubstr("unknown command \"lst\" for \"presencectl orgs\"; did you mean "
+                                 "\"list\"?"));
+  CommandResult nothing = stack_->Run({"events"});
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_THAT(nothing.err, HasSubstr("\"presencectl events\" needs a command: list, get"));
+
+  // Global flags are listed in every command's help.
+  for (const std::vector<std::string>& help :
+       {std::vector<std::string>{"orgs", "get", "--help"}, {"presence", "--help"},
+        {"events", "list", "--help"}, {"health", "--help"}}) {
+    CommandResult r = stack_->Run(help);
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_THAT(r.out, HasSubstr("Global flags (every command):"));
+    EXPECT_THAT(r.out, HasSubstr("--registry HOST:PORT"));
+    EXPECT_THAT(r.out, HasSubstr("-o, --output FORMAT"));
+  }
+}
+
+TEST_F(PresencectlTest, VersionIsTheClientsAndWhatEachServiceReports) {
+  const std::string registry_line =
+      testing::RunCommand({PRESENCE_REGISTRY_BIN, "--version"}, dir_->path()).out;
+  const std::string timeline_line =
+      testing::RunCommand({PRESENCE_TIMELINE_BIN, "--version"}, dir_->path()).out;
+  ASSERT_THAT(registry_line, HasSubstr("presence-registry "));
+  CommandResult version = stack_->Run({"version"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_THAT(version.out, HasSubstr("presencectl 0."));
+  EXPECT_THAT(version.out, HasSubstr(std::string(absl::StripTrailingAsciiWhitespace(registry_line))));
+  EXPECT_THAT(version.out, HasSubstr(std::string(absl::StripTrailingAsciiWhitespace(timeline_line))));
+  CommandResult flag = stack_->Run({"--version", "-o", "json"});
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  EXPECT_THAT(flag.out, HasSubstr("\"client\": \"presencectl 0."));
+  EXPECT_THAT(flag.out, HasSubstr("\"version\": \"presence-timeline "));
+  CommandResult client = testing::RunCommand(
+      {PRESENCECTL_BIN, "--registry=127.0.0.1:1", "version", "--client"}, dir_->path());
+  EXPECT_EQ(client.exit_code, 0);
+  EXPECT_THAT(client.out, HasSubstr("presencectl 0."));
+  CommandResult down = testing::RunCommand(
+      {PRESENCECTL_BIN, "--registry=127.0.0.1:1", "--timeout=2s", "version"}, dir_->path());
+  EXPECT_EQ(down.exit_code, 5);
+  EXPECT_THAT(down.out, HasSubstr("unreachable"));
+}
+
+TEST_F(PresencectlTest, JsonOutputForEveryKindOfResult) {
+  CommandResult health = stack_->Run({"health", "-o", "json"});
+  ASSERT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_THAT(health.out, HasSubstr("\"service\": \"registry\""));
+  EXPECT_THAT(health.out, HasSubstr("\"status\": \"SERVING\""));
+  CommandResult missing = stack_->Run({"orgs", "get", "nope", "-o", "json"});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_THAT(missing.err, HasSubstr("\"status\": \"NOT_FOUND\""));
+  EXPECT_THAT(missing.err, HasSubstr("\"exitCode\": 3"));
+  CommandResult usage = stack_->Run({"org", "-o", "json"});
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
+// The completion scripts, run in the shells they are for, complete
+// commands, flags and values, and organizations from the registry.
+TEST_F(PresencectlTest, CompletionScriptsCompleteCommandsFlagsAndOrganizations) {
+  const std::string bin_dir = std::string(PRESENCECTL_BIN).substr(
+      0, std::string(PRESENCECTL_BIN).rfind('/'));
+  // The scripts call presencectl by name.
+  const std::string path = "PATH=" + bin_dir + ":$PATH; ";
+  const std::vector<std::string> env = {"PRESENCE_REGISTRY=" + stack_->registry().address()};
+  const auto bash = [&](const std::string& words) {
+    return testing::RunCommand(
+        {"/bin/bash", "-c",
+         path + "source <(presencectl completion bash) && COMP_WORDS=(" + words +
+             ") && COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )) && __presencectl_bash; "
+             "printf '%s\\n' \"${COMPREPLY[@]}\""},
+        dir_->path(), env);
+  };
+  EXPECT_EQ(bash("presencectl or").out, "orgs\n");
+  EXPECT_EQ(bash("presencectl orgs li").out, "list\n");
+  EXPECT_EQ(bash("presencectl orgs list --kind mil").out, "military-mission\n");
+  EXPECT_EQ(bash("presencectl events list --kind down").out, "downsizing\n");
+  EXPECT_EQ(bash("presencectl -o js").out, "json\njsonl\n");
+  EXPECT_THAT(bash("presencectl events list --s").out, HasSubstr("--since\n"));
+  EXPECT_EQ(bash("presencectl orgs get kf").out, "kfor\n");
+  EXPECT_EQ(bash("presencectl orgs get KF").out, "KFOR\n");
+  EXPECT_EQ(bash("presencectl events list --org OM").out, "OMiK\n");
+  EXPECT_EQ(bash("presencectl --registry " + stack_->registry().address() + " orgs get eul").out,
+            "eulex\n");
+
+  const CommandResult zsh = testing::RunCommand(
+      {"/usr/bin/zsh", "-c",
+       path + "autoload -U compinit && compinit -u -D && source <(presencectl completion zsh) && "
+       "COMP_WORDS=(presencectl orgs get k) && COMP_CWORD=3 && __presencectl_bash; "
+       "print -l $COMPREPLY"},
+      dir_->path(), env);
+  EXPECT_EQ(zsh.exit_code, 0) << zsh.err;
+  EXPECT_THAT(zsh.out, HasSubstr("kfor\n"));
+
+  const auto fish = [&](const std::string& line) {
+    return testing::RunCommand(
+        {"/usr/bin/fish", "--no-config", "-c",
+         "set PATH " + bin_dir + " $PATH; presencectl completion fish | source; complete -C '" + line + "'"},
+        dir_->path(), env);
+  };
+  EXPECT_THAT(fish("presencectl orgs l").out, HasSubstr("list\tList organizations"));
+  EXPECT_THAT(fish("presencectl orgs list --kind mil").out, HasSubstr("military-mission"));
+  EXPECT_THAT(fish("presencectl orgs get KF").out, HasSubstr("KFOR"));
+  EXPECT_THAT(fish("presencectl completion ").out, HasSubstr("zsh"));
 }
 
 TEST_F(PresencectlTest, WritesThroughTheCli) {

@@ -3,6 +3,9 @@
 
 #include "client/app.h"
 
+#include "absl/strings/str_split.h"
+
+#include <fstream>
 #include <sstream>
 
 #include "client/output.h"
@@ -116,6 +119,73 @@ TEST_F(CommandWordsTest, AGroupWithoutACommandListsItsCommands) {
                        HasSubstr("\"presencectl orgs\" needs a command: list, get")));
   EXPECT_THAT(Check({}), StatusIs(absl::StatusCode::kInvalidArgument,
                                   HasSubstr("\"presencectl\" needs a command: orgs, events")));
+}
+
+// The command line run in-process.
+struct Result {
+  int exit_code;
+  std::string out, err;
+};
+Result RunCli(std::vector<std::string> args) {
+  args.insert(args.begin(), "presencectl");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  const int rc = RunPresencectl(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {rc, out.str(), err.str()};
+}
+
+std::vector<std::string> AllCommands() {
+  std::vector<std::string> commands;
+  std::istringstream in(RunCli({"__complete", "commands"}).out);
+  for (std::string line; std::getline(in, line);) commands.push_back(line);
+  return commands;
+}
+
+TEST(HelpTest, EveryCommandShowsItsExamplesAndTheGlobalFlags) {
+  const std::vector<std::string> commands = AllCommands();
+  EXPECT_THAT(commands, ::testing::IsSupersetOf({"orgs", "orgs list", "events get", "presence",
+                                                 "import", "export", "health", "version",
+                                                 "completion"}));
+  for (const std::string& command : commands) {
+    SCOPED_TRACE(command);
+    std::vector<std::string> args = absl::StrSplit(command, ' ');
+    args.push_back("--help");
+    const Result help = RunCli(args);
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_THAT(help.out, HasSubstr("Example"));
+    EXPECT_THAT(help.out, HasSubstr("Global flags (every command):"));
+    EXPECT_THAT(help.out, HasSubstr("--timeout DURATION"));
+  }
+}
+
+TEST(ManPageTest, HasEveryCommandFromTheHelpTexts) {
+  std::ifstream in(PRESENCECTL_MAN);
+  std::stringstream page;
+  page << in.rdbuf();
+  ASSERT_FALSE(page.str().empty()) << PRESENCECTL_MAN << " was not generated";
+  EXPECT_THAT(page.str(), HasSubstr(".SH NAME\npresencectl \\- query and maintain"));
+  EXPECT_THAT(page.str(), HasSubstr("\\fB\\-\\-registry\\fR"));
+  EXPECT_THAT(page.str(), HasSubstr(".SH COMMANDS"));
+  EXPECT_THAT(page.str(), HasSubstr(".SH ENVIRONMENT"));
+  for (const std::string& command : AllCommands()) {
+    EXPECT_THAT(page.str(), HasSubstr(".SS \"presencectl " + command + "\""));
+  }
+  // The example of a command, as its --help shows it.
+  EXPECT_THAT(page.str(), HasSubstr("presencectl orgs list \\-\\-kind military\\-mission"));
+}
+
+TEST(CompletionTest, ScriptsNameEveryCommand) {
+  for (const char* shell : {"bash", "zsh", "fish"}) {
+    SCOPED_TRACE(shell);
+    const Result script = RunCli({"completion", shell});
+    EXPECT_EQ(script.exit_code, 0);
+    for (const std::string& command : AllCommands()) {
+      const std::string last = command.substr(command.rfind(' ') + 1);
+      EXPECT_THAT(script.out, HasSubstr(last));
+    }
+  }
+  EXPECT_EQ(RunCli({"completion", "tcsh"}).exit_code, kExitUsage);
 }
 
 }  // namespace
