@@ -29,6 +29,7 @@ constexpr char kRootFooter[] =
     "  presencectl orgs get kfor\n"
     "  presencectl events list --org EULEX\n"
     "  presencectl presence 2009-06-01\n"
+    "  presencectl chart --at 2009-06-01 > presence.svg\n"
     "Run 'presencectl COMMAND --help' for each command's flags and examples.";
 
 void AddGlobalFlags(CLI::App& app, GlobalFlags& flags, bool* version) {
@@ -38,7 +39,7 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags, bool* version) {
       ->envname("PRESENCE_TIMELINE")->capture_default_str()->type_name("HOST:PORT");
   app.add_option("--timeout", flags.timeout, "Deadline of each call (5s, 500ms, 2.5)")
       ->capture_default_str()->type_name("DURATION");
-  app.add_option("-o,--output", flags.output, "table, json or jsonl")
+  app.add_option("-o,--output", flags.output, "table, json or jsonl (chart: svg, html, json)")
       ->capture_default_str()->type_name("FORMAT");
   app.add_option("--token", flags.token, "Bearer token for writes (and reads where required)")
       ->envname("PRESENCE_TOKEN")->type_name("TOKEN");
@@ -201,6 +202,7 @@ int RunPresencectl(int argc, const char* const* argv, std::ostream& out, std::os
   AddEventsCommands(set);
   AddPresenceCommand(set);
   AddTransferCommands(set);
+  AddChartCommand(set);
   AddHealthCommands(set);
   AddCompletionCommands(set);  // Last: it reads the whole tree.
   AppendToFooters(&app, GlobalFlagsHelp(app));
@@ -224,6 +226,12 @@ int RunPresencectl(int argc, const char* const* argv, std::ostream& out, std::os
     return ExitCode(s);
   }
   absl::Status status = context.Prepare();
+  const std::vector<CLI::App*> chosen = app.get_subcommands();
+  const bool chart = !chosen.empty() && chosen.front()->get_name() == "chart";
+  if (status.ok() && !chart &&
+      (output.format() == Format::kSvg || output.format() == Format::kHtml)) {
+    status = UsageError("-o svg and -o html are for chart; use table, json or jsonl");
+  }
   if (status.ok()) {
     if (version) {
       status = PrintVersion(context, /*client_only=*/false);

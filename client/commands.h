@@ -35,6 +35,7 @@ void AddEventsCommands(const CommandSet& set);     // client/events.cc
 void AddPresenceCommand(const CommandSet& set);    // client/presence.cc
 void AddTransferCommands(const CommandSet& set);   // client/transfer_commands.cc
 void AddHealthCommands(const CommandSet& set);     // client/health.cc
+void AddChartCommand(const CommandSet& set);       // client/chart_command.cc
 void AddCompletionCommands(const CommandSet& set); // client/completion.cc (last)
 
 // `presencectl version`, also run for --version: presencectl's version line

@@ -4,6 +4,11 @@
 // Golden outputs live in tests/golden/; regenerate them after an intended
 // change with PRESENCE_UPDATE_GOLDEN=1 and review the diff.
 
+#include <png.h>
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -17,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/service_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/svg.h"
 #include "tests/testing/temp_dir.h"
 
 namespace presence {
@@ -114,6 +120,7 @@ TEST_F(PresencectlTest, GoldenOutputs) {
       {"events-list-eulex.json", {"events", "list", "--org", "EULEX", "-o", "json"}},
       {"presence-2009-06-01.txt", {"presence", "2009-06-01"}},
       {"presence-2009-06-01.json", {"presence", "2009-06-01", "-o", "json"}},
+      {"chart-kosovo.svg", {"chart", "--at", "2009-06-01"}},
   };
   for (const auto& [golden, args] : cases) {
     SCOPED_TRACE(golden);
@@ -388,6 +395,94 @@ TEST_F(PresencectlTest, CompletionScriptsCompleteCommandsFlagsAndOrganizations) 
   EXPECT_THAT(fish("presencectl orgs list --kind mil").out, HasSubstr("military-mission"));
   EXPECT_THAT(fish("presencectl orgs get KF").out, HasSubstr("KFOR"));
   EXPECT_THAT(fish("presencectl completion ").out, HasSubstr("zsh"));
+}
+
+// The Kosovo chart as a person would look at it: Chromium renders it, and
+// the picture is not blank and has each lane's bar, in its colour, where the
+// SVG puts it (and nothing of it just above). PRESENCE_UPDATE_GOLDEN=1 also
+// refreshes the README's picture.
+TEST_F(PresencectlTest, ChartRendersInChromiumWhereTheSvgPutsIt) {
+  WaitForPresence();
+  CommandResult chart = stack_->Run({"chart", "--at", "2009-06-01"});
+  ASSERT_EQ(chart.exit_code, 0) << chart.err;
+  testing::Svg svg(chart.out);
+  ASSERT_TRUE(svg.ok());
+  const int width = static_cast<int>(testing::Svg::Number(svg.One("/s:svg"), "width"));
+  const int height = static_cast<int>(std::ceil(testing::Svg::Number(svg.One("/s:svg"), "height")));
+  const std::string svg_path = dir_->Sub("chart.svg"), png_path = dir_->Sub("chart.png");
+  std::ofstream(svg_path) << chart.out;
+  // As the brief for this machine says: no sandbox as root, and nothing
+  // that reaches out to the network.
+  const CommandResult render = testing::RunCommand(
+      {CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+       "--disable-sync", "--hide-scrollbars", "--user-data-dir=" + dir_->Sub("chromium-profile"),
+       "--screenshot=" + png_path, absl::StrCat("--window-size=", width, ",", height),
+       "file://" + svg_path},
+      dir_->path());
+  ASSERT_EQ(render.exit_code, 0) << render.err;
+
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  ASSERT_NE(png_image_begin_read_from_file(&image, png_path.c_str()), 0) << image.message;
+  image.format = PNG_FORMAT_RGB;
+  std::vector<uint8_t> pixels(PNG_IMAGE_SIZE(image));
+  ASSERT_NE(png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr), 0) << image.message;
+  ASSERT_EQ(static_cast<int>(image.width), width);
+  ASSERT_EQ(static_cast<int>(image.height), height);
+  const auto pixel = [&](double x, double y) {
+    const size_t at = (static_cast<size_t>(y) * image.width + static_cast<size_t>(x)) * 3;
+    return std::array<int, 3>{pixels[at], pixels[at + 1], pixels[at + 2]};
+  };
+  const auto distance = [](std::array<int, 3> a, std::array<int, 3> b) {
+    return std::abs(a[0] - b[0]) + std::abs(a[1] - b[1]) + std::abs(a[2] - b[2]);
+  };
+  const auto hex = [](const std::string& color) {
+    return std::array<int, 3>{std::stoi(color.substr(1, 2), nullptr, 16),
+                              std::stoi(color.substr(3, 2), nullptr, 16),
+                              std::stoi(color.substr(5, 2), nullptr, 16)};
+  };
+  // Not blank: ink over a good part of the picture.
+  size_t ink = 0;
+  for (size_t i = 0; i < pixels.size(); i += 3) {
+    ink += pixels[i] + pixels[i + 1] + pixels[i + 2] < 600;
+  }
+  EXPECT_GT(ink, pixels.size() / 3 / 20) << "less than 5% of the picture is drawn";
+  EXPECT_LT(distance(pixel(2, 2), {255, 255, 255}), 10) << "the corner is background";
+
+  const std::vector<xmlNodePtr> lanes = svg.All("//s:g[" + testing::Class("lane") + "]");
+  ASSERT_EQ(lanes.size(), 6u);
+  for (xmlNodePtr lane : lanes) {
+    const std::string org = testing::Svg::Attr(lane, "data-organization");
+    SCOPED_TRACE(org);
+    xmlNodePtr bar = svg.One("//s:g[@data-organization='" + org + "']/s:rect[" +
+                             testing::Class("bar") + "]");
+    const double x = testing::Svg::Number(bar, "x"), w = testing::Svg::Number(bar, "width");
+    const double y = testing::Svg::Number(bar, "y"), h = testing::Svg::Number(bar, "height");
+    // The bar's colour is the last stop of its gradient.
+    const std::string fill = testing::Svg::Attr(bar, "fill");
+    const std::string id = fill.substr(5, fill.size() - 6);
+    const std::array<int, 3> color = hex(testing::Svg::Attr(
+        svg.One("//s:linearGradient[@id='" + id + "']/s:stop[3]"), "stop-color"));
+    const double sample_x = w < 12 ? x + w / 2 : x + w - 6;
+    EXPECT_LT(distance(pixel(sample_x, y + h / 2), color), 90)
+        << "no bar at (" << sample_x << ", " << y + h / 2 << ")";
+    EXPECT_GT(distance(pixel(sample_x, y - 4), color), 90) << "the bar reaches above its place";
+  }
+  // The --at line is drawn where the SVG says.
+  xmlNodePtr at = svg.One("//s:line[" + testing::Class("at") + "]");
+  const double at_x = testing::Svg::Number(at, "x1");
+  bool red = false;
+  for (double dx : {-1.0, 0.0, 1.0}) {
+    const auto p = pixel(at_x + dx, testing::Svg::Number(at, "y2") - 3);
+    red = red || (p[0] > 150 && p[1] < 120 && p[2] < 120);
+  }
+  EXPECT_TRUE(red) << "no red line at x=" << at_x;
+
+  if (std::getenv("PRESENCE_UPDATE_GOLDEN") != nullptr) {
+    std::ifstream in(png_path, std::ios::binary);
+    std::ofstream(PRESENCE_README_CHART, std::ios::binary | std::ios::trunc) << in.rdbuf();
+  }
 }
 
 TEST_F(PresencectlTest, WritesThroughTheCli) {
