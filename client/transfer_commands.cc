@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/args.h"
 #include "client/commands.h"
+#include "client/presencectl.pb.h"
 #include "client/status.h"
 #include "client/transfer.h"
 #include "client/transfer_grpc.h"
@@ -17,28 +18,39 @@ namespace {
 absl::Status RunImport(Context& context, const std::string& path, bool fail_fast) {
   PRESENCE_ASSIGN_OR_RETURN(const std::string text, ReadInput(path));
   Output& out = context.output();
-  int failed = 0;
+  ImportReport report;
+  report.set_file(path);
   const auto on_error = [&](int line, absl::string_view message) {
-    out.err() << path << ":" << line << ": " << message << "\n";
-    ++failed;
+    ImportReport::LineError* error = report.add_errors();
+    error->set_line(line);
+    error->set_message(std::string(message));
+    if (out.table()) out.err() << path << ":" << line << ": " << message << "\n";
   };
   const std::vector<ImportLine> lines = ParseImportText(text, on_error);
-  if (failed > 0 && fail_fast) {
-    return PartialFailure(absl::StrCat("import: stopped at a line that does not parse; nothing written"));
+  if (report.errors_size() > 0 && fail_fast) {
+    report.set_failed(report.errors_size());
+    if (!out.table()) out.Resource(report, [] { return std::string(); });
+    return PartialFailure("import: stopped at a line that does not parse; nothing written");
   }
   std::unique_ptr<TransferTarget> target = NewGrpcTransferTarget(context);
   ImportOptions options;
   options.fail_fast = fail_fast;
   PRESENCE_ASSIGN_OR_RETURN(const ImportSummary summary,
                             Import(*target, lines, options, on_error));
-  std::string report = absl::StrCat("import: ", summary.created, " created, ", summary.updated,
-                                    " updated, ", summary.unchanged, " unchanged, ", failed,
-                                    " failed");
-  if (summary.not_attempted > 0) {
-    absl::StrAppend(&report, ", ", summary.not_attempted, " not attempted");
+  report.set_created(summary.created);
+  report.set_updated(summary.updated);
+  report.set_unchanged(summary.unchanged);
+  report.set_failed(report.errors_size());  // Parse errors and failed writes.
+  report.set_not_attempted(summary.not_attempted);
+  std::string line = absl::StrCat("import: ", report.created(), " created, ", report.updated(),
+                                  " updated, ", report.unchanged(), " unchanged, ",
+                                  report.failed(), " failed");
+  if (report.not_attempted() > 0) {
+    absl::StrAppend(&line, ", ", report.not_attempted(), " not attempted");
   }
-  if (failed > 0) return PartialFailure(report);
-  out.Note(report);
+  if (!out.table()) out.Resource(report, [] { return std::string(); });
+  if (report.failed() > 0) return PartialFailure(line);
+  if (out.table()) out.Note(line);
   return absl::OkStatus();
 }
 
@@ -59,7 +71,8 @@ void AddTransferCommands(const CommandSet& set) {
       "deletes and undeletes as the file says, and leaves the rest, so re-running it\n"
       "changes nothing. Writes go in an order the services accept (parents before\n"
       "children, children deleted before parents, aliases handed over); new\n"
-      "resources go in batches of 1000 (one atomic write each).\n"
+      "resources go in batches of 1000 (one atomic write each). Each failing line is\n"
+      "reported as file:line: CODE: message; -o json prints a report instead.\n"
       "Example:\n  presencectl export > backup.jsonl && presencectl import backup.jsonl");
   set.Select(import, [f, &context] { return RunImport(context, f->file, f->fail_fast); });
 

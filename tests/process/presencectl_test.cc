@@ -236,6 +236,13 @@ TEST_F(PresencectlTest, ExportThenImportIntoEmptyServicesReproducesTheData) {
   EXPECT_THAT(partial.err, HasSubstr(bad + ":3: "));
   EXPECT_THAT(partial.err, HasSubstr("organizations/nowhere"));
   EXPECT_EQ(empty.Run({"orgs", "get", "fresh2"}).exit_code, 0);
+  // The same as a report on stdout.
+  CommandResult report = empty.Run({"import", bad, "-o", "json"});
+  EXPECT_EQ(report.exit_code, 8);
+  EXPECT_THAT(report.out, HasSubstr("\"unchanged\": 2"));
+  EXPECT_THAT(report.out, HasSubstr("\"failed\": 2"));
+  EXPECT_THAT(report.out, HasSubstr("\"line\": 3"));
+  EXPECT_THAT(report.err, HasSubstr("\"exitCode\": 8"));
 
   const std::string bad2 = dir_->Sub("bad2.jsonl");
   std::ofstream(bad2) << "garbage\n"
