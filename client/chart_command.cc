@@ -10,6 +10,7 @@
 #include "client/args.h"
 #include "client/chart.h"
 #include "client/commands.h"
+#include "client/listing.h"
 #include "client/presencectl.pb.h"
 #include "client/status.h"
 #include "services/common/partial_date.h"
@@ -59,15 +60,8 @@ absl::Status RunChart(Context& context, const ChartFlags& f) {
 
   rv1::ListOrganizationsRequest list;
   list.set_page_size(1000);
-  rv1::ListOrganizationsResponse all;
-  PRESENCE_RETURN_IF_ERROR((ListPages<rv1::ListOrganizationsRequest, rv1::ListOrganizationsResponse>(
-      list, /*all=*/true,
-      [&](const rv1::ListOrganizationsRequest& r, rv1::ListOrganizationsResponse* page) {
-        return context.Call("listing organizations", [&](grpc::ClientContext* c) {
-          return context.registry().ListOrganizations(c, r, page);
-        });
-      },
-      [](rv1::ListOrganizationsResponse& r) { return r.mutable_organizations(); }, &all)));
+  PRESENCE_ASSIGN_OR_RETURN(const rv1::ListOrganizationsResponse all,
+                            ListOrganizations(context, list, /*all=*/true));
   // The lanes: those asked for, else the presence kinds; within the window.
   const DayInterval window = SpanBetween(input.since ? &*input.since : nullptr,
                                          input.until ? &*input.until : nullptr);
@@ -95,15 +89,8 @@ absl::Status RunChart(Context& context, const ChartFlags& f) {
   for (const Organization& org : input.lanes) events.add_organizations(org.name());
   if (input.since) *events.mutable_since() = *input.since;
   if (input.until) *events.mutable_until() = *input.until;
-  tv1::ListEventsResponse listed;
-  PRESENCE_RETURN_IF_ERROR((ListPages<tv1::ListEventsRequest, tv1::ListEventsResponse>(
-      events, /*all=*/true,
-      [&](const tv1::ListEventsRequest& r, tv1::ListEventsResponse* page) {
-        return context.Call("listing events", [&](grpc::ClientContext* c) {
-          return context.timeline().ListEvents(c, r, page);
-        });
-      },
-      [](tv1::ListEventsResponse& r) { return r.mutable_events(); }, &listed)));
+  PRESENCE_ASSIGN_OR_RETURN(const tv1::ListEventsResponse listed,
+                            ListEvents(context, events, /*all=*/true));
   input.events.assign(listed.events().begin(), listed.events().end());
 
   if (input.at) {

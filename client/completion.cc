@@ -13,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "client/commands.h"
 #include "client/format.h"
+#include "client/listing.h"
 #include "client/output.h"
 #include "client/status.h"
 #include "services/common/status_macros.h"
@@ -338,15 +339,8 @@ std::string FishScript(const CLI::App& root) {
 absl::Status CompleteOrgs(Context& context) {
   rv1::ListOrganizationsRequest request;
   request.set_page_size(1000);
-  rv1::ListOrganizationsResponse all;
-  PRESENCE_RETURN_IF_ERROR((ListPages<rv1::ListOrganizationsRequest, rv1::ListOrganizationsResponse>(
-      request, /*all=*/true,
-      [&](const rv1::ListOrganizationsRequest& r, rv1::ListOrganizationsResponse* page) {
-        return context.Call("listing organizations", [&](grpc::ClientContext* c) {
-          return context.registry().ListOrganizations(c, r, page);
-        });
-      },
-      [](rv1::ListOrganizationsResponse& r) { return r.mutable_organizations(); }, &all)));
+  PRESENCE_ASSIGN_OR_RETURN(const rv1::ListOrganizationsResponse all,
+                            ListOrganizations(context, request, /*all=*/true));
   for (const auto& org : all.organizations()) {
     context.output().Text(absl::StrCat(IdOf(org.name()), "\n"));
     if (!org.acronym().empty() && org.acronym().find_first_of(" \t'\"") == std::string::npos) {

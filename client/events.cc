@@ -9,6 +9,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/format.h"
+#include "client/listing.h"
 #include "client/status.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
@@ -135,15 +136,8 @@ void AddList(const CommandSet& set, CLI::App* events) {
     request.set_descending(f->desc);
     request.set_page_size(f->page_size);
     request.set_page_token(f->page_token);
-    tv1::ListEventsResponse response;
-    PRESENCE_RETURN_IF_ERROR((ListPages<tv1::ListEventsRequest, tv1::ListEventsResponse>(
-        request, f->all,
-        [&](const tv1::ListEventsRequest& r, tv1::ListEventsResponse* page) {
-          return context.Call("listing events", [&](grpc::ClientContext* c) {
-            return context.timeline().ListEvents(c, r, page);
-          });
-        },
-        [](tv1::ListEventsResponse& r) { return r.mutable_events(); }, &response)));
+    PRESENCE_ASSIGN_OR_RETURN(const tv1::ListEventsResponse response,
+                              ListEvents(context, request, f->all));
     context.output().List(response, response.events(),
                           [&] { return EventRowsTable(response.events()); });
     context.output().MoreHint(response.next_page_token());

@@ -10,6 +10,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/format.h"
+#include "client/listing.h"
 #include "client/status.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
@@ -169,16 +170,8 @@ void AddList(const CommandSet& set, CLI::App* orgs) {
       PRESENCE_ASSIGN_OR_RETURN(*request.mutable_active_on(),
                                 ParseDateArg(f->active_on, "--active-on"));
     }
-    rv1::ListOrganizationsResponse response;
-    PRESENCE_RETURN_IF_ERROR((ListPages<rv1::ListOrganizationsRequest, rv1::ListOrganizationsResponse>(
-        request, f->all,
-        [&](const rv1::ListOrganizationsRequest& r, rv1::ListOrganizationsResponse* page) {
-          return context.Call("listing organizations", [&](grpc::ClientContext* c) {
-            return context.registry().ListOrganizations(c, r, page);
-          });
-        },
-        [](rv1::ListOrganizationsResponse& r) { return r.mutable_organizations(); },
-        &response)));
+    PRESENCE_ASSIGN_OR_RETURN(const rv1::ListOrganizationsResponse response,
+                              ListOrganizations(context, request, f->all));
     context.output().List(response, response.organizations(),
                           [&] { return OrgRowsTable(response.organizations()); });
     context.output().MoreHint(response.next_page_token());
@@ -280,46 +273,31 @@ void AddWrites(const CommandSet& set, CLI::App* orgs) {
   });
 }
 
-// delete and undelete.
-void AddLifecycle(const CommandSet& set, CLI::App* orgs) {
-  Context& context = set.context;
+// delete or undelete: an organization argument, an etag, one call.
+template <typename Request>
+void AddStateChange(const CommandSet& set, CLI::App* orgs, const char* name,
+                    const char* description, const char* footer, const char* doing,
+                    grpc::Status (rv1::RegistryService::StubInterface::*method)(
+                        grpc::ClientContext*, const Request&, Organization*)) {
   struct Target {
     std::string org, etag;
   };
-  auto del = std::make_shared<Target>();
-  CLI::App* delete_cmd = orgs->add_subcommand("delete", "Soft-delete an organization");
-  delete_cmd->add_option("organization", del->org, "id or resource name")->required();
-  delete_cmd->add_option("--etag", del->etag, "Only if the organization still has this etag");
-  delete_cmd->footer("Examples:\n  presencectl orgs delete omik\n  presencectl orgs undelete omik");
-  set.Select(delete_cmd, [del, &context]() -> absl::Status {
-    PRESENCE_ASSIGN_OR_RETURN(const std::string name,
-                              ResolveOrganization(context, del->org, false));
-    rv1::DeleteOrganizationRequest request;
-    request.set_name(name);
-    request.set_etag(del->etag);
-    Organization org;
-    PRESENCE_RETURN_IF_ERROR(context.Call("deleting " + name, [&](grpc::ClientContext* c) {
-      return context.registry().DeleteOrganization(c, request, &org);
+  auto t = std::make_shared<Target>();
+  CLI::App* cmd = orgs->add_subcommand(name, description);
+  cmd->add_option("organization", t->org, "id or resource name")->required();
+  cmd->add_option("--etag", t->etag, "Only if the organization still has this etag");
+  cmd->footer(footer);
+  Context& context = set.context;
+  set.Select(cmd, [t, &context, doing, method]() -> absl::Status {
+    PRESENCE_ASSIGN_OR_RETURN(const std::string org, ResolveOrganization(context, t->org, false));
+    Request request;
+    request.set_name(org);
+    request.set_etag(t->etag);
+    Organization out;
+    PRESENCE_RETURN_IF_ERROR(context.Call(absl::StrCat(doing, " ", org), [&](grpc::ClientContext* c) {
+      return (context.registry().*method)(c, request, &out);
     }));
-    return Print(context, org);
-  });
-
-  auto undel = std::make_shared<Target>();
-  CLI::App* undelete = orgs->add_subcommand("undelete", "Restore a deleted organization");
-  undelete->add_option("organization", undel->org, "id or resource name")->required();
-  undelete->add_option("--etag", undel->etag, "Only if the organization still has this etag");
-  undelete->footer("Example:\n  presencectl orgs undelete omik");
-  set.Select(undelete, [undel, &context]() -> absl::Status {
-    PRESENCE_ASSIGN_OR_RETURN(const std::string name,
-                              ResolveOrganization(context, undel->org, false));
-    rv1::UndeleteOrganizationRequest request;
-    request.set_name(name);
-    request.set_etag(undel->etag);
-    Organization org;
-    PRESENCE_RETURN_IF_ERROR(context.Call("undeleting " + name, [&](grpc::ClientContext* c) {
-      return context.registry().UndeleteOrganization(c, request, &org);
-    }));
-    return Print(context, org);
+    return Print(context, out);
   });
 }
 
@@ -422,7 +400,14 @@ void AddOrgsCommands(const CommandSet& set) {
   AddList(set, orgs);
   AddReads(set, orgs);
   AddWrites(set, orgs);
-  AddLifecycle(set, orgs);
+  AddStateChange<rv1::DeleteOrganizationRequest>(
+      set, orgs, "delete", "Soft-delete an organization",
+      "Examples:\n  presencectl orgs delete omik\n  presencectl orgs undelete omik", "deleting",
+      &rv1::RegistryService::StubInterface::DeleteOrganization);
+  AddStateChange<rv1::UndeleteOrganizationRequest>(
+      set, orgs, "undelete", "Restore a deleted organization",
+      "Example:\n  presencectl orgs undelete omik", "undeleting",
+      &rv1::RegistryService::StubInterface::UndeleteOrganization);
   AddHistory(set, orgs);
   AddWatch(set, orgs);
 }

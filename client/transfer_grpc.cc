@@ -6,7 +6,7 @@
 
 #include "client/args.h"
 #include "client/format.h"
-#include "client/output.h"
+#include "client/listing.h"
 #include "services/common/status_macros.h"
 
 namespace presence::cli {
@@ -27,16 +27,8 @@ class GrpcTransferTarget final : public TransferTarget {
     rv1::ListOrganizationsRequest request;
     request.set_page_size(kPageSize);
     request.set_show_deleted(true);
-    rv1::ListOrganizationsResponse all;
-    PRESENCE_RETURN_IF_ERROR(
-        (ListPages<rv1::ListOrganizationsRequest, rv1::ListOrganizationsResponse>(
-            request, /*all=*/true,
-            [&](const rv1::ListOrganizationsRequest& r, rv1::ListOrganizationsResponse* page) {
-              return context_.Call("listing organizations", [&](grpc::ClientContext* c) {
-                return context_.registry().ListOrganizations(c, r, page);
-              });
-            },
-            [](rv1::ListOrganizationsResponse& r) { return r.mutable_organizations(); }, &all)));
+    PRESENCE_ASSIGN_OR_RETURN(rv1::ListOrganizationsResponse all,
+                              cli::ListOrganizations(context_, request, /*all=*/true));
     return std::vector<Organization>(std::make_move_iterator(all.mutable_organizations()->begin()),
                                      std::make_move_iterator(all.mutable_organizations()->end()));
   }
@@ -44,15 +36,8 @@ class GrpcTransferTarget final : public TransferTarget {
   absl::StatusOr<std::vector<Event>> ListEvents() override {
     tv1::ListEventsRequest request;
     request.set_page_size(kPageSize);
-    tv1::ListEventsResponse all;
-    PRESENCE_RETURN_IF_ERROR((ListPages<tv1::ListEventsRequest, tv1::ListEventsResponse>(
-        request, /*all=*/true,
-        [&](const tv1::ListEventsRequest& r, tv1::ListEventsResponse* page) {
-          return context_.Call("listing events", [&](grpc::ClientContext* c) {
-            return context_.timeline().ListEvents(c, r, page);
-          });
-        },
-        [](tv1::ListEventsResponse& r) { return r.mutable_events(); }, &all)));
+    PRESENCE_ASSIGN_OR_RETURN(tv1::ListEventsResponse all,
+                              cli::ListEvents(context_, request, /*all=*/true));
     return std::vector<Event>(std::make_move_iterator(all.mutable_events()->begin()),
                               std::make_move_iterator(all.mutable_events()->end()));
   }
