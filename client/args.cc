@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/format.h"
 #include "services/common/partial_date.h"
 
 namespace presence::cli {
@@ -47,6 +48,18 @@ absl::StatusOr<type::v1::PartialDate> ParseDateArg(absl::string_view text,
     return absl::InvalidArgumentError(absl::StrCat(flag, ": ", date.status().message()));
   }
   return date;
+}
+
+absl::StatusOr<registry::v1::Organization::Kind> OrganizationKindArg(absl::string_view text) {
+  auto kind = ParseOrganizationKind(text);
+  if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", kind.status().message()));
+  return kind;
+}
+
+absl::StatusOr<timeline::v1::Event::Kind> EventKindArg(absl::string_view text) {
+  auto kind = ParseEventKind(text);
+  if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", kind.status().message()));
+  return kind;
 }
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {

@@ -10,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client/context.h"
+#include "presence/registry/v1/registry.pb.h"
+#include "presence/timeline/v1/timeline.pb.h"
 #include "presence/type/v1/types.pb.h"
 
 namespace presence::cli {
@@ -29,6 +31,10 @@ std::string EventName(absl::string_view arg);
 // A date as people write it; INVALID_ARGUMENT "<flag>: <why>".
 absl::StatusOr<type::v1::PartialDate> ParseDateArg(absl::string_view text,
                                                    absl::string_view flag);
+
+// A --kind value (format.h's names); INVALID_ARGUMENT "--kind: <why>".
+absl::StatusOr<registry::v1::Organization::Kind> OrganizationKindArg(absl::string_view text);
+absl::StatusOr<timeline::v1::Event::Kind> EventKindArg(absl::string_view text);
 
 // The content of a file, or of stdin for "-"; INVALID_ARGUMENT if unreadable.
 absl::StatusOr<std::string> ReadInput(const std::string& path);

@@ -54,9 +54,8 @@ struct EventFlags {
     const auto given = [&](const char* flag) { return cmd->count(flag) > 0; };
     if (given("--title")) { event->set_title(title); paths->push_back("title"); }
     if (given("--kind")) {
-      absl::StatusOr<Event::Kind> k = ParseEventKind(kind);
-      if (!k.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", k.status().message()));
-      event->set_kind(*k);
+      PRESENCE_ASSIGN_OR_RETURN(const Event::Kind k, EventKindArg(kind));
+      event->set_kind(k);
       paths->push_back("kind");
     }
     if (given("--start")) {
@@ -123,9 +122,8 @@ void AddList(const CommandSet& set, CLI::App* events) {
       request.add_organizations(std::move(name));
     }
     for (const auto& k : f->kinds) {
-      absl::StatusOr<Event::Kind> kind = ParseEventKind(k);
-      if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", kind.status().message()));
-      request.add_kinds(*kind);
+      PRESENCE_ASSIGN_OR_RETURN(const Event::Kind kind, EventKindArg(k));
+      request.add_kinds(kind);
     }
     if (!f->since.empty()) {
       PRESENCE_ASSIGN_OR_RETURN(*request.mutable_since(), ParseDateArg(f->since, "--since"));

@@ -67,9 +67,8 @@ struct OrgFlags {
       paths->push_back("aliases");
     }
     if (given("--kind")) {
-      absl::StatusOr<Organization::Kind> k = ParseOrganizationKind(kind);
-      if (!k.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", k.status().message()));
-      org->set_kind(*k);
+      PRESENCE_ASSIGN_OR_RETURN(const Organization::Kind k, OrganizationKindArg(kind));
+      org->set_kind(k);
       paths->push_back("kind");
     }
     if (given("--parent")) {
@@ -157,9 +156,8 @@ void AddList(const CommandSet& set, CLI::App* orgs) {
     request.set_page_token(f->page_token);
     request.set_show_deleted(f->show_deleted);
     if (!f->kind.empty()) {
-      absl::StatusOr<Organization::Kind> k = ParseOrganizationKind(f->kind);
-      if (!k.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", k.status().message()));
-      request.set_kind(*k);
+      PRESENCE_ASSIGN_OR_RETURN(const Organization::Kind k, OrganizationKindArg(f->kind));
+      request.set_kind(k);
     }
     if (!f->parent.empty()) {
       PRESENCE_ASSIGN_OR_RETURN(const std::string parent,

@@ -29,9 +29,9 @@ void AddPresenceCommand(const CommandSet& set) {
     timeline::v1::GetPresenceRequest request;
     PRESENCE_ASSIGN_OR_RETURN(*request.mutable_date(), ParseDateArg(f->date, "date"));
     for (const auto& k : f->kinds) {
-      absl::StatusOr<registry::v1::Organization::Kind> kind = ParseOrganizationKind(k);
-      if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat("--kind: ", kind.status().message()));
-      request.add_kinds(*kind);
+      PRESENCE_ASSIGN_OR_RETURN(const registry::v1::Organization::Kind kind,
+                                OrganizationKindArg(k));
+      request.add_kinds(kind);
     }
     request.set_max_events(f->max_events);
     timeline::v1::Presence response;

@@ -99,6 +99,11 @@ class Planner {
         events_.push_back(&line);
       }
     }
+    for (const Organization& org : wanted) {
+      if (!org.parent_organization().empty()) {
+        children_[org.parent_organization()].push_back(org.name());
+      }
+    }
     for (const Organization& org : DependencyOrder(std::move(wanted))) {
       orgs_[org.name()].position = static_cast<int>(order_.size());
       order_.push_back(org.name());
@@ -158,6 +163,7 @@ class Planner {
     for (const auto& [key, names] : holders) {
       if (names.size() > 1 && gained.count(key) > 0) contested_.insert(key);
     }
+    holders_ = std::move(holders);
   }
 
   // The final content without contested names and without leaders
@@ -304,8 +310,15 @@ class Planner {
       if (x.want_live || !x.live) continue;
       // Live organizations holding one of x's final names step aside.
       const std::set<std::string> names = Keys(x.final_content);
+      std::set<std::string> candidates;  // Those that may hold one of them.
+      for (const std::string& k : names) {
+        if (auto h = holders_.find(k); h != holders_.end()) {
+          candidates.insert(h->second.begin(), h->second.end());
+        }
+      }
       std::vector<std::string> aside;
-      for (const auto& [name, z] : orgs_) {
+      for (const std::string& name : candidates) {
+        const Org& z = orgs_.at(name);
         if (name == x.name || !z.live) continue;
         bool collides = false;
         for (const std::string& k : Keys(z.content)) collides |= names.count(k) > 0;
@@ -334,11 +347,10 @@ class Planner {
       if (!Same(x.content, x.final_content)) {
         Write(Kind::kUpdateOrganization, x, x.final_content, stepped_aside);
       }
-      std::vector<int> children;
-      for (const auto& [name, o] : orgs_) {
-        if (!o.live && o.content.parent_organization() == x.name && o.last_step != kNoStep) {
-          children.push_back(o.last_step);
-        }
+      std::vector<int> children;  // Their deletions.
+      for (const std::string& name : children_[x.name]) {
+        const Org& o = orgs_.at(name);
+        if (!o.live && o.last_step != kNoStep) children.push_back(o.last_step);
       }
       const int deleted = Add(Kind::kDeleteOrganization, x, children);
       for (auto r = aside.rbegin(); r != aside.rend(); ++r) {
@@ -361,6 +373,10 @@ class Planner {
   std::vector<const ImportLine*> events_;
   std::vector<std::string> order_;  // The file's organizations, dependency order.
   std::set<std::string> contested_;
+  // Key -> the organizations holding it at some point (any content).
+  std::map<std::string, std::set<std::string>> holders_;
+  // Parent -> the file's organizations naming it.
+  std::map<std::string, std::vector<std::string>> children_;
   std::vector<ImportStep> steps_;
 };
 

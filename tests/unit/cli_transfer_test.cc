@@ -369,6 +369,34 @@ TEST(ImportTest, BatchesRespectTheirSize) {
   EXPECT_THAT(target.log(), ElementsAre("create a,b", "create c"));
 }
 
+TEST(ImportTest, ThousandsOfResourcesGoInBatches) {
+  // 30 parents with 100 children each, every third child deleted; an event
+  // per child.
+  std::vector<Organization> orgs;
+  std::vector<Event> events;
+  for (int p = 0; p < 30; ++p) {
+    orgs.push_back(Org(absl::StrCat("p", p), {absl::StrCat("Parent ", p)}));
+    for (int c = 0; c < 100; ++c) {
+      const std::string id = absl::StrCat("c", p, "-", c);
+      orgs.push_back(Org(id, {absl::StrCat("Child ", p, " ", c)}, absl::StrCat("p", p), c % 3 == 0));
+      events.push_back(Ev(absl::StrCat("e", p, "-", c), {id}));
+    }
+  }
+  FakeTarget target;
+  ImportRun run = RunImport(target, Lines(orgs, events));
+  EXPECT_EQ(run.summary.created, static_cast<int>(orgs.size() + events.size()));
+  int creates = 0, event_batches = 0, deletes = 0;
+  for (const std::string& line : target.log()) {
+    creates += absl::StartsWith(line, "create ");
+    event_batches += absl::StartsWith(line, "events ");
+    deletes += absl::StartsWith(line, "delete ");
+  }
+  EXPECT_EQ(creates, 4);        // 3030 organizations.
+  EXPECT_EQ(event_batches, 3);  // 3000 events.
+  EXPECT_EQ(deletes, 30 * 34);
+  EXPECT_EQ(target.log().size(), 4u + 3u + 30u * 34u) << "nothing else was written";
+}
+
 TEST(PlanImportTest, EveryStepComesAfterWhatItNeeds) {
   const auto lines = Lines({Org("p", {"K"}, "", true), Org("c", {}, "p", true), Org("l", {"K"})},
                            {Ev("e", {"c"})});
