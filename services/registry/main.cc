@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = presence::OpenServiceStore(
       data_dir, {std::begin(presence::registry::kTableNames), std::end(presence::registry::kTableNames)},
-      presence::registry::kSchemaVersion, absl::GetFlag(FLAGS_block_cache_mb));
+      presence::registry::kSchemaVersion, absl::GetFlag(FLAGS_block_cache_mb),
+      [](presence::storage::KvStore* store, int64_t from) {
+        return presence::registry::UpgradeStore(store, from);
+      });
   if (!store.ok()) return presence::FailStartup(store.status());
 
   presence::registry::RegistryOptions options;
@@ -72,12 +75,14 @@ int main(int argc, char** argv) {
   presence::Metrics::Global().AddCollector([&service, &registry](std::string* out) {
     presence::AppendGauge(out, "presence_registry_watch_streams",
                           "Open WatchOrganizations streams.", service.watchers());
-    presence::AppendGauge(out, "presence_registry_revision",
-                          "The registry's current revision.",
-                          static_cast<double>((*registry)->CurrentRevision()));
+    if (absl::StatusOr<int64_t> revision = (*registry)->CurrentRevision(); revision.ok()) {
+      presence::AppendGauge(out, "presence_registry_revision",
+                            "The registry's current revision.",
+                            static_cast<double>(*revision));
+    }
   });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.registry.v1.RegistryService",
-                                        {{"data_dir", data_dir}, {"revision", (*registry)->CurrentRevision()}});
+                                        {{"data_dir", data_dir}, {"revision", (*registry)->CurrentRevision().value_or(-1)}});
   if (!server.ok()) return presence::FailStartup(server.status());
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),

@@ -57,7 +57,7 @@ class WatchReactor final
     // Headers go out at once, so the client knows the stream is established
     // even when there is nothing to replay.
     StartSendInitialMetadata();
-    listener_ = registry_->Subscribe([this](int64_t) { Pump(); });
+    listener_ = registry_->Subscribe([this] { Pump(); });
     Pump();
   }
 
@@ -143,7 +143,7 @@ class WatchReactor final
   Registry* const registry_;
   grpc::CallbackServerContext* const context_;
   const std::unique_ptr<RpcScope> scope_;
-  CommitSequencer::ListenerId listener_ = 0;
+  Registry::ListenerId listener_ = 0;
 
   absl::Mutex mu_;
   int64_t after_ ABSL_GUARDED_BY(mu_);
@@ -263,13 +263,16 @@ RegistryGrpcService::WatchOrganizations(
     const v1::WatchOrganizationsRequest* request) {
   // Sent at once (see WatchReactor::Begin): tells the client the stream is
   // established and at which revision the registry stood.
-  context->AddInitialMetadata("presence-revision",
-                              std::to_string(registry_->CurrentRevision()));
+  absl::StatusOr<int64_t> revision = registry_->CurrentRevision();
+  if (revision.ok()) {
+    context->AddInitialMetadata("presence-revision", std::to_string(*revision));
+  }
   auto scope = std::make_unique<RpcScope>(
       gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations");
   absl::Status valid = scope->Admit(Access::kRead).status();
   auto* reactor = new WatchReactor(this, registry_, context, std::move(scope),
                                    request->start_revision());
+  if (valid.ok()) valid = revision.status();
   if (valid.ok()) valid = registry_->CheckWatchStart(request->start_revision());
   {
     absl::MutexLock lock(&mu_);

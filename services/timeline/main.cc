@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = presence::OpenServiceStore(
       data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
-      absl::GetFlag(FLAGS_block_cache_mb), tl::UpgradeStore);
+      absl::GetFlag(FLAGS_block_cache_mb),
+      [](presence::storage::KvStore* store, int64_t from) { return tl::UpgradeStore(store, from); });
   if (!store.ok()) return presence::FailStartup(store.status());
 
   tl::GrpcRegistryClientOptions client_options;

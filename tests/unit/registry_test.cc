@@ -147,7 +147,7 @@ TEST_F(RegistryTest, CreateStampsOutputFieldsAndGetReturnsIt) {
   EXPECT_EQ(created->etag(), "\"1\"");
   EXPECT_EQ(created->last_modified_by(), "alice");
   EXPECT_EQ(created->create_time().seconds(), 1700000000);
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
   EXPECT_FALSE(*registry_->IsEmpty());
 
   absl::StatusOr<Organization> got =
@@ -164,7 +164,7 @@ TEST_F(RegistryTest, SurvivesReopenWithItsRevision) {
   MustCreate("nato", MakeOrg("NATO"));
   MustCreate("kfor", MakeOrg("Kosovo Force", "KFOR", "organizations/nato"));
   Reopen();
-  EXPECT_EQ(registry_->CurrentRevision(), 2);
+  EXPECT_EQ(*registry_->CurrentRevision(), 2);
   EXPECT_THAT(registry_->LookupOrganization("kfor"), IsOk());
   EXPECT_EQ(MustCreate("eulex", MakeOrg("EULEX")).revision(), 3);
 }
@@ -278,7 +278,7 @@ TEST_F(RegistryTest, ValidateOnlyChecksEverythingAndWritesNothing) {
   DeleteOrganizationRequest del = DeleteRequest("nato");
   del.set_validate_only(true);
   EXPECT_THAT(registry_->DeleteOrganization(del), IsOk());
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
   EXPECT_THAT(registry_->GetOrganization("organizations/kfor"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(registry_->GetOrganization("organizations/nato")->state(),
@@ -301,7 +301,7 @@ TEST_F(RegistryTest, RequestIdRetriesReturnTheFirstResult) {
   EXPECT_THAT(registry_->CreateOrganization(
                   CreateRequest("x", MakeOrg("X"), "not-a-uuid")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id")));
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
 }
 
 TEST_F(RegistryTest, BatchCreateIsAllOrNothingWithIndexedErrors) {
@@ -320,13 +320,13 @@ TEST_F(RegistryTest, BatchCreateIsAllOrNothingWithIndexedErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("requests[3].organization_id")));
   batch.mutable_requests()->RemoveLast();
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
   auto created = registry_->BatchCreateOrganizations(batch);
   ASSERT_THAT(created, IsOk());
   ASSERT_EQ(created->organizations_size(), 3);
   EXPECT_EQ(created->organizations(0).revision(), 2);
   EXPECT_EQ(created->organizations(2).revision(), 4);
-  EXPECT_EQ(registry_->CurrentRevision(), 4);
+  EXPECT_EQ(*registry_->CurrentRevision(), 4);
 }
 
 TEST_F(RegistryTest, ChangeLogHoldsEveryChangeInOrder) {
@@ -468,7 +468,7 @@ TEST_F(RegistryTest, OneRequestIdFromConcurrentCallersYieldsOneResult) {
     ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->SerializeAsString(), results[0]->SerializeAsString());
   }
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
 }
 
 TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWriters) {
@@ -488,7 +488,7 @@ TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWrite
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(registry_->CurrentRevision(), kThreads * kWrites);
+  EXPECT_EQ(*registry_->CurrentRevision(), kThreads * kWrites);
   std::vector<OrganizationChange> changes = AllChanges();
   ASSERT_EQ(changes.size(), static_cast<size_t>(kThreads * kWrites));
   std::map<std::string, Organization> last;
