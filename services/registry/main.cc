@@ -17,7 +17,8 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "Address to serve gRPC on, host:port (port 0 picks a free port).");
 ABSL_FLAG(std::string, data_dir, "var/registry",
-          "Directory of the RocksDB database (created if missing).");
+          "Directory of the RocksDB database (created if missing); unused with "
+          "--store.");
 ABSL_FLAG(bool, seed, true,
           "Load the embedded Kosovo data set when the database is empty.");
 ABSL_FLAG(std::string, seed_file, "",
@@ -40,14 +41,15 @@ int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
   presence::ParseServiceFlags(
       argc, argv, "presence-registry",
-      "The presence registry: organizations over gRPC, stored in RocksDB.");
+      "The presence registry: organizations over gRPC, stored in RocksDB or "
+      "PostgreSQL.");
   using presence::registry::Registry;
   auto serving = presence::SetUpServing("presence-registry", absl::GetFlag(FLAGS_listen));
   if (!serving.ok()) return presence::FailStartup(serving.status());
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = presence::OpenServiceStore(
-      data_dir, {std::begin(presence::registry::kTableNames), std::end(presence::registry::kTableNames)},
+      "registry", data_dir, {std::begin(presence::registry::kTableNames), std::end(presence::registry::kTableNames)},
       presence::registry::kSchemaVersion, absl::GetFlag(FLAGS_block_cache_mb),
       [](presence::storage::KvStore* store, int64_t from) {
         return presence::registry::UpgradeStore(store, from);
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
   }
 
   presence::registry::RegistryGrpcService service(
-      registry->get(), (*serving)->gate.get(), absl::GetFlag(FLAGS_max_watchers));
+      registry->get(), (*serving)->gate.get(), absl::GetFlag(FLAGS_max_watchers),
+      presence::StoreIsShared());
   presence::AddStorageMetrics((*registry)->store());
   presence::Metrics::Global().AddCollector([&service, &registry](std::string* out) {
     presence::AppendGauge(out, "presence_registry_watch_streams",
@@ -82,7 +85,7 @@ int main(int argc, char** argv) {
     }
   });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.registry.v1.RegistryService",
-                                        {{"data_dir", data_dir}, {"revision", (*registry)->CurrentRevision().value_or(-1)}});
+                                        {{"store", presence::StoreIsShared() ? "postgresql" : data_dir}, {"revision", (*registry)->CurrentRevision().value_or(-1)}});
   if (!server.ok()) return presence::FailStartup(server.status());
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),

@@ -19,7 +19,8 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "Address to serve gRPC on, host:port (port 0 picks a free port).");
 ABSL_FLAG(std::string, data_dir, "var/timeline",
-          "Directory of the RocksDB database (created if missing).");
+          "Directory of the RocksDB database (created if missing); unused with "
+          "--store.");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
           "Address of the registry, host:port.");
 ABSL_FLAG(absl::Duration, registry_timeout, absl::Seconds(2),
@@ -54,14 +55,15 @@ int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
   presence::ParseServiceFlags(
       argc, argv, "presence-timeline",
-      "The presence timeline: dated events over gRPC, stored in RocksDB.");
+      "The presence timeline: dated events over gRPC, stored in RocksDB or "
+      "PostgreSQL.");
   namespace tl = presence::timeline;
   auto serving = presence::SetUpServing("presence-timeline", absl::GetFlag(FLAGS_listen));
   if (!serving.ok()) return presence::FailStartup(serving.status());
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = presence::OpenServiceStore(
-      data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
+      "timeline", data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
       absl::GetFlag(FLAGS_block_cache_mb),
       [](presence::storage::KvStore* store, int64_t from) { return tl::UpgradeStore(store, from); });
   if (!store.ok()) return presence::FailStartup(store.status());
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
                           static_cast<double>(cache.revision()));
   });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.timeline.v1.TimelineService",
-                                        {{"data_dir", data_dir}, {"registry", client_options.address}});
+                                        {{"store", presence::StoreIsShared() ? "postgresql" : data_dir}, {"registry", client_options.address}});
   if (!server.ok()) return presence::FailStartup(server.status());
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),

@@ -523,7 +523,13 @@ class PostgresKvStore final : public KvStore {
       : options_(options),
         channel_(absl::StrCat("presence_", options.name)),
         pool_(options.conninfo, absl::StrCat("presence-", options.name),
-              std::move(prepare_sql), options.pool_size, options.acquire_timeout) {}
+              prepare_sql, options.pool_size, options.acquire_timeout) {
+    if (!options.read_conninfo.empty()) {
+      read_pool_ = std::make_unique<Pool>(
+          options.read_conninfo, absl::StrCat("presence-", options.name, "-read"),
+          std::move(prepare_sql), options.pool_size, options.acquire_timeout);
+    }
+  }
 
   ~PostgresKvStore() override {
     if (listener_.joinable()) {
@@ -554,16 +560,21 @@ class PostgresKvStore final : public KvStore {
       r = const_cast<PgSnapshot*>(static_cast<const PgSnapshot*>(snapshot))
               ->Query(statement, {std::string(key)});
     } else {
-      // A point read is idempotent: one more try on a fresh connection.
-      for (int attempt = 0; attempt < 2; ++attempt) {
-        absl::StatusOr<std::unique_ptr<Connection>> conn = pool_.Acquire();
-        if (!conn.ok()) {
-          r = conn.status();
-          continue;
+      // A point read is idempotent: one more try on a fresh connection, then
+      // on the read pool if there is one.
+      for (Pool* pool : ReadPools()) {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+          absl::StatusOr<std::unique_ptr<Connection>> conn = pool->Acquire();
+          if (!conn.ok()) {
+            r = conn.status();
+            continue;
+          }
+          r = (*conn)->Run(statement.c_str(), {std::string(key)});
+          pool->Release(*std::move(conn));
+          if (r.ok() || RetryReason(r.status()) != "connection") break;
         }
-        r = (*conn)->Run(statement.c_str(), {std::string(key)});
-        pool_.Release(*std::move(conn));
         if (r.ok() || RetryReason(r.status()) != "connection") break;
+        PrimaryUnreachable(*pool);
       }
     }
     if (!r.ok()) return Public(r.status());
@@ -587,20 +598,25 @@ class PostgresKvStore final : public KvStore {
   }
 
   absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() override {
-    for (int attempt = 0;; ++attempt) {
-      absl::StatusOr<std::unique_ptr<Connection>> conn = pool_.Acquire();
-      absl::Status s = conn.status();
-      if (s.ok()) {
-        // The snapshot is taken by the first query, not by BEGIN.
-        s = (*conn)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1");
+    absl::Status s;
+    for (Pool* pool : ReadPools()) {
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        absl::StatusOr<std::unique_ptr<Connection>> conn = pool->Acquire();
+        s = conn.status();
         if (s.ok()) {
-          return std::shared_ptr<const Snapshot>(
-              std::make_shared<PgSnapshot>(&pool_, *std::move(conn)));
+          // The snapshot is taken by the first query, not by BEGIN.
+          s = (*conn)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1");
+          if (s.ok()) {
+            return std::shared_ptr<const Snapshot>(
+                std::make_shared<PgSnapshot>(pool, *std::move(conn)));
+          }
+          pool->Release(*std::move(conn));
         }
-        pool_.Release(*std::move(conn));
+        if (RetryReason(s) != "connection") return Public(s);
       }
-      if (attempt == 1 || RetryReason(s) != "connection") return Public(s);
+      PrimaryUnreachable(*pool);
     }
+    return Public(s);
   }
 
   absl::Status Transact(const TransactionFn& fn,
@@ -690,6 +706,25 @@ class PostgresKvStore final : public KvStore {
    private:
     absl::Status status_;
   };
+
+  // The pools reads outside transactions try, in order: the primary's
+  // (unless it was just found unreachable), then the read pool.
+  std::vector<Pool*> ReadPools() {
+    if (read_pool_ == nullptr) return {&pool_};
+    if (absl::Now() < absl::FromUnixNanos(primary_down_until_.load())) {
+      return {read_pool_.get(), &pool_};
+    }
+    return {&pool_, read_pool_.get()};
+  }
+  // For a second after the primary's pool failed to connect, reads go to
+  // the read pool first (a dead primary can take a connect timeout to
+  // refuse).
+  void PrimaryUnreachable(Pool& pool) {
+    if (&pool == &pool_ && read_pool_ != nullptr) {
+      primary_down_until_ = absl::ToUnixNanos(absl::Now() + absl::Seconds(1));
+      pool_.DropIdle();
+    }
+  }
 
   // Without the retry marker: what callers see.
   static absl::Status Public(absl::Status s) {
@@ -792,6 +827,8 @@ class PostgresKvStore final : public KvStore {
   const PostgresOptions options_;
   const std::string channel_;
   Pool pool_;
+  std::unique_ptr<Pool> read_pool_;  // Null without read_conninfo.
+  std::atomic<int64_t> primary_down_until_{0};  // Unix nanos.
   CommitListeners listeners_;
   std::thread listener_;
   std::atomic<bool> stop_{false};
@@ -886,6 +923,29 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenPostgresKvStore(
         "PostgreSQL store name \"", options.name, "\" is not [a-z][a-z0-9_]*"));
   }
   PRESENCE_RETURN_IF_ERROR(ValidateTableNames(options.tables));
+  for (const std::string* conninfo : {&options.conninfo, &options.read_conninfo}) {
+    if (conninfo->empty()) continue;
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo->c_str(), &error);
+    if (parsed == nullptr) {
+      const std::string why = error != nullptr ? error : "out of memory";
+      PQfreemem(error);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "PostgreSQL connection string: ", absl::StripTrailingAsciiWhitespace(why)));
+    }
+    bool has_password = false;
+    for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+      if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr && *o->val != '\0') {
+        has_password = true;
+      }
+    }
+    PQconninfoFree(parsed);
+    if (has_password) {
+      return absl::InvalidArgumentError(
+          "PostgreSQL connection string holds a password: give it in PGPASSWORD "
+          "or a PGPASSFILE instead (command lines and logs are not secret)");
+    }
+  }
   if (options.pool_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "PostgreSQL pool size ", options.pool_size, " must be at least 1"));

@@ -39,8 +39,9 @@
 // The connection pool holds at most pool_size connections, opened on
 // demand; statements are prepared once per connection. Thread-safe.
 //
-// The password never appears in the connection string: libpq reads
-// PGPASSWORD or PGPASSFILE (~/.pgpass) from the environment.
+// The password never appears in the connection string (one that holds a
+// password is refused): libpq reads PGPASSWORD or PGPASSFILE (~/.pgpass)
+// from the environment.
 
 #include <memory>
 #include <string>
@@ -55,6 +56,12 @@ struct PostgresOptions : StoreOptions {
   // A libpq connection string or URI, e.g.
   // "postgresql://h1:5432,h2:5432/presence?target_session_attrs=read-write".
   std::string conninfo;
+  // Optional: a second connection string (typically the same hosts with
+  // target_session_attrs=prefer-standby) that reads outside transactions
+  // fall back to while the primary cannot be reached, e.g. during a
+  // failover. Such reads may lag the latest writes by the replication delay
+  // (they reflect a committed state, consistently within a snapshot).
+  std::string read_conninfo;
   // The store's name: the prefix of its tables and its schema record,
   // [a-z][a-z0-9_]* (e.g. "registry").
   std::string name;
