@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_seed)) {
     auto seed = presence::SeedText(presence::registry::KosovoSeed(), absl::GetFlag(FLAGS_seed_file));
     if (!seed.ok()) return presence::FailStartup(seed.status());
-    auto created = presence::registry::LoadSeedIfEmpty(**registry, *seed);
+    auto created = presence::registry::LoadSeedOnce(**registry, *seed);
     if (!created.ok()) return presence::FailStartup(created.status());
     presence::LogInfo(*created > 0
                           ? absl::StrCat("seeded ", *created, " organizations")

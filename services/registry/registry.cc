@@ -155,16 +155,6 @@ absl::StatusOr<int64_t> Registry::LastRevision(const storage::Snapshot* snapshot
   return RevisionAt(*it);
 }
 
-absl::StatusOr<bool> Registry::IsEmpty() {
-  PRESENCE_ASSIGN_OR_RETURN(const int64_t revision, CurrentRevision());
-  if (revision > 0) return false;
-  std::unique_ptr<storage::Iterator> it =
-      store_->NewIterator(kRecords, storage::ReadOptions{});
-  it->SeekToFirst();
-  PRESENCE_RETURN_IF_ERROR(it->status());
-  return !it->Valid();
-}
-
 absl::StatusOr<std::optional<Organization>> Registry::ReadRecord(
     absl::string_view id, const storage::Snapshot* snapshot) {
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> bytes,

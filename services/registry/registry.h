@@ -31,6 +31,7 @@
 //             parent, deleted or not (serves delete checks and the parent
 //             filter)
 //   meta      request-id records (services/common/write/request_ids.h)
+//             "seeded" -> "" once the seed data was loaded
 // Values are binary protobuf. Every mutation is one transaction of the
 // store; its revision is the change log's newest plus one.
 
@@ -120,8 +121,12 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
   ~Registry();
 
-  // True if no organization was ever written.
-  absl::StatusOr<bool> IsEmpty();
+  // Creates `orgs` (seed data, in dependency order, each named
+  // organizations/{id}) in one transaction, once per database: unless the
+  // database was seeded before or ever held an organization, in which case
+  // it is only marked as seeded. Concurrent replicas seed it once between
+  // them. Returns how many organizations were created.
+  absl::StatusOr<int> SeedOnce(const std::vector<v1::Organization>& orgs);
 
   // Mutations record `call.principal` with the revision.
   // Errors of every method: INVALID_ARGUMENT naming the field and value,
@@ -187,6 +192,10 @@ class Registry {
       storage::Transaction& txn, const std::optional<v1::Organization>& current)>;
 
   Registry(std::unique_ptr<storage::KvStore> store, RegistryOptions options);
+
+  absl::StatusOr<v1::BatchCreateOrganizationsResponse> BatchCreate(
+      const v1::BatchCreateOrganizationsRequest& request, const CallContext& call,
+      bool seed);
 
   absl::StatusOr<std::optional<v1::Organization>> ReadRecord(
       absl::string_view id, const storage::Snapshot* snapshot = nullptr);

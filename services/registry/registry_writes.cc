@@ -21,6 +21,9 @@ namespace {
 using ::presence::registry::v1::Organization;
 using ::presence::registry::v1::OrganizationChange;
 
+// meta: set once the seed data was loaded (or found unnecessary).
+constexpr char kSeededKey[] = "seeded";
+
 CreateEnvelope Envelope(const v1::CreateOrganizationRequest& request) {
   return {"organization_id", request.organization_id(), "organization",
           request.has_organization(), request.request_id()};
@@ -71,6 +74,26 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
 absl::StatusOr<v1::BatchCreateOrganizationsResponse>
 Registry::BatchCreateOrganizations(
     const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) {
+  return BatchCreate(request, call, /*seed=*/false);
+}
+
+absl::StatusOr<int> Registry::SeedOnce(const std::vector<Organization>& orgs) {
+  v1::BatchCreateOrganizationsRequest request;
+  for (const Organization& org : orgs) {
+    v1::CreateOrganizationRequest* create = request.add_requests();
+    create->set_organization_id(std::string(absl::StripPrefix(org.name(), kNamePrefix)));
+    *create->mutable_organization() = org;
+  }
+  CallContext call;
+  call.principal = "seed";
+  PRESENCE_ASSIGN_OR_RETURN(v1::BatchCreateOrganizationsResponse created,
+                            BatchCreate(request, call, /*seed=*/true));
+  return created.organizations_size();
+}
+
+absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
+    const v1::BatchCreateOrganizationsRequest& request, const CallContext& call,
+    bool seed) {
   const int n = request.requests_size();
   std::vector<Organization> orgs;
   absl::flat_hash_map<std::string, int> position;  // id -> index in request
@@ -89,6 +112,17 @@ Registry::BatchCreateOrganizations(
   PRESENCE_RETURN_IF_ERROR(store_->Transact(
       [&](storage::Transaction& txn) -> absl::Status {
         response.Clear();
+        if (seed) {
+          // Once per database: the marker says it was seeded; a database
+          // that ever held an organization is not seeded either, and is
+          // marked so.
+          PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
+                                    txn.Get(kMeta, kSeededKey));
+          if (marker) return absl::OkStatus();
+          PRESENCE_ASSIGN_OR_RETURN(const int64_t last, LastRevision(txn));
+          txn.Put(kMeta, kSeededKey, "");
+          if (last > 0) return absl::OkStatus();
+        }
         // Checks against the store and against the organizations before
         // this one in the request.
         absl::flat_hash_map<std::string, std::string> batch_aliases;  // key -> id

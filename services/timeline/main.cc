@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_seed)) {
     auto seed = presence::SeedText(tl::KosovoEvents(), absl::GetFlag(FLAGS_seed_file));
     if (!seed.ok()) return presence::FailStartup(seed.status());
-    auto created = tl::LoadSeedIfEmpty(*timeline, *seed);
+    auto created = tl::LoadSeedOnce(*timeline, *seed);
     if (!created.ok()) return presence::FailStartup(created.status());
     presence::LogInfo(*created > 0
                           ? absl::StrCat("seeded ", *created, " events")

@@ -290,6 +290,8 @@ bool IsChanged(const absl::Status& s) {
   return s.code() == absl::StatusCode::kAborted && s.message() == "changed meanwhile";
 }
 constexpr int kMaxPlanAttempts = 16;
+// meta: set once the seed data was loaded (or found unnecessary).
+constexpr char kSeededKey[] = "seeded";
 
 }  // namespace
 
@@ -332,12 +334,19 @@ Timeline::Timeline(std::unique_ptr<storage::KvStore> store,
 
 Timeline::~Timeline() = default;
 
-absl::StatusOr<bool> Timeline::IsEmpty() {
-  std::unique_ptr<storage::Iterator> it =
-      store_->NewIterator(kEvents, storage::ReadOptions{});
-  it->SeekToFirst();
-  PRESENCE_RETURN_IF_ERROR(it->status());
-  return !it->Valid();
+absl::StatusOr<bool> Timeline::EverWritten(storage::Transaction& txn) {
+  {
+    std::unique_ptr<storage::Iterator> it =
+        txn.NewIterator(kEvents, storage::ReadOptions{});
+    it->SeekToFirst();
+    PRESENCE_RETURN_IF_ERROR(it->status());
+    if (it->Valid()) return true;
+  }
+  PRESENCE_ASSIGN_OR_RETURN(const SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+  for (int level = 0; level < kIndexLevels; ++level) {
+    if (bounds.Bound(level) >= 0) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::optional<std::string>> Timeline::ReadRaw(
@@ -416,15 +425,6 @@ absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& reques
   return Create(request, call, /*check_registry=*/true);
 }
 
-absl::StatusOr<Event> Timeline::ImportEvent(const Event& event) {
-  v1::CreateEventRequest request;
-  request.set_event_id(std::string(absl::StripPrefix(event.name(), "events/")));
-  *request.mutable_event() = event;
-  CallContext call;
-  call.principal = "seed";
-  return Create(request, call, /*check_registry=*/false);
-}
-
 // The answer to a retry of `request_id` (for event `id`), or INVALID_ARGUMENT
 // if the id created another event.
 absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previous,
@@ -493,6 +493,27 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
 
 absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
     const v1::BatchCreateEventsRequest& request, const CallContext& call) {
+  return BatchCreate(request, call, options_.check_registry, /*seed=*/false);
+}
+
+absl::StatusOr<int> Timeline::SeedOnce(const std::vector<Event>& events) {
+  v1::BatchCreateEventsRequest request;
+  for (const Event& event : events) {
+    v1::CreateEventRequest* create = request.add_requests();
+    create->set_event_id(std::string(absl::StripPrefix(event.name(), "events/")));
+    *create->mutable_event() = event;
+  }
+  CallContext call;
+  call.principal = "seed";
+  PRESENCE_ASSIGN_OR_RETURN(v1::BatchCreateEventsResponse created,
+                            BatchCreate(request, call, /*check_registry=*/false,
+                                        /*seed=*/true));
+  return created.events_size();
+}
+
+absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
+    const v1::BatchCreateEventsRequest& request, const CallContext& call,
+    bool check_registry, bool seed) {
   const int n = request.requests_size();
   std::vector<Event> events;
   std::map<std::string, std::string> organizations;  // name -> first field
@@ -515,7 +536,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
         return absl::OkStatus();
       }));
   // Each distinct organization is checked once.
-  if (options_.check_registry) {
+  if (check_registry) {
     for (const auto& [name, field] : organizations) {
       PRESENCE_RETURN_IF_ERROR(CheckOrganization(name, field, call));
     }
@@ -523,6 +544,17 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
   v1::BatchCreateEventsResponse response;
   PRESENCE_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
     response.Clear();
+    if (seed) {
+      // Once per database: the marker says it was seeded; a database that
+      // ever held an event (span bounds are never removed) is not seeded
+      // either, and is marked so.
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
+                                txn.Get(kMeta, kSeededKey));
+      if (marker) return absl::OkStatus();
+      PRESENCE_ASSIGN_OR_RETURN(const bool written, EverWritten(txn));
+      txn.Put(kMeta, kSeededKey, "");
+      if (written) return absl::OkStatus();
+    }
     for (int i = 0; i < n; ++i) {
       PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                                 txn.Get(kEvents, request.requests(i).event_id()));

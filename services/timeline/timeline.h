@@ -11,6 +11,7 @@
 //             and per-organization runs for queries without a lower bound)
 //   meta      request-id records (services/common/write/request_ids.h)
 //             "span_bound/" ... -> "" (SpanBounds, event_index.h)
+//             "seeded"          -> "" once the seed data was loaded
 // Every write is one transaction of the store: the record, all its index
 // entries and the span bounds they raise.
 
@@ -18,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -100,8 +102,12 @@ class Timeline {
   Timeline& operator=(const Timeline&) = delete;
   ~Timeline();
 
-  // True if no event was ever written.
-  absl::StatusOr<bool> IsEmpty();
+  // Loads `events` (trusted seed data: validated, not checked against the
+  // registry) in one transaction, once per database: unless the database
+  // was seeded before, or ever held an event, in which case it is only
+  // marked as seeded. Concurrent replicas seed it once between them.
+  // Returns how many events were created.
+  absl::StatusOr<int> SeedOnce(const std::vector<v1::Event>& events);
 
   // `call.deadline` is the deadline of the request being served: calls into
   // the registry made for it never outlive it; `call.principal` is recorded
@@ -125,15 +131,17 @@ class Timeline {
 
   storage::KvStore* store() { return store_.get(); }
 
-  // Writes a trusted event (the embedded data set) without asking the
-  // registry; validated otherwise like CreateEvent.
-  absl::StatusOr<v1::Event> ImportEvent(const v1::Event& event);
 
  private:
   Timeline(std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
            const OrganizationCache* cache, TimelineOptions options);
   absl::StatusOr<v1::Event> Create(const v1::CreateEventRequest& request,
                                    const CallContext& call, bool check_registry);
+  absl::StatusOr<v1::BatchCreateEventsResponse> BatchCreate(
+      const v1::BatchCreateEventsRequest& request, const CallContext& call,
+      bool check_registry, bool seed);
+  // True if the store ever held an event.
+  static absl::StatusOr<bool> EverWritten(storage::Transaction& txn);
   // Every organization of `event` exists and is live in the registry.
   absl::Status CheckOrganizations(const v1::Event& event, const CallContext& call);
   absl::Status CheckOrganization(const std::string& name, const std::string& field,

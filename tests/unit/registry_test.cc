@@ -2,6 +2,10 @@
 // gRPC, over a real store: the rules of every method, and the invariants
 // that must hold under concurrent writers (alias claims, children of
 // deleted parents, parent cycles, request ids, consecutive revisions).
+// Built twice: registry_test over RocksDB (label unit) and
+// registry_postgres_test over PostgreSQL (label postgres), where the same
+// invariants must also hold between two Registry instances (replicas) on
+// one database.
 
 #include <algorithm>
 #include <atomic>
@@ -19,9 +23,10 @@
 #include "gtest/gtest.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "services/registry/registry.h"
+#include "services/registry/seed.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
-#include "tests/testing/test_server.h"
+#include "tests/testing/store_engines.h"
+#include "tests/testing/subprocess.h"
 
 namespace presence {
 namespace {
@@ -69,19 +74,38 @@ DeleteOrganizationRequest DeleteRequest(const std::string& id) {
   return request;
 }
 
+#ifdef PRESENCE_TEST_POSTGRES
+using Engine = testing::PostgresEngine;
+#else
+using Engine = testing::RocksEngine;
+#endif
+
 class RegistryTest : public ::testing::Test {
  protected:
-  void SetUp() override { Reopen(); }
+  void SetUp() override {
+    ASSERT_THAT(engine_.Init(), IsOk());
+    Reopen();
+  }
+
+  // Another Registry over the store (a replica: only on shared engines).
+  std::unique_ptr<Registry> Open(RegistryOptions options = {}) {
+    options.now = [this] { return Now(); };
+    storage::StoreOptions store_options;
+    store_options.tables.assign(std::begin(registry::kTableNames),
+                                std::end(registry::kTableNames));
+    store_options.schema_version = registry::kSchemaVersion;
+    auto store = engine_.Open(store_options);
+    EXPECT_THAT(store, IsOk());
+    if (!store.ok()) return nullptr;
+    auto opened = Registry::Open(*std::move(store), options);
+    EXPECT_THAT(opened, IsOk());
+    return opened.ok() ? *std::move(opened) : nullptr;
+  }
 
   void Reopen(RegistryOptions options = {}) {
     registry_.reset();
-    options.now = [this] { return Now(); };
-    auto store = testing::OpenTestStore(dir_.Sub("db"), registry::kTableNames,
-                                        registry::kSchemaVersion);
-    ASSERT_THAT(store, IsOk());
-    auto opened = Registry::Open(*std::move(store), options);
-    ASSERT_THAT(opened, IsOk());
-    registry_ = *std::move(opened);
+    registry_ = Open(options);
+    ASSERT_NE(registry_, nullptr);
   }
 
   absl::Time Now() {
@@ -124,15 +148,14 @@ class RegistryTest : public ::testing::Test {
     return all;
   }
 
-  testing::TempDir dir_;
+  Engine engine_;
   absl::Mutex clock_mu_;
   absl::Time now_ ABSL_GUARDED_BY(clock_mu_) = absl::FromUnixSeconds(1700000000);
   std::unique_ptr<Registry> registry_;
 };
 
 TEST_F(RegistryTest, CreateStampsOutputFieldsAndGetReturnsIt) {
-  ASSERT_THAT(registry_->IsEmpty(), IsOk());
-  EXPECT_TRUE(*registry_->IsEmpty());
+  EXPECT_EQ(*registry_->CurrentRevision(), 0);
   CallContext call;
   call.principal = "alice";
   Organization requested = MakeOrg("Kosovo Force", "KFOR");
@@ -148,7 +171,6 @@ TEST_F(RegistryTest, CreateStampsOutputFieldsAndGetReturnsIt) {
   EXPECT_EQ(created->last_modified_by(), "alice");
   EXPECT_EQ(created->create_time().seconds(), 1700000000);
   EXPECT_EQ(*registry_->CurrentRevision(), 1);
-  EXPECT_FALSE(*registry_->IsEmpty());
 
   absl::StatusOr<Organization> got =
       registry_->GetOrganization("organizations/kfor");
@@ -501,6 +523,92 @@ TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWrite
     ASSERT_THAT(stored, IsOk());
     EXPECT_EQ(stored->SerializeAsString(), org.SerializeAsString());
     EXPECT_EQ(stored->description(), absl::StrCat(kWrites - 1));
+  }
+}
+
+// --- Seeding (issue 12, defect 6) ---
+
+TEST_F(RegistryTest, TheSeedIsLoadedOncePerDatabase) {
+  auto created = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
+  ASSERT_THAT(created, IsOk());
+  ASSERT_GT(*created, 10);
+  EXPECT_EQ(*registry_->CurrentRevision(), *created);
+  // Everything deleted (children first), then a restart: not seeded again.
+  ListOrganizationsRequest all;
+  all.set_page_size(1000);
+  auto listed = registry_->ListOrganizations(all);
+  ASSERT_THAT(listed, IsOk());
+  for (int round = 0; round < 5; ++round) {
+    for (const Organization& org : listed->organizations()) {
+      DeleteOrganizationRequest del;
+      del.set_name(org.name());
+      (void)registry_->DeleteOrganization(del);
+    }
+  }
+  listed = registry_->ListOrganizations(all);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(listed->organizations_size(), 0);
+  Reopen();
+  auto again = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(*again, 0);
+}
+
+TEST_F(RegistryTest, ADatabaseWrittenBeforeIsNotSeeded) {
+  MustCreate("mine", MakeOrg("Mine"));
+  auto created = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(*created, 0);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
+}
+
+TEST_F(RegistryTest, ReplicasStartingTogetherSeedOnceBetweenThem) {
+  if constexpr (!Engine::kShared) {
+    GTEST_SKIP() << "one process per database for this engine";
+  } else {
+    std::vector<std::unique_ptr<Registry>> replicas;
+    for (int i = 0; i < 3; ++i) replicas.push_back(Open());
+    std::vector<absl::StatusOr<int>> created(replicas.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      threads.emplace_back([&, i] {
+        created[i] = registry::LoadSeedOnce(*replicas[i], registry::KosovoSeed());
+      });
+    }
+    for (auto& t : threads) t.join();
+    int total = 0, seeders = 0;
+    for (const auto& c : created) {
+      ASSERT_THAT(c, IsOk());
+      total += *c;
+      seeders += *c > 0 ? 1 : 0;
+    }
+    EXPECT_EQ(seeders, 1);
+    EXPECT_EQ(*registry_->CurrentRevision(), total);
+  }
+}
+
+// --- Replicas on one database ---
+
+TEST_F(RegistryTest, ReplicasSeeEachOthersRevisionsAndClaims) {
+  if constexpr (!Engine::kShared) {
+    GTEST_SKIP() << "one process per database for this engine";
+  } else {
+    std::unique_ptr<Registry> other = Open();
+    ASSERT_NE(other, nullptr);
+    std::atomic<int> heard{0};
+    other->Subscribe([&] { ++heard; });
+    MustCreate("kfor", MakeOrg("Kosovo Force", "KFOR"));
+    EXPECT_EQ(*other->CurrentRevision(), 1);
+    EXPECT_TRUE(testing::WaitUntil([&] { return heard > 0; }, absl::Seconds(5)));
+    EXPECT_THAT(other->CreateOrganization(CreateRequest("other", MakeOrg("O", "kfor"))),
+                StatusIs(absl::StatusCode::kAlreadyExists));
+    absl::StatusOr<Organization> created =
+        other->CreateOrganization(CreateRequest("eulex", MakeOrg("EULEX")));
+    ASSERT_THAT(created, IsOk());
+    EXPECT_EQ(created->revision(), 2);
+    std::vector<OrganizationChange> changes = AllChanges();
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_EQ(changes[1].organization().name(), "organizations/eulex");
   }
 }
 

@@ -534,8 +534,7 @@ class PostgresKvStore final : public KvStore {
   ~PostgresKvStore() override {
     if (listener_.joinable()) {
       stop_ = true;
-      const char byte = 1;
-      (void)!write(wake_[1], &byte, 1);
+      WakeListener(kStop);
       listener_.join();
     }
     if (wake_[0] >= 0) {
@@ -545,7 +544,7 @@ class PostgresKvStore final : public KvStore {
   }
 
   absl::Status StartListener() {
-    if (pipe2(wake_, O_CLOEXEC) != 0) {
+    if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
       return absl::InternalError("cannot create the listener's wake-up pipe");
     }
     listener_ = std::thread([this] { Listen(); });
@@ -726,6 +725,13 @@ class PostgresKvStore final : public KvStore {
     }
   }
 
+  static constexpr char kStop = 0;
+  static constexpr char kLocalCommit = 1;
+  void WakeListener(char why) {
+    // Non-blocking: a full pipe already holds a wake-up.
+    if (wake_[1] >= 0) (void)!write(wake_[1], &why, 1);
+  }
+
   // Without the retry marker: what callers see.
   static absl::Status Public(absl::Status s) {
     s.ErasePayload(kRetryPayload);
@@ -774,7 +780,10 @@ class PostgresKvStore final : public KvStore {
     Result r(PQexec(conn->raw(), "COMMIT"));
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK) {
-      if (options.notify && txn.wrote()) listeners_.NotifyAll();
+      // This process's listeners need not wait for the NOTIFY to come
+      // back: the listener thread runs them now. (Never here: a listener
+      // may read, and this thread still holds a pooled connection.)
+      if (options.notify && txn.wrote()) WakeListener(kLocalCommit);
       return absl::OkStatus();
     }
     absl::Status failed = ErrorOf(conn->raw(), r.get(), "COMMIT");
@@ -809,6 +818,12 @@ class PostgresKvStore final : public KvStore {
       const int ready = poll(fds, conn != nullptr ? 2 : 1, timeout_ms);
       if (stop_) break;
       bool notified = ready == 0;  // The poll fallback.
+      if ((fds[0].revents & POLLIN) != 0) {  // Commits of this process.
+        char drained[64];
+        while (read(wake_[0], drained, sizeof(drained)) > 0) {
+        }
+        notified = true;
+      }
       if (conn != nullptr && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         if (PQconsumeInput(conn->raw()) == 0) {
           conn.reset();
