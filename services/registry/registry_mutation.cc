@@ -239,6 +239,10 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
         PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
                                   ReadRecord(txn, id));
         PRESENCE_ASSIGN_OR_RETURN(Plan p, plan(txn, current));
+        if (p.unchanged) {
+          result = std::move(p.result);
+          return absl::OkStatus();
+        }
         Organization& org = p.result;
         if (IsLive(org)) {
           PRESENCE_RETURN_IF_ERROR(CheckAliasesFree(txn, org, current));

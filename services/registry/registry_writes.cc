@@ -222,6 +222,9 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
     PRESENCE_RETURN_IF_ERROR(CheckEtag("organization.etag", patch.etag(),
                                        current->etag(), Name(id)));
     Organization merged = ApplyUpdate(*current, patch, mask);
+    if (Unchanged(*current, merged)) {
+      return Plan{*current, OrganizationChange::UPDATED, /*unchanged=*/true};
+    }
     PRESENCE_RETURN_IF_ERROR(ValidateOrganization(merged));
     if (merged.parent_organization() != current->parent_organization() &&
         !merged.parent_organization().empty()) {

@@ -606,14 +606,17 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
                                        current.etag(), current.name()));
     Event updated = current;
     ApplyUpdateMask(request.event(), mask, &updated);
+    // Output-only fields always come from the current version.
     updated.set_name(current.name());
     *updated.mutable_create_time() = current.create_time();
     updated.set_created_by(current.created_by());
     updated.set_updated_by(current.updated_by());
-    PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
-    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, call));
     updated.set_etag(current.etag());
     *updated.mutable_update_time() = current.update_time();
+    // Nothing changes: nothing is written (same etag and update time).
+    if (Unchanged(current, updated)) return current;
+    PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
+    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, call));
     if (request.validate_only()) return updated;
 
     *updated.mutable_update_time() = ToProtoTime(options_.now());

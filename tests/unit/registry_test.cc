@@ -352,21 +352,22 @@ TEST_F(RegistryTest, BatchCreateIsAllOrNothingWithIndexedErrors) {
 }
 
 TEST_F(RegistryTest, ChangeLogHoldsEveryChangeInOrder) {
+  MustCreate("p", MakeOrg("P"));
   MustCreate("a", MakeOrg("A"));
-  ASSERT_THAT(SetParent("a", ""), IsOk());
+  ASSERT_THAT(SetParent("a", "p"), IsOk());
   ASSERT_THAT(registry_->DeleteOrganization(DeleteRequest("a")), IsOk());
   std::vector<OrganizationChange> changes = AllChanges();
-  ASSERT_EQ(changes.size(), 3u);
-  EXPECT_EQ(changes[0].type(), OrganizationChange::CREATED);
-  EXPECT_EQ(changes[1].type(), OrganizationChange::UPDATED);
-  EXPECT_EQ(changes[2].type(), OrganizationChange::DELETED);
-  for (int i = 0; i < 3; ++i) {
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(changes[1].type(), OrganizationChange::CREATED);
+  EXPECT_EQ(changes[2].type(), OrganizationChange::UPDATED);
+  EXPECT_EQ(changes[3].type(), OrganizationChange::DELETED);
+  for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(changes[i].revision(), i + 1);
     EXPECT_EQ(changes[i].organization().revision(), i + 1);
   }
   EXPECT_THAT(registry_->CheckWatchStart(0), IsOk());
-  EXPECT_THAT(registry_->CheckWatchStart(3), IsOk());
-  EXPECT_THAT(registry_->CheckWatchStart(4), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(registry_->CheckWatchStart(4), IsOk());
+  EXPECT_THAT(registry_->CheckWatchStart(5), StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(registry_->CheckWatchStart(-1),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
@@ -524,6 +525,59 @@ TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWrite
     EXPECT_EQ(stored->SerializeAsString(), org.SerializeAsString());
     EXPECT_EQ(stored->description(), absl::StrCat(kWrites - 1));
   }
+}
+
+// --- Update masks and updates that change nothing (issue 12, defect 4) ---
+
+TEST_F(RegistryTest, EmptyOrUnknownUpdateMaskPathsAreInvalidArgumentNamingThePath) {
+  Organization created = MustCreate("eulex", MakeOrg("EULEX"));
+  for (const std::vector<std::string>& paths :
+       std::vector<std::vector<std::string>>{{""}, {"description", ""}, {"colour"},
+                                             {"established..year"}, {".description"},
+                                             {"description."}}) {
+    SCOPED_TRACE(::testing::PrintToString(paths));
+    UpdateOrganizationRequest update;
+    update.mutable_organization()->set_name("organizations/eulex");
+    update.mutable_organization()->set_description("changed");
+    for (const std::string& p : paths) update.mutable_update_mask()->add_paths(p);
+    const std::string& bad = paths.back();
+    EXPECT_THAT(registry_->UpdateOrganization(update),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("update_mask: \"", bad, "\""))));
+  }
+  EXPECT_EQ(*registry_->CurrentRevision(), created.revision());
+}
+
+TEST_F(RegistryTest, AnUpdateThatChangesNothingWritesNoRevision) {
+  Organization org = MakeOrg("EULEX");
+  org.set_description("Rule of law");
+  Organization created = MustCreate("eulex", org);
+  Advance(absl::Minutes(5));
+  const std::vector<std::vector<std::string>> masks = {
+      {"description"}, {"display_name", "description"}, {"revision"}, {}};
+  for (const std::vector<std::string>& paths : masks) {
+    SCOPED_TRACE(::testing::PrintToString(paths));
+    UpdateOrganizationRequest update;
+    update.mutable_organization()->set_name("organizations/eulex");
+    update.mutable_organization()->set_display_name("EULEX");
+    update.mutable_organization()->set_description("Rule of law");
+    update.mutable_organization()->set_revision(42);  // Output-only: ignored.
+    update.mutable_update_mask();
+    for (const std::string& p : paths) update.mutable_update_mask()->add_paths(p);
+    absl::StatusOr<Organization> updated = registry_->UpdateOrganization(update);
+    ASSERT_THAT(updated, IsOk());
+    // The current version, as it was: same revision, etag and update time.
+    EXPECT_EQ(updated->SerializeAsString(), created.SerializeAsString());
+  }
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
+  EXPECT_EQ(AllChanges().size(), 1u);
+  // A real change still writes.
+  UpdateOrganizationRequest change;
+  change.mutable_organization()->set_name("organizations/eulex");
+  change.mutable_organization()->set_description("Rule of law mission");
+  absl::StatusOr<Organization> changed = registry_->UpdateOrganization(change);
+  ASSERT_THAT(changed, IsOk());
+  EXPECT_EQ(changed->revision(), 2);
 }
 
 // --- Seeding (issue 12, defect 6) ---
