@@ -28,6 +28,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(int64_t, change_retention, 100000,
           "How many recent changes WatchOrganizations can replay.");
 ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
+ABSL_FLAG(absl::Duration, request_id_retention, absl::Hours(24),
+          "How long a create's request_id is remembered (AIP-155): a retry "
+          "within it returns the first result; after it the id is new again. "
+          "At least 1m.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
 ABSL_FLAG(std::string, backup_dir, "",
@@ -58,6 +62,7 @@ int main(int argc, char** argv) {
 
   presence::registry::RegistryOptions options;
   options.change_retention = absl::GetFlag(FLAGS_change_retention);
+  options.request_id_retention = absl::GetFlag(FLAGS_request_id_retention);
   auto registry = Registry::Open(*std::move(store), options);
   if (!registry.ok()) return presence::FailStartup(registry.status());
 

@@ -36,6 +36,10 @@ ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
 ABSL_FLAG(bool, check_registry, true,
           "Check every write's organizations against the registry. Turn off "
           "only for benchmarks and trusted bulk loads.");
+ABSL_FLAG(absl::Duration, request_id_retention, absl::Hours(24),
+          "How long a create's request_id is remembered (AIP-155): a retry "
+          "within it returns the first result; after it the id is new again. "
+          "At least 1m.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
 ABSL_FLAG(std::string, backup_dir, "",
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
   tl::OrganizationCache cache;
   tl::TimelineOptions timeline_options;
   timeline_options.check_registry = absl::GetFlag(FLAGS_check_registry);
+  timeline_options.request_id_retention = absl::GetFlag(FLAGS_request_id_retention);
   auto opened = tl::Timeline::Open(*std::move(store), registry.get(), &cache, timeline_options);
   if (!opened.ok()) return presence::FailStartup(opened.status());
   std::unique_ptr<tl::Timeline> timeline = *std::move(opened);

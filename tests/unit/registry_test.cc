@@ -326,6 +326,29 @@ TEST_F(RegistryTest, RequestIdRetriesReturnTheFirstResult) {
   EXPECT_EQ(*registry_->CurrentRevision(), 1);
 }
 
+// Issue 12, defect 7: request ids are remembered for a retention (a flag),
+// not forever.
+TEST_F(RegistryTest, RequestIdsExpireAfterTheRetention) {
+  RegistryOptions options;
+  options.request_id_retention = absl::Hours(1);
+  Reopen(options);
+  absl::StatusOr<Organization> first = registry_->CreateOrganization(
+      CreateRequest("unmik", MakeOrg("UNMIK"), kRequestId));
+  ASSERT_THAT(first, IsOk());
+  Advance(absl::Minutes(59));
+  EXPECT_THAT(registry_->CreateOrganization(
+                  CreateRequest("unmik", MakeOrg("UNMIK"), kRequestId)),
+              IsOk());
+  Advance(absl::Minutes(1));
+  // Expired: the id is new again, so the retry is a second create.
+  EXPECT_THAT(registry_->CreateOrganization(
+                  CreateRequest("unmik", MakeOrg("UNMIK"), kRequestId)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(registry_->CreateOrganization(
+                  CreateRequest("other", MakeOrg("Other"), kRequestId)),
+              IsOk());
+}
+
 TEST_F(RegistryTest, BatchCreateIsAllOrNothingWithIndexedErrors) {
   MustCreate("nato", MakeOrg("NATO"));
   BatchCreateOrganizationsRequest batch;
