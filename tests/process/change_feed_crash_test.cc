@@ -66,7 +66,9 @@ TEST(ChangeFeedCrashTest, KillNineUnderSixtyFourWritersNeverLeavesAHoleInTheFeed
   for (int cycle = 0; cycle < cycles; ++cycle) {
     SCOPED_TRACE(absl::StrCat("cycle ", cycle));
     testing::ServiceProcess registry(PRESENCE_REGISTRY_BIN, dir.path(), "registry",
-                                     {"--seed=false", "--metrics_listen="});
+                                     {"--seed=false", "--metrics_listen=",
+                                      // Keep every change: the feed is replayed from 0.
+                                      "--change_retention=1000000000"});
     ASSERT_TRUE(registry.ok()) << registry.log();
     auto stub = RegistryService::NewStub(registry.channel());
 
