@@ -433,6 +433,25 @@ class Bench {
     });
   }
 
+  // CreateOrganization with `in_flight` concurrent writers (each a new
+  // organization with an acronym: record, history, change log, alias index).
+  RunResult OrgWrites(int in_flight, const std::string& prefix) {
+    auto* async = rstub_->async();
+    std::atomic<int64_t> next{0};
+    return RunLoad(in_flight, duration_, registry_->process().pid(), [&](std::function<void(bool)> done) {
+      const int64_t i = next++;
+      rv1::CreateOrganizationRequest request;
+      request.set_organization_id(absl::StrFormat("%s%08d", prefix, i));
+      auto* org = request.mutable_organization();
+      org->set_display_name("Written by the benchmark");
+      org->set_acronym(absl::StrFormat("%s%08d", prefix, i) + "-a");
+      org->set_kind(rv1::Organization::KIND_OTHER);
+      Call<rv1::CreateOrganizationRequest, rv1::Organization>(
+          [async](auto* c, auto* q, auto* r, std::function<void(grpc::Status)> cb) { async->CreateOrganization(c, q, r, std::move(cb)); }, request,
+          std::move(done));
+    });
+  }
+
   // Process start to serving (the port file is written once the server
   // listens), then a health check.
   double ColdStart(const std::string& name) {
@@ -495,6 +514,13 @@ class Bench {
     report_.push_back({"3. CreateEvent throughput, 16 writers / 1 writer",
                        absl::StrCat(Fmt(sixteen.qps, 0), " vs ", Fmt(one.qps, 0), " writes/s"),
                        sixteen.qps / one.qps, ">= 4", sixteen.qps / one.qps >= 4});
+    const RunResult org_one = OrgWrites(1, "ow1-");
+    const RunResult org_sixteen = OrgWrites(16, "ow16-");
+    rows_.push_back({"CreateOrganization, 1 writer", org_one});
+    rows_.push_back({"CreateOrganization, 16 writers", org_sixteen});
+    report_.push_back({"3. CreateOrganization throughput, 16 writers / 1 writer",
+                       absl::StrCat(Fmt(org_sixteen.qps, 0), " vs ", Fmt(org_one.qps, 0), " writes/s"),
+                       org_sixteen.qps / org_one.qps, ">= 4", org_sixteen.qps / org_one.qps >= 4});
 
     // 6. The registry link: validation through the live cache against none.
     auto unchecked = StartTimeline("timeline-unchecked", false);

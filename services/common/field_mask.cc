@@ -27,6 +27,13 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
         resolved.full_replacement = true;
         return resolved;
       }
+      // Every segment named: protobuf accepts "" (and "a..b") as paths of
+      // no field at all.
+      if (path.empty() || path.front() == '.' || path.back() == '.' ||
+          path.find("..") != std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "update_mask: \"", path, "\" is not a field path (empty segment)"));
+      }
       if (!FieldMaskUtil::GetFieldDescriptors(patch.GetDescriptor(), path,
                                               nullptr)) {
         return absl::InvalidArgumentError(

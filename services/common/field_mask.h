@@ -24,7 +24,8 @@ struct UpdateMask {
 
 // Resolves the mask of an update: `mask` null (omitted) means every field
 // populated in `patch`; "*" alone means full replacement; any other path must
-// name a field of `patch`'s type (INVALID_ARGUMENT naming update_mask).
+// name a field of `patch`'s type (INVALID_ARGUMENT naming update_mask and the
+// path, also for an empty path or an empty segment as in "a..b").
 // Paths under `output_only` top-level fields are dropped (AIP-203).
 absl::StatusOr<UpdateMask> ResolveUpdateMask(
     const google::protobuf::Message& patch,

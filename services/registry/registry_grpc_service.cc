@@ -1,6 +1,8 @@
 #include "services/registry/registry_grpc_service.h"
 
+#include <atomic>
 #include <deque>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
 #include "services/common/server/rpc_gate.h"
+#include "services/common/server/work_pool.h"
 #include "services/registry/registry.h"
 
 namespace presence::registry {
@@ -17,20 +20,36 @@ namespace {
 // Changes read from the log per batch while catching up.
 constexpr size_t kWatchBatch = 256;
 
+// Where calls that block run (services/common/server/work_pool.h): writes
+// always (each waits for its sync), reads too when the store is remote.
+WorkPool& BlockingCalls() {
+  static WorkPool* const pool = new WorkPool(32);
+  return *pool;
+}
+std::atomic<bool> blocking_reads{false};
+
 // Passes the gate with `access`, answers with `call(context)`, then lets the
-// gate log and count the call.
+// gate log and count the call. `call` must not refer to the handler's
+// locals: it may run after the handler returned.
 template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 grpc::CallbackServerContext* context,
                                 absl::string_view method, Access access,
                                 const Request* request, Response* response,
                                 Call call) {
-  RpcScope scope(gate, context, method);
-  absl::StatusOr<CallContext> admitted = scope.Admit(access);
-  grpc::Status status = admitted.ok() ? Reply(call(*admitted), response)
-                                      : ToGrpcStatus(admitted.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(scope.Finish(context, std::move(status), request->ByteSizeLong()));
+  auto scope = std::make_shared<RpcScope>(gate, context, method);
+  auto serve = [scope, context, access, request, response, reactor, call] {
+    absl::StatusOr<CallContext> admitted = scope->Admit(access);
+    grpc::Status status = admitted.ok() ? Reply(call(*admitted), response)
+                                        : ToGrpcStatus(admitted.status());
+    reactor->Finish(scope->Finish(context, std::move(status), request->ByteSizeLong()));
+  };
+  if (access == Access::kWrite || blocking_reads) {
+    BlockingCalls().Run(std::move(serve));
+  } else {
+    serve();
+  }
   return reactor;
 }
 
@@ -57,7 +76,7 @@ class WatchReactor final
     // Headers go out at once, so the client knows the stream is established
     // even when there is nothing to replay.
     StartSendInitialMetadata();
-    listener_ = registry_->Subscribe([this](int64_t) { Pump(); });
+    listener_ = registry_->Subscribe([this] { Pump(); });
     Pump();
   }
 
@@ -143,7 +162,7 @@ class WatchReactor final
   Registry* const registry_;
   grpc::CallbackServerContext* const context_;
   const std::unique_ptr<RpcScope> scope_;
-  CommitSequencer::ListenerId listener_ = 0;
+  Registry::ListenerId listener_ = 0;
 
   absl::Mutex mu_;
   int64_t after_ ABSL_GUARDED_BY(mu_);
@@ -156,8 +175,11 @@ class WatchReactor final
 };
 
 RegistryGrpcService::RegistryGrpcService(Registry* registry,
-                                         const RpcGate* gate, int max_watchers)
-    : registry_(registry), gate_(gate), max_watchers_(max_watchers) {}
+                                         const RpcGate* gate, int max_watchers,
+                                         bool remote_store)
+    : registry_(registry), gate_(gate), max_watchers_(max_watchers) {
+  if (remote_store) blocking_reads = true;
+}
 
 int RegistryGrpcService::watchers() const {
   absl::MutexLock lock(&mu_);
@@ -186,7 +208,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
     grpc::CallbackServerContext* context,
     const v1::GetOrganizationRequest* request, v1::Organization* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->GetOrganization(request->name()); });
+               [=](const CallContext& /*call*/) { return registry_->GetOrganization(request->name()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
@@ -194,7 +216,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
     const v1::BatchGetOrganizationsRequest* request,
     v1::BatchGetOrganizationsResponse* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->BatchGetOrganizations(*request); });
+               [=](const CallContext& /*call*/) { return registry_->BatchGetOrganizations(*request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
@@ -202,14 +224,14 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
     const v1::ListOrganizationsRequest* request,
     v1::ListOrganizationsResponse* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->ListOrganizations(*request); });
+               [=](const CallContext& /*call*/) { return registry_->ListOrganizations(*request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
     grpc::CallbackServerContext* context,
     const v1::CreateOrganizationRequest* request, v1::Organization* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
+               [=](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
@@ -217,21 +239,21 @@ grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
     const v1::BatchCreateOrganizationsRequest* request,
     v1::BatchCreateOrganizationsResponse* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->BatchCreateOrganizations(*request, call); });
+               [=](const CallContext& call) { return registry_->BatchCreateOrganizations(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
     grpc::CallbackServerContext* context,
     const v1::UpdateOrganizationRequest* request, v1::Organization* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->UpdateOrganization(*request, call); });
+               [=](const CallContext& call) { return registry_->UpdateOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
     grpc::CallbackServerContext* context,
     const v1::DeleteOrganizationRequest* request, v1::Organization* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->DeleteOrganization(*request, call); });
+               [=](const CallContext& call) { return registry_->DeleteOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
@@ -239,14 +261,14 @@ grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
     const v1::UndeleteOrganizationRequest* request,
     v1::Organization* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->UndeleteOrganization(*request, call); });
+               [=](const CallContext& call) { return registry_->UndeleteOrganization(*request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
     grpc::CallbackServerContext* context,
     const v1::LookupOrganizationRequest* request, v1::Organization* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->LookupOrganization(request->alias()); });
+               [=](const CallContext& /*call*/) { return registry_->LookupOrganization(request->alias()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
@@ -254,7 +276,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
     const v1::ListOrganizationRevisionsRequest* request,
     v1::ListOrganizationRevisionsResponse* response) {
   return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(*request); });
+               [=](const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(*request); });
 }
 
 grpc::ServerWriteReactor<v1::OrganizationChange>*
@@ -263,13 +285,16 @@ RegistryGrpcService::WatchOrganizations(
     const v1::WatchOrganizationsRequest* request) {
   // Sent at once (see WatchReactor::Begin): tells the client the stream is
   // established and at which revision the registry stood.
-  context->AddInitialMetadata("presence-revision",
-                              std::to_string(registry_->CurrentRevision()));
+  absl::StatusOr<int64_t> revision = registry_->CurrentRevision();
+  if (revision.ok()) {
+    context->AddInitialMetadata("presence-revision", std::to_string(*revision));
+  }
   auto scope = std::make_unique<RpcScope>(
       gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations");
   absl::Status valid = scope->Admit(Access::kRead).status();
   auto* reactor = new WatchReactor(this, registry_, context, std::move(scope),
                                    request->start_revision());
+  if (valid.ok()) valid = revision.status();
   if (valid.ok()) valid = registry_->CheckWatchStart(request->start_revision());
   {
     absl::MutexLock lock(&mu_);

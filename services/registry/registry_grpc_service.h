@@ -23,9 +23,11 @@ class RegistryGrpcService final : public v1::RegistryService::CallbackService {
  public:
   // `registry` and `gate` are not owned and must outlive this service. At
   // most `max_watchers` WatchOrganizations streams are open at once; more
-  // are refused with RESOURCE_EXHAUSTED.
+  // are refused with RESOURCE_EXHAUSTED. Writes run on a pool of threads of
+  // their own (each blocks until durable); with `remote_store` (a network
+  // round trip per read) reads do too.
   RegistryGrpcService(Registry* registry, const RpcGate* gate,
-                      int max_watchers = 1000);
+                      int max_watchers = 1000, bool remote_store = false);
 
   // Open watch streams (for metrics).
   int watchers() const;

@@ -48,7 +48,8 @@ Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request)
         ParseOrganizationName(request.names(i), absl::StrCat("names[", i, "]")));
     ids.push_back(std::move(id));
   }
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
   v1::BatchGetOrganizationsResponse response;
   for (size_t i = 0; i < ids.size(); ++i) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
@@ -106,10 +107,11 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
   };
 
   v1::ListOrganizationsResponse response;
-  // Everything up to this revision is committed before the snapshot is taken,
-  // so the page reflects at least this revision.
-  response.set_revision(CurrentRevision());
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
+  // The page reflects exactly the revision of its snapshot.
+  PRESENCE_ASSIGN_OR_RETURN(const int64_t revision, LastRevision(snapshot.get()));
+  response.set_revision(revision);
   storage::ReadOptions ro;
   ro.snapshot = snapshot.get();
   // Scan the parent index when filtering by parent, else all records; both
@@ -196,7 +198,8 @@ Registry::ListOrganizationRevisions(
           "page_token: is not a page token issued by this method");
     }
   }
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
                             ReadRecord(id, snapshot.get()));
   if (!current) {

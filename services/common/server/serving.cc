@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/server/log.h"
+#include "services/common/storage/postgres_kv_store.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/common/version.h"
 
@@ -40,6 +41,20 @@ ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(10),
           "Close connections at this age (clients re-resolve and spread).");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
+ABSL_FLAG(std::string, store, "",
+          "Where the data lives. Empty (the default): embedded RocksDB under "
+          "--data_dir, one process. Otherwise a libpq connection string or URI "
+          "of a PostgreSQL database that every replica shares, e.g. "
+          "postgresql://h1:5432,h2:5432/presence?target_session_attrs=read-write "
+          "(the password comes from PGPASSWORD or PGPASSFILE, never from here).");
+ABSL_FLAG(int32_t, store_pool_size, 8,
+          "With --store: PostgreSQL connections this process keeps at most "
+          "(snapshots and transactions hold one each while they last).");
+ABSL_FLAG(std::string, store_read, "",
+          "With --store: a second connection string, e.g. the same hosts with "
+          "target_session_attrs=prefer-standby, that reads fall back to while "
+          "the primary cannot be reached (during a failover); such reads may "
+          "lag the latest writes by the replication delay.");
 
 namespace presence {
 namespace {
@@ -82,24 +97,47 @@ void ParseServiceFlags(int argc, char** argv, absl::string_view program,
   absl::ParseCommandLine(argc, argv);
 }
 
+bool StoreIsShared() { return !absl::GetFlag(FLAGS_store).empty(); }
+
 absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
-    const std::string& path, std::vector<std::string> tables,
+    const std::string& name, const std::string& path, std::vector<std::string> tables,
     int64_t schema_version, int64_t block_cache_mb,
     std::function<absl::Status(storage::KvStore*, int64_t)> upgrade) {
-  storage::RocksDbOptions options;
+  const std::string where = StoreIsShared() ? absl::StrCat("PostgreSQL store ", name) : path;
+  storage::StoreOptions schema;
   if (upgrade) {
-    options.upgrade = [path, upgrade = std::move(upgrade), schema_version](
-                          storage::KvStore* store, int64_t from) {
-      LogInfo(absl::StrCat("upgrading ", path, " from schema version ", from, " to ",
+    schema.upgrade = [where, upgrade = std::move(upgrade), schema_version](
+                         storage::KvStore* store, int64_t from) {
+      LogInfo(absl::StrCat("upgrading ", where, " from schema version ", from, " to ",
                            schema_version));
       absl::Status status = upgrade(store, from);
-      if (status.ok()) LogInfo(absl::StrCat("upgraded ", path, " to schema version ", schema_version));
+      if (status.ok()) LogInfo(absl::StrCat("upgraded ", where, " to schema version ", schema_version));
       return status;
     };
   }
+  schema.tables = std::move(tables);
+  schema.schema_version = schema_version;
+  if (StoreIsShared()) {
+    storage::PostgresOptions options;
+    static_cast<storage::StoreOptions&>(options) = std::move(schema);
+    options.conninfo = absl::GetFlag(FLAGS_store);
+    options.read_conninfo = absl::GetFlag(FLAGS_store_read);
+    options.name = name;
+    options.pool_size = absl::GetFlag(FLAGS_store_pool_size);
+    absl::StatusOr<std::unique_ptr<storage::KvStore>> store =
+        storage::OpenPostgresKvStore(options);
+    if (!store.ok()) {
+      return absl::Status(store.status().code(),
+                          absl::StrCat("--store: ", store.status().message()));
+    }
+    return store;
+  }
+  if (!absl::GetFlag(FLAGS_store_read).empty()) {
+    return absl::InvalidArgumentError("--store_read needs --store");
+  }
+  storage::RocksDbOptions options;
+  static_cast<storage::StoreOptions&>(options) = std::move(schema);
   options.path = path;
-  options.tables = std::move(tables);
-  options.schema_version = schema_version;
   options.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
   return storage::OpenRocksDbKvStore(options);
 }
@@ -117,11 +155,14 @@ int FailStartup(const absl::Status& status) {
 }
 
 void AddStorageMetrics(storage::KvStore* store) {
-  Metrics::Global().AddCollector([store](std::string* out) {
+  const bool shared = StoreIsShared();
+  Metrics::Global().AddCollector([store, shared](std::string* out) {
     for (const auto& [name, value] : store->Stats()) {
-      std::string metric = absl::StrCat("presence_rocksdb_", name);
+      std::string metric =
+          absl::StrCat(shared ? "presence_postgres_" : "presence_rocksdb_", name);
       std::replace(metric.begin(), metric.end(), '-', '_');
-      AppendGauge(out, metric, absl::StrCat("RocksDB ", name, " (all tables)."),
+      AppendGauge(out, metric,
+                  absl::StrCat(shared ? "PostgreSQL " : "RocksDB ", name, " (all tables)."),
                   static_cast<double>(value));
     }
   });
