@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/echo.h"
 #include "services/common/field_mask.h"
 #include "services/common/key_codec.h"
 #include "services/common/limits.h"
@@ -172,8 +173,8 @@ absl::Status ValidateOrganization(const Organization& org) {
   for (int i = 0; i < org.aliases_size(); ++i) {
     if (NormalizeAlias(org.aliases(i)).empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "organization.aliases[", i, "]: \"", org.aliases(i),
-          "\" is empty"));
+          "organization.aliases[", i, "]: ", QuotedEcho(org.aliases(i)),
+          " is empty"));
     }
   }
   if (!org.parent_organization().empty()) {
@@ -269,6 +270,7 @@ Organization ApplyUpdate(const Organization& current,
                          const Organization& patch, const UpdateMask& mask) {
   Organization merged = current;
   ApplyUpdateMask(patch, mask, &merged);
+  ClearEmptyPartialDates(&merged);
   // Output-only fields always come from the current version.
   merged.set_name(current.name());
   merged.set_state(current.state());
@@ -417,8 +419,8 @@ absl::Status Registry::CheckAliasesFree(
                               store_->Get(kIndex, AliasIndexKey(key)));
     if (holder && *holder != id) {
       return absl::AlreadyExistsError(
-          absl::StrCat("organization.aliases: \"", key,
-                       "\" (acronym or alias, case-insensitive) is already "
+          absl::StrCat("organization.aliases: ", QuotedEcho(key),
+                       " (acronym or alias, case-insensitive) is already "
                        "used by ",
                        Name(*holder)));
     }
@@ -427,7 +429,7 @@ absl::Status Registry::CheckAliasesFree(
                                 ReadRecord(key));
       if (IsLive(other)) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "organization.aliases: \"", key, "\" is the id of ", Name(key)));
+            "organization.aliases: ", QuotedEcho(key), " is the id of ", Name(key)));
       }
     }
   }
@@ -786,6 +788,7 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
   PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   Organization desired = request.organization();
   ClearOutputOnly(&desired);
+  ClearEmptyPartialDates(&desired);
   desired.set_name(Name(id));
   desired.set_state(Organization::ACTIVE);
   PRESENCE_RETURN_IF_ERROR(ValidateOrganization(desired));
@@ -854,6 +857,7 @@ Registry::BatchCreateOrganizations(
     }
     Organization org = create.organization();
     ClearOutputOnly(&org);
+    ClearEmptyPartialDates(&org);
     org.set_name(Name(create.organization_id()));
     org.set_state(Organization::ACTIVE);
     if (absl::Status s = ValidateOrganization(org); !s.ok()) return in_request(i, s);
@@ -897,8 +901,8 @@ Registry::BatchCreateOrganizations(
       if ((taken != batch_aliases.end() && taken->second != id) ||
           (as_id != position.end() && as_id->first != id)) {
         return in_request(i, absl::AlreadyExistsError(absl::StrCat(
-                                 "organization.aliases: \"", key,
-                                 "\" is already used in this request")));
+                                 "organization.aliases: ", QuotedEcho(key),
+                                 " is already used in this request")));
       }
       batch_aliases[key] = id;
     }
@@ -979,7 +983,7 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
     }
     if (!patch.etag().empty() && patch.etag() != current->etag()) {
       return absl::AbortedError(absl::StrCat(
-          "organization.etag: ", patch.etag(), " does not match the current ",
+          "organization.etag: ", Echo(patch.etag()), " does not match the current ",
           current->etag(), " of ", Name(id), "; re-read and retry"));
     }
     Organization merged =
@@ -1016,7 +1020,7 @@ absl::StatusOr<Organization> Registry::DeleteOrganization(
     }
     if (!request.etag().empty() && request.etag() != current->etag()) {
       return absl::AbortedError(absl::StrCat(
-          "etag: ", request.etag(), " does not match the current ",
+          "etag: ", Echo(request.etag()), " does not match the current ",
           current->etag(), " of ", request.name(), "; re-read and retry"));
     }
     // Children lock their parent's key to be created, undeleted or
@@ -1051,7 +1055,7 @@ absl::StatusOr<Organization> Registry::UndeleteOrganization(
     }
     if (!request.etag().empty() && request.etag() != current->etag()) {
       return absl::AbortedError(absl::StrCat(
-          "etag: ", request.etag(), " does not match the current ",
+          "etag: ", Echo(request.etag()), " does not match the current ",
           current->etag(), " of ", request.name(), "; re-read and retry"));
     }
     if (!current->parent_organization().empty()) {
@@ -1067,6 +1071,9 @@ absl::StatusOr<Organization> Registry::UndeleteOrganization(
 
 absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
+  // Acronyms and aliases are at most kMaxShortText long: a longer one matches
+  // nothing and is a mistake.
+  PRESENCE_RETURN_IF_ERROR(CheckLength("alias", alias, kMaxShortText));
   const std::string key = NormalizeAlias(alias);
   if (key.empty()) return absl::InvalidArgumentError("alias: is required");
   // At most one live organization has the key as its id, acronym or alias
@@ -1084,8 +1091,8 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
     if (IsLive(org)) return *std::move(org);
   }
   return absl::NotFoundError(absl::StrCat(
-      "alias: no live organization has the id, acronym or alias \"", alias,
-      "\""));
+      "alias: no live organization has the id, acronym or alias ",
+      QuotedEcho(alias)));
 }
 
 absl::StatusOr<v1::ListOrganizationRevisionsResponse>

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "presence/timeline/v1/timeline.pb.h"
+#include "services/common/echo.h"
 #include "services/common/field_mask.h"
 #include "services/common/limits.h"
 #include "services/common/page_token.h"
@@ -138,6 +139,7 @@ Event NewEvent(const Event& requested, absl::string_view id) {
   event.clear_created_by();
   event.clear_updated_by();
   event.set_name(ResourceName(kCollection, id));
+  ClearEmptyPartialDates(&event);
   return event;
 }
 
@@ -490,11 +492,12 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
   if (!request.event().etag().empty() &&
       request.event().etag() != current.etag()) {
     return absl::AbortedError(absl::StrCat(
-        "event.etag: ", request.event().etag(), " does not match the current ",
+        "event.etag: ", Echo(request.event().etag()), " does not match the current ",
         current.etag(), " of ", current.name(), "; re-read and retry"));
   }
   Event updated = current;
   ApplyUpdateMask(request.event(), mask, &updated);
+  ClearEmptyPartialDates(&updated);
   updated.set_name(current.name());
   *updated.mutable_create_time() = current.create_time();
   updated.set_created_by(current.created_by());
@@ -526,7 +529,7 @@ absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
   PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
   if (!request.etag().empty() && request.etag() != current.etag()) {
     return absl::AbortedError(absl::StrCat(
-        "etag: ", request.etag(), " does not match the current ",
+        "etag: ", Echo(request.etag()), " does not match the current ",
         current.etag(), " of ", current.name(), "; re-read and retry"));
   }
   storage::WriteBatch batch;

@@ -61,7 +61,8 @@ class RpcScope {
   absl::StatusOr<CallContext> Admit(Access access);
 
   // Echoes the request id in the trailers of `context` (before the status is
-  // sent), logs and counts the call; returns `status`.
+  // sent), logs and counts the call; returns `status`, its message cut to
+  // 1 KiB if longer (the last-resort bound of echoed values).
   grpc::Status Finish(grpc::ServerContextBase* context, grpc::Status status,
                       size_t request_bytes);
 

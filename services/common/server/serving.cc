@@ -157,6 +157,7 @@ void Serving::Reload() {
 absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
     absl::string_view service, const std::string& listen_address) {
   SetLogService(service);
+  RouteProtobufLogs();  // libprotobuf's messages become JSON lines too.
   LogLevel level;
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
     return absl::InvalidArgumentError(absl::StrCat(
