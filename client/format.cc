@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/partial_date.h"
 
@@ -169,6 +170,32 @@ absl::Status FromJson(absl::string_view json, google::protobuf::Message* message
                      " in protobuf JSON: ", status.message().as_string()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ImportRecord> ParseImportLine(absl::string_view line) {
+  ImportRecord record;
+  // The resource name tells the kind of resource: read it from the parsed
+  // JSON (a search of the text for "name":"events/ missed other spacing and
+  // matched that text inside any string value).
+  google::protobuf::Struct json;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(line), &json).ok()) {
+    return absl::InvalidArgumentError("not a JSON object");
+  }
+  const auto name = json.fields().find("name");
+  if (name != json.fields().end() &&
+      absl::StartsWith(name->second.string_value(), "events/")) {
+    timeline::v1::Event event;
+    if (absl::Status s = FromJson(line, &event); !s.ok()) return s;
+    record.event = std::move(event);
+    return record;
+  }
+  Organization org;
+  if (absl::Status s = FromJson(line, &org); !s.ok()) return s;
+  if (!absl::StartsWith(org.name(), "organizations/")) {
+    return absl::InvalidArgumentError("name: must be organizations/{id} or events/{id}");
+  }
+  record.organization = std::move(org);
+  return record;
 }
 
 std::string OrganizationReport(const Organization& org) {

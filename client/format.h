@@ -4,6 +4,7 @@
 // Output formatting and input parsing of presencectl: aligned tables, enum
 // names as operators type them, protobuf JSON. No business rules.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,16 @@ std::string IdOf(absl::string_view name);
 std::string ToJson(const google::protobuf::Message& message, bool one_line);
 // Parses protobuf JSON into `message`; INVALID_ARGUMENT on errors.
 absl::Status FromJson(absl::string_view json, google::protobuf::Message* message);
+
+// One line of `presencectl import`: an organization or an event in
+// protobuf JSON, told apart by its resource name (events/... is an event).
+// Exactly one of the two is set. INVALID_ARGUMENT for anything else (not
+// JSON of either, or an organization not named organizations/{id}).
+struct ImportRecord {
+  std::optional<registry::v1::Organization> organization;
+  std::optional<timeline::v1::Event> event;
+};
+absl::StatusOr<ImportRecord> ParseImportLine(absl::string_view line);
 
 // Human-readable reports.
 std::string OrganizationReport(const registry::v1::Organization& org);

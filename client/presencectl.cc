@@ -437,18 +437,12 @@ int Import(Cli& cli, const std::string& path, bool fail_fast) {
     for (int number = 1; std::getline(in, line); ++number) {
       if (absl::StripAsciiWhitespace(line).empty()) continue;
       ImportLine parsed{number, std::nullopt, std::nullopt};
-      // The resource name tells the kind of resource.
-      if (line.find("\"name\":\"events/") != std::string::npos ||
-          line.find("\"name\": \"events/") != std::string::npos) {
-        Event e;
-        if (auto s = FromJson(line, &e); !s.ok()) { line_error(number, std::string(s.message())); }
-        else parsed.event = e;
+      absl::StatusOr<ImportRecord> record = ParseImportLine(line);
+      if (!record.ok()) {
+        line_error(number, std::string(record.status().message()));
       } else {
-        Organization o;
-        if (auto s = FromJson(line, &o); !s.ok()) { line_error(number, std::string(s.message())); }
-        else if (!absl::StartsWith(o.name(), "organizations/")) {
-          line_error(number, "name: must be organizations/{id} or events/{id}");
-        } else parsed.org = o;
+        parsed.org = std::move(record->organization);
+        parsed.event = std::move(record->event);
       }
       if (failed > 0 && fail_fast) return kExitPartial;
       if (parsed.org || parsed.event) lines.push_back(std::move(parsed));
