@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
@@ -54,6 +55,13 @@ grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
   RpcScope scope(gate, context, method);
   grpc::Status status;
   absl::StatusOr<CallContext> admitted = scope.Admit(access);
+  if (admitted.ok() && admitted->deadline <= absl::Now()) {
+    // Shed at once: under overload calls wait for a thread past their
+    // deadline, and the caller no longer waits for the answer.
+    admitted = absl::DeadlineExceededError(
+        "the deadline passed before the call was served; the server is busy, retry "
+        "with backoff");
+  }
   Request request;
   absl::Status parsed =
       admitted.ok() ? ParseRequest(*raw_request, &request) : admitted.status();
