@@ -41,6 +41,55 @@ if(PRESENCE_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
+# ThreadSanitizer sees absl::Mutex (and so every ABSL_GUARDED_BY member, in
+# our code and gRPC's) only if absl::Mutex is itself built with TSan; Debian
+# ships abseil prebuilt. The tsan preset compiles absl/synchronization from
+# the same version's Debian source (scripts/fetch-abseil-source, into
+# PRESENCE_ABSEIL_SOURCE) and links it, whole, into every executable ahead
+# of the shared library, so that all callers, gRPC included, bind to it.
+set(PRESENCE_ABSEIL_SOURCE "${CMAKE_BINARY_DIR}/../abseil-src" CACHE PATH
+    "abseil sources for the TSan build (scripts/fetch-abseil-source)")
+if(PRESENCE_SANITIZE STREQUAL "thread")
+  set(absl_sync "${PRESENCE_ABSEIL_SOURCE}/absl/synchronization")
+  if(NOT EXISTS "${absl_sync}/mutex.cc")
+    message(FATAL_ERROR "TSan build: no abseil sources in ${PRESENCE_ABSEIL_SOURCE}; "
+                        "run scripts/fetch-abseil-source ${PRESENCE_ABSEIL_SOURCE}")
+  endif()
+  add_library(presence_tsan_absl_synchronization STATIC
+    ${absl_sync}/barrier.cc
+    ${absl_sync}/blocking_counter.cc
+    ${absl_sync}/internal/create_thread_identity.cc
+    ${absl_sync}/internal/graphcycles.cc
+    ${absl_sync}/internal/per_thread_sem.cc
+    ${absl_sync}/internal/waiter.cc
+    ${absl_sync}/mutex.cc
+    ${absl_sync}/notification.cc)
+  # Compiled against the installed headers (Debian's inline namespace).
+  target_compile_options(presence_tsan_absl_synchronization PRIVATE -w)
+endif()
+
+# Links the TSan-built absl::Mutex into every executable of the build (call
+# at the end of the top-level CMakeLists.txt, once all targets exist). Only
+# executables: a static library would carry it into its dependents' link
+# lines more than once.
+function(presence_link_tsan_abseil dir)
+  if(NOT PRESENCE_SANITIZE STREQUAL "thread")
+    return()
+  endif()
+  get_property(targets DIRECTORY "${dir}" PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(type STREQUAL "EXECUTABLE")
+      target_link_libraries(${target} PRIVATE
+        "$<LINK_LIBRARY:WHOLE_ARCHIVE,presence_tsan_absl_synchronization>")
+    endif()
+  endforeach()
+  get_property(subdirs DIRECTORY "${dir}" PROPERTY SUBDIRECTORIES)
+  foreach(subdir IN LISTS subdirs)
+    presence_link_tsan_abseil("${subdir}")
+  endforeach()
+endfunction()
+
 # The servers' allocator: tcmalloc, except under a sanitizer (which brings
 # its own).
 add_library(presence_allocator INTERFACE)
