@@ -46,22 +46,34 @@ std::string Escape(absl::string_view text, bool quotes) {
   return out;
 }
 
+// The escaped value (in quotes if `quotes`), cut so that the escaped text
+// stays within kMaxEchoBytes (an escape takes up to 4 bytes per input byte)
+// at a UTF-8 boundary, followed by "…" and the value's length when cut.
+std::string Bounded(absl::string_view value, bool quotes) {
+  const char* const quote = quotes ? "\"" : "";
+  const std::string all = Escape(value.substr(0, kMaxEchoBytes), quotes);
+  if (value.size() <= kMaxEchoBytes && all.size() <= kMaxEchoBytes) {
+    return absl::StrCat(quote, all, quote);
+  }
+  // Take input bytes while their escapes fit.
+  size_t take = 0;
+  size_t out = 0;
+  while (take < value.size()) {
+    const size_t n = Escape(value.substr(take, 1), quotes).size();
+    if (out + n > kMaxEchoBytes) break;
+    out += n;
+    ++take;
+  }
+  take = CutPoint(value, take);
+  return absl::StrCat(quote, Escape(value.substr(0, take), quotes), "\xE2\x80\xA6", quote,
+                      " (", value.size(), " bytes)");
+}
+
 }  // namespace
 
-std::string Echo(absl::string_view value) {
-  if (value.size() <= kMaxEchoBytes) return Escape(value, /*quotes=*/false);
-  return absl::StrCat(Escape(value.substr(0, CutPoint(value, kMaxEchoBytes)), /*quotes=*/false),
-                      "\xE2\x80\xA6 (", value.size(), " bytes)");
-}
+std::string Echo(absl::string_view value) { return Bounded(value, /*quotes=*/false); }
 
-std::string QuotedEcho(absl::string_view value) {
-  if (value.size() <= kMaxEchoBytes) {
-    return absl::StrCat("\"", Escape(value, /*quotes=*/true), "\"");
-  }
-  return absl::StrCat("\"",
-                      Escape(value.substr(0, CutPoint(value, kMaxEchoBytes)), /*quotes=*/true),
-                      "\xE2\x80\xA6\" (", value.size(), " bytes)");
-}
+std::string QuotedEcho(absl::string_view value) { return Bounded(value, /*quotes=*/true); }
 
 std::string BoundText(absl::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);

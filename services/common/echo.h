@@ -6,8 +6,9 @@
 // of these, so that a 70 KB resource name produces a message of a few hundred
 // bytes, never one that exceeds a client's metadata limit.
 //
-// A value of at most kMaxEchoBytes is echoed whole; a longer one is cut to
-// its first kMaxEchoBytes (at a UTF-8 character boundary), followed by "…"
+// A value of at most kMaxEchoBytes is echoed whole; a longer one (or one
+// whose escapes would be longer) is cut to at most kMaxEchoBytes of echo
+// (at a UTF-8 character boundary), followed by "…"
 // and its length: `organizations/aaaa… (9216 bytes)`. Control characters
 // and backslashes are escaped C-style, so an echo is always one
 // printable line; QuotedEcho also escapes double quotes, so that it is

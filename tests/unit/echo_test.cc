@@ -25,6 +25,16 @@ TEST(EchoTest, LongValuesAreCutWithTheirLength) {
             "\"" + std::string(kMaxEchoBytes, 'x') + "\xE2\x80\xA6\" (71680 bytes)");
 }
 
+TEST(EchoTest, EscapesCountTowardsTheBound) {
+  // 100 control characters escape to 400 bytes: cut like a long value
+  // (found by partial_date_fuzzer: a date text of NULs made a 1.1 KB message).
+  const std::string nuls(100, '\0');
+  const std::string echo = Echo(nuls);
+  EXPECT_LE(echo.size(), kMaxEchoBytes + 20);
+  EXPECT_THAT(echo, ::testing::EndsWith("\xE2\x80\xA6 (100 bytes)"));
+  EXPECT_THAT(QuotedEcho(nuls), ::testing::StartsWith("\"\\x00"));
+}
+
 TEST(EchoTest, CutsAtCharacterBoundaries) {
   // "ë" is two bytes; 99 ASCII bytes put one across the limit.
   const std::string value = std::string(99, 'a') + "ëëë";
