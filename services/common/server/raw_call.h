@@ -42,8 +42,9 @@ absl::Status ParseRequest(const grpc::ByteBuffer& raw,
 grpc::Status SerializeResponse(const google::protobuf::Message& response,
                                grpc::ByteBuffer* raw);
 
-// One unary call: passes the gate with `access`, parses `raw_request` as a
-// Request, answers with `call(request, call_context)` (an
+// One unary call: passes the gate with `access` (a call whose deadline has
+// already passed is DEADLINE_EXCEEDED without being served), parses
+// `raw_request` as a Request, answers with `call(request, call_context)` (an
 // absl::StatusOr<Response>) serialized into `*raw_response`, and lets the
 // gate echo the request id, log and count the call. Returns the status to
 // finish the call with.
