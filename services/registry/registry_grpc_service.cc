@@ -18,6 +18,23 @@ namespace {
 // Changes read from the log per batch while catching up.
 constexpr size_t kWatchBatch = 256;
 
+// A unary call counted in flight (RpcGate::TryEnter) until its answer has
+// been sent (OnDone), not only while its handler runs: under overload the
+// answers waiting for slow clients are what holds memory.
+class CountedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit CountedReactor(const RpcGate* gate) : gate_(gate), entered_(gate->TryEnter()) {}
+  bool entered() const { return entered_; }
+  void OnDone() override {
+    if (entered_) gate_->Leave();
+    delete this;
+  }
+
+ private:
+  const RpcGate* const gate_;
+  const bool entered_;
+};
+
 // ServeUnary (services/common/server/raw_call.h) on the callback API.
 template <typename Request, typename Call>
 grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
@@ -25,9 +42,9 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 absl::string_view method, Access access,
                                 const grpc::ByteBuffer* request,
                                 grpc::ByteBuffer* response, Call call) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* reactor = new CountedReactor(gate);
   reactor->Finish(ServeUnary<Request>(gate, context, method, access, request,
-                                      response, std::move(call)));
+                                      response, reactor->entered(), std::move(call)));
   return reactor;
 }
 

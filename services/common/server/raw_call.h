@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "grpcpp/server_context.h"
@@ -42,7 +43,8 @@ absl::Status ParseRequest(const grpc::ByteBuffer& raw,
 grpc::Status SerializeResponse(const google::protobuf::Message& response,
                                grpc::ByteBuffer* raw);
 
-// One unary call: passes the gate with `access` (a call whose deadline has
+// One unary call: passes the gate with `access` (RESOURCE_EXHAUSTED unless
+// `entered`, the caller's RpcGate::TryEnter(); a call whose deadline has
 // already passed is DEADLINE_EXCEEDED without being served), parses
 // `raw_request` as a Request, answers with `call(request, call_context)` (an
 // absl::StatusOr<Response>) serialized into `*raw_response`, and lets the
@@ -52,10 +54,15 @@ template <typename Request, typename Call>
 grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
                         absl::string_view method, Access access,
                         const grpc::ByteBuffer* raw_request,
-                        grpc::ByteBuffer* raw_response, Call call) {
+                        grpc::ByteBuffer* raw_response, bool entered, Call call) {
   RpcScope scope(gate, context, method);
   grpc::Status status;
   absl::StatusOr<CallContext> admitted = scope.Admit(access);
+  if (admitted.ok() && !entered) {
+    admitted = absl::ResourceExhaustedError(absl::StrCat(
+        "the server has ", gate->options().max_in_flight,
+        " calls in flight (--max_in_flight); retry with backoff"));
+  }
   if (admitted.ok() && admitted->deadline <= absl::Now()) {
     // Shed at once: under overload calls wait for a thread past their
     // deadline, and the caller no longer waits for the answer.

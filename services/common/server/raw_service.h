@@ -38,8 +38,12 @@ class RawSyncService : public grpc::Service {
                                        grpc::ServerContext* context,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) {
-      return ServeUnary<Request>(gate, context, full_method, access, request,
-                                 response, call);
+      // A synchronous call is in flight while its handler runs.
+      const bool entered = gate->TryEnter();
+      grpc::Status status = ServeUnary<Request>(gate, context, full_method, access,
+                                                request, response, entered, call);
+      if (entered) gate->Leave();
+      return status;
     });
   }
 };

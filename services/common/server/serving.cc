@@ -40,6 +40,9 @@ ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(10),
           "Close connections at this age (clients re-resolve and spread).");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
+ABSL_FLAG(int32_t, max_in_flight, 1000,
+          "Unary calls in flight at once (until their answer is sent); more are "
+          "refused with RESOURCE_EXHAUSTED. 0: no limit.");
 
 namespace presence {
 namespace {
@@ -181,6 +184,7 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   auto serving = std::make_unique<Serving>();
   GateOptions gate;
   gate.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  gate.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   gate.auth.require_auth_for_reads = absl::GetFlag(FLAGS_require_auth_for_reads);
   gate.auth.loopback_only = IsLoopbackAddress(listen_address);
   if (const std::string path = absl::GetFlag(FLAGS_tokens_file); !path.empty()) {
