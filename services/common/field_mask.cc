@@ -7,6 +7,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/field_mask_util.h"
+#include "services/common/echo.h"
 
 namespace presence {
 
@@ -37,7 +38,7 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
       if (!FieldMaskUtil::GetFieldDescriptors(patch.GetDescriptor(), path,
                                               nullptr)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("update_mask: \"", path, "\" is not a field of ",
+            absl::StrCat("update_mask: ", QuotedEcho(path), " is not a field of ",
                          patch.GetDescriptor()->name()));
       }
       resolved.paths.push_back(path);

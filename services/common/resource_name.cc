@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/echo.h"
 
 namespace presence {
 namespace {
@@ -38,7 +39,7 @@ absl::StatusOr<std::string> ParseResourceName(absl::string_view name,
   if (!absl::ConsumePrefix(&id, collection) || !absl::ConsumePrefix(&id, "/") ||
       !IsValidResourceId(id)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": \"", name, "\" is not a ", collection, " name (", collection,
+        field, ": ", QuotedEcho(name), " is not a ", collection, " name (", collection,
         "/{id}, id matching ", kIdPattern, ")"));
   }
   return std::string(id);
@@ -48,7 +49,7 @@ absl::Status ValidateResourceId(absl::string_view id, absl::string_view field) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": is required"));
   if (!IsValidResourceId(id)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", id, "\" does not match ", kIdPattern));
+        absl::StrCat(field, ": ", QuotedEcho(id), " does not match ", kIdPattern));
   }
   return absl::OkStatus();
 }
@@ -63,8 +64,8 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: \"", request_id,
-        "\" is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)"));
+        "request_id: ", QuotedEcho(request_id),
+        " is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)"));
   }
   return absl::OkStatus();
 }

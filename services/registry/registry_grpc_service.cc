@@ -10,6 +10,7 @@
 #include "services/common/call_context.h"
 #include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/raw_call.h"
 #include "services/common/server/rpc_gate.h"
 #include "services/common/server/work_pool.h"
 #include "services/registry/registry.h"
@@ -28,22 +29,38 @@ WorkPool& BlockingCalls() {
 }
 std::atomic<bool> blocking_reads{false};
 
-// Passes the gate with `access`, answers with `call(context)`, then lets the
-// gate log and count the call. `call` must not refer to the handler's
-// locals: it may run after the handler returned.
-template <typename Request, typename Response, typename Call>
+// A unary call counted in flight (RpcGate::TryEnter) until its answer has
+// been sent (OnDone), not only while its handler runs: under overload the
+// answers waiting for slow clients are what holds memory.
+class CountedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit CountedReactor(const RpcGate* gate) : gate_(gate), entered_(gate->TryEnter()) {}
+  bool entered() const { return entered_; }
+  void OnDone() override {
+    if (entered_) gate_->Leave();
+    delete this;
+  }
+
+ private:
+  const RpcGate* const gate_;
+  const bool entered_;
+};
+
+// ServeUnary (services/common/server/raw_call.h) on the callback API, on
+// gRPC's callback thread or, for calls that block, on BlockingCalls(). `call`
+// must not refer to the handler's locals: it may run after the handler
+// returned (it gets the parsed request as its argument).
+template <typename Request, typename Call>
 grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 grpc::CallbackServerContext* context,
                                 absl::string_view method, Access access,
-                                const Request* request, Response* response,
-                                Call call) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto scope = std::make_shared<RpcScope>(gate, context, method);
-  auto serve = [scope, context, access, request, response, reactor, call] {
-    absl::StatusOr<CallContext> admitted = scope->Admit(access);
-    grpc::Status status = admitted.ok() ? Reply(call(*admitted), response)
-                                        : ToGrpcStatus(admitted.status());
-    reactor->Finish(scope->Finish(context, std::move(status), request->ByteSizeLong()));
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response, Call call) {
+  auto* reactor = new CountedReactor(gate);
+  auto serve = [gate, context, method, access, request, response, reactor,
+                call = std::move(call)] {
+    reactor->Finish(ServeUnary<Request>(gate, context, method, access, request,
+                                        response, reactor->entered(), call));
   };
   if (access == Access::kWrite || blocking_reads) {
     BlockingCalls().Run(std::move(serve));
@@ -60,7 +77,7 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
 // read from the log when the buffer runs dry, so a slow watcher only holds a
 // position in the log, never a queue of changes.
 class WatchReactor final
-    : public grpc::ServerWriteReactor<v1::OrganizationChange> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   WatchReactor(RegistryGrpcService* owner, Registry* registry,
                grpc::CallbackServerContext* context,
@@ -155,7 +172,11 @@ class WatchReactor final
       Stop(ToGrpcStatus(error));
       return;
     }
-    StartWrite(&current_);
+    if (grpc::Status s = SerializeResponse(current_, &current_bytes_); !s.ok()) {
+      Stop(std::move(s));
+      return;
+    }
+    StartWrite(&current_bytes_);
   }
 
   RegistryGrpcService* const owner_;
@@ -169,6 +190,7 @@ class WatchReactor final
   std::deque<v1::OrganizationChange> buffer_ ABSL_GUARDED_BY(mu_);
   // Owned here while a write is in flight.
   v1::OrganizationChange current_;
+  grpc::ByteBuffer current_bytes_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
@@ -205,84 +227,88 @@ void RegistryGrpcService::Forget(WatchReactor* reactor) {
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::GetOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead, request, response,
-               [=](const CallContext& /*call*/) { return registry_->GetOrganization(request->name()); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::GetOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead,
+      raw_request, raw_response, [this](const v1::GetOrganizationRequest& request, const CallContext& /*call*/) { return registry_->GetOrganization(request.name()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::BatchGetOrganizationsRequest* request,
-    v1::BatchGetOrganizationsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead, request, response,
-               [=](const CallContext& /*call*/) { return registry_->BatchGetOrganizations(*request); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::BatchGetOrganizationsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead,
+      raw_request, raw_response, [this](const v1::BatchGetOrganizationsRequest& request, const CallContext& /*call*/) { return registry_->BatchGetOrganizations(request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::ListOrganizationsRequest* request,
-    v1::ListOrganizationsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead, request, response,
-               [=](const CallContext& /*call*/) { return registry_->ListOrganizations(*request); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::ListOrganizationsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead,
+      raw_request, raw_response, [this](const v1::ListOrganizationsRequest& request, const CallContext& /*call*/) { return registry_->ListOrganizations(request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::CreateOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite, request, response,
-               [=](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::CreateOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::CreateOrganizationRequest& request, const CallContext& call) { return registry_->CreateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::BatchCreateOrganizationsRequest* request,
-    v1::BatchCreateOrganizationsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite, request, response,
-               [=](const CallContext& call) { return registry_->BatchCreateOrganizations(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::BatchCreateOrganizationsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite,
+      raw_request, raw_response, [this](const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) { return registry_->BatchCreateOrganizations(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::UpdateOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite, request, response,
-               [=](const CallContext& call) { return registry_->UpdateOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::UpdateOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::UpdateOrganizationRequest& request, const CallContext& call) { return registry_->UpdateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::DeleteOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite, request, response,
-               [=](const CallContext& call) { return registry_->DeleteOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::DeleteOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::DeleteOrganizationRequest& request, const CallContext& call) { return registry_->DeleteOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::UndeleteOrganizationRequest* request,
-    v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite, request, response,
-               [=](const CallContext& call) { return registry_->UndeleteOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::UndeleteOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::UndeleteOrganizationRequest& request, const CallContext& call) { return registry_->UndeleteOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::LookupOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead, request, response,
-               [=](const CallContext& /*call*/) { return registry_->LookupOrganization(request->alias()); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::LookupOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead,
+      raw_request, raw_response, [this](const v1::LookupOrganizationRequest& request, const CallContext& /*call*/) { return registry_->LookupOrganization(request.alias()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
-    grpc::CallbackServerContext* context,
-    const v1::ListOrganizationRevisionsRequest* request,
-    v1::ListOrganizationRevisionsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead, request, response,
-               [=](const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(*request); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::ListOrganizationRevisionsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead,
+      raw_request, raw_response, [this](const v1::ListOrganizationRevisionsRequest& request, const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(request); });
 }
 
-grpc::ServerWriteReactor<v1::OrganizationChange>*
-RegistryGrpcService::WatchOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::WatchOrganizationsRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>*
+RegistryGrpcService::WatchOrganizations(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* raw_request) {
   // Sent at once (see WatchReactor::Begin): tells the client the stream is
   // established and at which revision the registry stood.
   absl::StatusOr<int64_t> revision = registry_->CurrentRevision();
@@ -292,10 +318,12 @@ RegistryGrpcService::WatchOrganizations(
   auto scope = std::make_unique<RpcScope>(
       gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations");
   absl::Status valid = scope->Admit(Access::kRead).status();
+  v1::WatchOrganizationsRequest request;
+  if (valid.ok()) valid = ParseRequest(*raw_request, &request);
   auto* reactor = new WatchReactor(this, registry_, context, std::move(scope),
-                                   request->start_revision());
+                                   request.start_revision());
   if (valid.ok()) valid = revision.status();
-  if (valid.ok()) valid = registry_->CheckWatchStart(request->start_revision());
+  if (valid.ok()) valid = registry_->CheckWatchStart(request.start_revision());
   {
     absl::MutexLock lock(&mu_);
     if (valid.ok() && streams_ended_) {

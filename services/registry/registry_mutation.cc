@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/echo.h"
 #include "services/common/key_codec.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry_internal.pb.h"
@@ -85,8 +86,8 @@ absl::Status Registry::CheckAliasesFree(
                               txn.Get(kIndex, AliasIndexKey(key)));
     if (holder && *holder != id) {
       return absl::AlreadyExistsError(
-          absl::StrCat("organization.aliases: \"", key,
-                       "\" (acronym or alias, case-insensitive) is already "
+          absl::StrCat("organization.aliases: ", QuotedEcho(key),
+                       " (acronym or alias, case-insensitive) is already "
                        "used by ",
                        Name(*holder)));
     }
@@ -95,7 +96,7 @@ absl::Status Registry::CheckAliasesFree(
                                 ReadRecord(txn, key));
       if (IsLive(other)) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "organization.aliases: \"", key, "\" is the id of ", Name(key)));
+            "organization.aliases: ", QuotedEcho(key), " is the id of ", Name(key)));
       }
     }
   }

@@ -6,7 +6,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/echo.h"
 #include "services/common/key_codec.h"
+#include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
@@ -158,6 +160,9 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 
 absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
+  // Acronyms and aliases are at most kMaxShortText long: a longer one matches
+  // nothing and is a mistake.
+  PRESENCE_RETURN_IF_ERROR(CheckLength("alias", alias, kMaxShortText));
   const std::string key = NormalizeAlias(alias);
   if (key.empty()) return absl::InvalidArgumentError("alias: is required");
   // At most one live organization has the key as its id, acronym or alias
@@ -175,8 +180,8 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
     if (IsLive(org)) return *std::move(org);
   }
   return absl::NotFoundError(absl::StrCat(
-      "alias: no live organization has the id, acronym or alias \"", alias,
-      "\""));
+      "alias: no live organization has the id, acronym or alias ",
+      QuotedEcho(alias)));
 }
 
 absl::StatusOr<v1::ListOrganizationRevisionsResponse>

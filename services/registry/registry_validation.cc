@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/echo.h"
 #include "services/common/limits.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
@@ -116,8 +117,8 @@ absl::Status ValidateOrganization(const Organization& org) {
   for (int i = 0; i < org.aliases_size(); ++i) {
     if (NormalizeAlias(org.aliases(i)).empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "organization.aliases[", i, "]: \"", org.aliases(i),
-          "\" is empty"));
+          "organization.aliases[", i, "]: ", QuotedEcho(org.aliases(i)),
+          " is empty"));
     }
   }
   if (!org.parent_organization().empty()) {
@@ -203,6 +204,7 @@ Organization ApplyUpdate(const Organization& current,
                          const Organization& patch, const UpdateMask& mask) {
   Organization merged = current;
   ApplyUpdateMask(patch, mask, &merged);
+  ClearEmptyPartialDates(&merged);
   // Output-only fields always come from the current version.
   merged.set_name(current.name());
   merged.set_state(current.state());

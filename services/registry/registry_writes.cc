@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/echo.h"
 #include "services/common/field_mask.h"
 #include "services/common/resource_name.h"
 #include "services/common/status_macros.h"
@@ -34,6 +35,7 @@ CreateEnvelope Envelope(const v1::CreateOrganizationRequest& request) {
 Organization NewOrganization(const v1::CreateOrganizationRequest& request) {
   Organization org = request.organization();
   ClearOutputOnly(&org);
+  ClearEmptyPartialDates(&org);
   org.set_name(Name(request.organization_id()));
   org.set_state(Organization::ACTIVE);
   return org;
@@ -147,8 +149,8 @@ absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
             if ((taken != batch_aliases.end() && taken->second != id) ||
                 (key != id && position.contains(key))) {
               return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
-                                      "organization.aliases: \"", key,
-                                      "\" is already used in this request")));
+                                      "organization.aliases: ", QuotedEcho(key),
+                                      " is already used in this request")));
             }
             batch_aliases[key] = id;
           }

@@ -140,6 +140,7 @@ Event NewEvent(const Event& requested, absl::string_view id) {
   event.clear_created_by();
   event.clear_updated_by();
   event.set_name(ResourceName(kCollection, id));
+  ClearEmptyPartialDates(&event);
   return event;
 }
 
@@ -606,6 +607,7 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
                                        current.etag(), current.name()));
     Event updated = current;
     ApplyUpdateMask(request.event(), mask, &updated);
+    ClearEmptyPartialDates(&updated);
     // Output-only fields always come from the current version.
     updated.set_name(current.name());
     *updated.mutable_create_time() = current.create_time();

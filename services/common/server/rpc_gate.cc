@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/echo.h"
 #include "services/common/server/log.h"
 #include "services/common/server/metrics.h"
 
@@ -20,6 +21,11 @@ namespace presence {
 namespace {
 
 constexpr size_t kMaxRequestIdLength = 128;
+// The last-resort bound of a status message (every echoed value is bounded
+// where it is echoed, services/common/echo.h; this catches what is not): far
+// below gRPC's default 8 KiB metadata limit, so that every client sees the
+// answer.
+constexpr size_t kMaxStatusMessageBytes = 1024;
 
 std::string NewRequestId() {
   thread_local absl::InsecureBitGen gen;
@@ -81,6 +87,11 @@ grpc::Status RpcScope::Finish(grpc::ServerContextBase* context, grpc::Status sta
   // In the trailers, not the headers: an error sent without headers
   // ("trailers-only") stays retryable for clients with a retry policy.
   context->AddTrailingMetadata("x-request-id", request_id_);
+  if (status.error_message().size() > kMaxStatusMessageBytes) {
+    status = grpc::Status(status.error_code(),
+                          BoundText(status.error_message(), kMaxStatusMessageBytes),
+                          status.error_details());
+  }
   const absl::Duration latency = absl::Now() - start_;
   const char* code = StatusCodeName(status.error_code());
   Metrics::Global().RpcFinished(method_, status.error_code(), absl::ToDoubleSeconds(latency));

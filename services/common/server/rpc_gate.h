@@ -13,6 +13,7 @@
 // the README's Performance section. gRPC's own health and reflection
 // services are therefore neither logged nor counted.)
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,10 @@ struct GateOptions {
   absl::Duration default_deadline = absl::Seconds(30);
   // One log line per RPC.
   bool log_rpcs = true;
+  // Unary calls in flight at once, from their start until their answer is
+  // sent; more are refused with RESOURCE_EXHAUSTED (0: no limit). Bounds the
+  // memory held by answers waiting for slow clients under overload.
+  int max_in_flight = 0;
 };
 
 // Thread-safe. Must outlive the services using it.
@@ -43,8 +48,21 @@ class RpcGate {
   explicit RpcGate(GateOptions options) : options_(std::move(options)) {}
   const GateOptions& options() const { return options_; }
 
+  // Counts a unary call in flight; false (and nothing counted) at the
+  // limit. Every true is paired with one Leave() when the answer is sent.
+  bool TryEnter() const {
+    if (in_flight_.fetch_add(1, std::memory_order_relaxed) < options_.max_in_flight ||
+        options_.max_in_flight <= 0) {
+      return true;
+    }
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void Leave() const { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
  private:
   const GateOptions options_;
+  mutable std::atomic<int> in_flight_{0};
 };
 
 // One RPC passing the gate. Not thread-safe; lives in the handler.
@@ -61,7 +79,8 @@ class RpcScope {
   absl::StatusOr<CallContext> Admit(Access access);
 
   // Echoes the request id in the trailers of `context` (before the status is
-  // sent), logs and counts the call; returns `status`.
+  // sent), logs and counts the call; returns `status`, its message cut to
+  // 1 KiB if longer (the last-resort bound of echoed values).
   grpc::Status Finish(grpc::ServerContextBase* context, grpc::Status status,
                       size_t request_bytes);
 

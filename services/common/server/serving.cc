@@ -55,6 +55,9 @@ ABSL_FLAG(std::string, store_read, "",
           "target_session_attrs=prefer-standby, that reads fall back to while "
           "the primary cannot be reached (during a failover); such reads may "
           "lag the latest writes by the replication delay.");
+ABSL_FLAG(int32_t, max_in_flight, 1000,
+          "Unary calls in flight at once (until their answer is sent); more are "
+          "refused with RESOURCE_EXHAUSTED. 0: no limit.");
 
 namespace presence {
 namespace {
@@ -198,6 +201,7 @@ void Serving::Reload() {
 absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
     absl::string_view service, const std::string& listen_address) {
   SetLogService(service);
+  RouteProtobufLogs();  // libprotobuf's messages become JSON lines too.
   LogLevel level;
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -221,6 +225,7 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   auto serving = std::make_unique<Serving>();
   GateOptions gate;
   gate.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  gate.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   gate.auth.require_auth_for_reads = absl::GetFlag(FLAGS_require_auth_for_reads);
   gate.auth.loopback_only = IsLoopbackAddress(listen_address);
   if (const std::string path = absl::GetFlag(FLAGS_tokens_file); !path.empty()) {

@@ -1,6 +1,8 @@
 #include "services/common/storage/rocksdb_kv_store.h"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <system_error>
@@ -10,12 +12,14 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/comparator.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
+#include "services/common/server/log.h"
 #include "services/common/status_macros.h"
 #include "services/common/storage/store_schema.h"
 
@@ -23,6 +27,28 @@ namespace presence::storage {
 namespace {
 
 constexpr char kSchemaVersionKey[] = "presence.schema_version";
+
+// RocksDB's own log, as "rocksdb" events of the JSON log, warnings and
+// errors only. Not its LOG file in the data directory: when writes to the
+// data directory fail (a full disk, an I/O error), Debian's RocksDB (built
+// with assertions) aborts the process on the LOG writer's next write after a
+// failed one — it logs the very error — so a failing disk crashed the
+// service instead of failing its writes (tests/fault/fault_test.cc).
+class JsonInfoLogger final : public rocksdb::Logger {
+ public:
+  JsonInfoLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char message[2048];
+    std::vsnprintf(message, sizeof(message), format, ap);
+    Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError : LogLevel::kWarning,
+        "rocksdb", {{"message", message}});
+  }
+};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
   if (s.ok()) return absl::OkStatus();
@@ -466,6 +492,7 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  db_options.info_log = std::make_shared<JsonInfoLogger>();
   // Writes come from the commit section one at a time (see Transact), so
   // RocksDB's write groups would only add hand-offs.
   db_options.allow_concurrent_memtable_write = false;
