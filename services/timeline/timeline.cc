@@ -283,6 +283,16 @@ RequestIdOptions RequestIdOptionsOf(const TimelineOptions& options) {
   return out;
 }
 
+// The timeline's transactions: every rule they check is about a key they
+// write (an event id, a request id, a span bound record they replace), so
+// snapshot isolation suffices (see storage::TransactOptions) and concurrent
+// creates do not fail each other over neighbouring keys.
+storage::TransactOptions PerKeyWrites() {
+  storage::TransactOptions options;
+  options.snapshot_isolation = true;
+  return options;
+}
+
 // A create that read one state outside its transaction and found another
 // inside: it is planned again.
 absl::Status Changed() { return absl::AbortedError("changed meanwhile"); }
@@ -486,7 +496,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
           request_ids_.Record(txn, request_id, id, result.SerializeAsString()));
     }
     return absl::OkStatus();
-  }));
+  }, PerKeyWrites()));
   if (!request_id.empty()) (void)request_ids_.SweepIfDue(store_.get());  // Best effort.
   return result;
 }
@@ -555,10 +565,12 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
       txn.Put(kMeta, kSeededKey, "");
       if (written) return absl::OkStatus();
     }
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(request.requests(i).event_id());
+    PRESENCE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> existing,
+                              txn.MultiGet(kEvents, ids));
     for (int i = 0; i < n; ++i) {
-      PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                                txn.Get(kEvents, request.requests(i).event_id()));
-      if (existing) {
+      if (existing[i]) {
         return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
                                 "event_id: ", events[i].name(), " already exists")));
       }
@@ -575,7 +587,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
       *response.add_events() = std::move(event);
     }
     return absl::OkStatus();
-  }));
+  }, PerKeyWrites()));
   return response;
 }
 
@@ -630,7 +642,7 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
       AddIndexEntries(updated, /*remove=*/false, &bounds, txn);
       txn.Put(kEvents, id, updated.SerializeAsString());
       return absl::OkStatus();
-    });
+    }, PerKeyWrites());
     if (IsChanged(committed)) continue;
     PRESENCE_RETURN_IF_ERROR(committed);
     return updated;
@@ -652,7 +664,7 @@ absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
     AddIndexEntries(current, /*remove=*/true, &unused, txn);
     txn.Delete(kEvents, id);
     return absl::OkStatus();
-  });
+  }, PerKeyWrites());
 }
 
 absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
