@@ -430,11 +430,6 @@ absl::Status Timeline::CheckOrganizations(const Event& event,
   return absl::OkStatus();
 }
 
-absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
-                                            const CallContext& call) {
-  return Create(request, call, /*check_registry=*/true);
-}
-
 // The answer to a retry of `request_id` (for event `id`), or INVALID_ARGUMENT
 // if the id created another event.
 absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previous,
@@ -448,9 +443,8 @@ absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previou
   return ParseEvent(previous.result, id);
 }
 
-absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
-                                       const CallContext& call,
-                                       bool check_registry) {
+absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
+                                            const CallContext& call) {
   const std::string& id = request.event_id();
   PRESENCE_RETURN_IF_ERROR(CheckCreateEnvelope(
       {"event_id", id, "event", request.has_event(), request.request_id()}));
@@ -470,9 +464,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
   if (existing) {
     return absl::AlreadyExistsError(absl::StrCat(event.name(), " already exists"));
   }
-  if (check_registry) {
-    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
   Event result;
   PRESENCE_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
     if (!request_id.empty()) {

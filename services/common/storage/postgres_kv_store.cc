@@ -209,13 +209,14 @@ class Pool {
         size_(size),
         acquire_timeout_(acquire_timeout) {}
 
-  absl::StatusOr<std::unique_ptr<Connection>> Acquire() {
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire() { return Acquire(acquire_timeout_); }
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire(absl::Duration timeout) {
     {
       absl::MutexLock lock(&mu_);
       const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !idle_.empty() || open_ < size_;
       };
-      if (!mu_.AwaitWithTimeout(absl::Condition(&available), acquire_timeout_)) {
+      if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
         return absl::UnavailableError(absl::StrCat(
             "all ", size_, " PostgreSQL connections stayed busy for ",
             absl::FormatDuration(acquire_timeout_), " (--store_pool_size)"));
@@ -538,11 +539,6 @@ class PgTransaction final : public Transaction, public Reader {
   bool wrote_ = false;
 };
 
-// An iterator with no snapshot given reads one of its own.
-struct OwnSnapshot {
-  std::shared_ptr<const Snapshot> snapshot;
-};
-
 class PostgresKvStore final : public KvStore {
  public:
   PostgresKvStore(const PostgresOptions& options, std::string prepare_sql)
@@ -689,7 +685,8 @@ class PostgresKvStore final : public KvStore {
 
   std::vector<std::pair<std::string, uint64_t>> Stats() override {
     std::vector<std::pair<std::string, uint64_t>> out;
-    absl::StatusOr<std::unique_ptr<Connection>> conn = pool_.Acquire();
+    // Monitoring never waits long for a busy pool.
+    absl::StatusOr<std::unique_ptr<Connection>> conn = pool_.Acquire(absl::Milliseconds(100));
     if (!conn.ok()) return out;
     std::string names;
     for (const std::string& t : options_.tables) {
