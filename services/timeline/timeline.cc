@@ -284,6 +284,16 @@ RequestIdOptions RequestIdOptionsOf(const TimelineOptions& options) {
   return out;
 }
 
+// The timeline's transactions: every rule they check is about a key they
+// write (an event id, a request id, a span bound record they replace), so
+// snapshot isolation suffices (see storage::TransactOptions) and concurrent
+// creates do not fail each other over neighbouring keys.
+storage::TransactOptions PerKeyWrites() {
+  storage::TransactOptions options;
+  options.snapshot_isolation = true;
+  return options;
+}
+
 // A create that read one state outside its transaction and found another
 // inside: it is planned again.
 absl::Status Changed() { return absl::AbortedError("changed meanwhile"); }
@@ -421,11 +431,6 @@ absl::Status Timeline::CheckOrganizations(const Event& event,
   return absl::OkStatus();
 }
 
-absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
-                                            const CallContext& call) {
-  return Create(request, call, /*check_registry=*/true);
-}
-
 // The answer to a retry of `request_id` (for event `id`), or INVALID_ARGUMENT
 // if the id created another event.
 absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previous,
@@ -439,9 +444,8 @@ absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previou
   return ParseEvent(previous.result, id);
 }
 
-absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
-                                       const CallContext& call,
-                                       bool check_registry) {
+absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
+                                            const CallContext& call) {
   const std::string& id = request.event_id();
   PRESENCE_RETURN_IF_ERROR(CheckCreateEnvelope(
       {"event_id", id, "event", request.has_event(), request.request_id()}));
@@ -461,9 +465,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
   if (existing) {
     return absl::AlreadyExistsError(absl::StrCat(event.name(), " already exists"));
   }
-  if (check_registry) {
-    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
   Event result;
   PRESENCE_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
     if (!request_id.empty()) {
@@ -487,7 +489,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
           request_ids_.Record(txn, request_id, id, result.SerializeAsString()));
     }
     return absl::OkStatus();
-  }));
+  }, PerKeyWrites()));
   if (!request_id.empty()) (void)request_ids_.SweepIfDue(store_.get());  // Best effort.
   return result;
 }
@@ -556,10 +558,12 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
       txn.Put(kMeta, kSeededKey, "");
       if (written) return absl::OkStatus();
     }
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(request.requests(i).event_id());
+    PRESENCE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> existing,
+                              txn.MultiGet(kEvents, ids));
     for (int i = 0; i < n; ++i) {
-      PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                                txn.Get(kEvents, request.requests(i).event_id()));
-      if (existing) {
+      if (existing[i]) {
         return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
                                 "event_id: ", events[i].name(), " already exists")));
       }
@@ -576,7 +580,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
       *response.add_events() = std::move(event);
     }
     return absl::OkStatus();
-  }));
+  }, PerKeyWrites()));
   return response;
 }
 
@@ -632,7 +636,7 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
       AddIndexEntries(updated, /*remove=*/false, &bounds, txn);
       txn.Put(kEvents, id, updated.SerializeAsString());
       return absl::OkStatus();
-    });
+    }, PerKeyWrites());
     if (IsChanged(committed)) continue;
     PRESENCE_RETURN_IF_ERROR(committed);
     return updated;
@@ -654,7 +658,7 @@ absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
     AddIndexEntries(current, /*remove=*/true, &unused, txn);
     txn.Delete(kEvents, id);
     return absl::OkStatus();
-  });
+  }, PerKeyWrites());
 }
 
 absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(

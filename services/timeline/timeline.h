@@ -135,8 +135,6 @@ class Timeline {
  private:
   Timeline(std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
            const OrganizationCache* cache, TimelineOptions options);
-  absl::StatusOr<v1::Event> Create(const v1::CreateEventRequest& request,
-                                   const CallContext& call, bool check_registry);
   absl::StatusOr<v1::BatchCreateEventsResponse> BatchCreate(
       const v1::BatchCreateEventsRequest& request, const CallContext& call,
       bool check_registry, bool seed);

@@ -363,5 +363,48 @@ TEST_F(ReplicasTest, ALongPeriodWrittenThroughTimelineAIsFoundAtOnceByTimelineB)
   EXPECT_EQ(after.events(0).name(), "events/unmik-administration");
 }
 
+TEST_F(ReplicasTest, TimelineReplicasCreateAnEventIdOnceAndAnswerOneRequestIdOnce) {
+  auto registry = StartRegistry("registry");
+  ASSERT_TRUE(registry->ok());
+  auto rs = Stub(*registry);
+  ASSERT_TRUE(Create(*rs, "kfor", MakeOrg("KFOR")).ok());
+  auto ta = StartTimeline("timeline-a", *registry);
+  auto tb = StartTimeline("timeline-b", *registry);
+  ASSERT_TRUE(ta->ok() && tb->ok());
+  auto a = TimelineService::NewStub(ta->channel());
+  auto b = TimelineService::NewStub(tb->channel());
+  const auto request = [](const std::string& id, const std::string& request_id) {
+    CreateEventRequest create;
+    create.set_event_id(id);
+    create.set_request_id(request_id);
+    Event* e = create.mutable_event();
+    e->set_title("KFOR deploys");
+    e->set_kind(Event::DEPLOYMENT);
+    e->mutable_start()->set_year(1999);
+    e->add_organizations("organizations/kfor");
+    return create;
+  };
+  for (int round = 0; round < 10; ++round) {
+    const std::string id = absl::StrCat("race-", round);
+    grpc::Status sa, sb;
+    Event ea, eb;
+    std::thread x([&] { sa = a->CreateEvent(Ctx().get(), request(id, ""), &ea); });
+    std::thread y([&] { sb = b->CreateEvent(Ctx().get(), request(id, ""), &eb); });
+    x.join();
+    y.join();
+    EXPECT_NE(sa.ok(), sb.ok()) << "round " << round;
+    EXPECT_EQ((sa.ok() ? sb : sa).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  }
+  Event ea, eb;
+  grpc::Status sa, sb;
+  std::thread x([&] { sa = a->CreateEvent(Ctx().get(), request("once", kRequestId), &ea); });
+  std::thread y([&] { sb = b->CreateEvent(Ctx().get(), request("once", kRequestId), &eb); });
+  x.join();
+  y.join();
+  ASSERT_TRUE(sa.ok()) << sa.error_message();
+  ASSERT_TRUE(sb.ok()) << sb.error_message();
+  EXPECT_EQ(ea.SerializeAsString(), eb.SerializeAsString());
+}
+
 }  // namespace
 }  // namespace presence

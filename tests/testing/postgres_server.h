@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "tests/testing/subprocess.h"
 
@@ -63,12 +64,27 @@ class PostgresServer {
     return server->value().get();
   }
 
-  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start() {
+  struct Options {
+    // fsync, full page writes and synchronous commits on, as in production
+    // (the benchmark's PostgreSQL); off for tests.
+    bool durable = false;
+    // A streaming standby that every commit waits for
+    // (synchronous_standby_names = '*').
+    bool synchronous_standby = false;
+  };
+
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start() { return Start(Options()); }
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(Options options) {
     std::unique_ptr<PostgresServer> server(new PostgresServer());
+    server->options_ = options;
     absl::Status s = server->Init();
+    if (s.ok() && options.synchronous_standby) s = server->StartStandby();
     if (!s.ok()) return s;
     return server;
   }
+
+  // The standby's port (0 without one).
+  int standby_port() const { return standby_port_; }
 
   ~PostgresServer() { Stop(); }
 
@@ -108,6 +124,10 @@ class PostgresServer {
 
   void Stop() {
     if (dir_.empty()) return;
+    if (standby_port_ != 0) {
+      RunAsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", dir_ + "/standby", "-m",
+                  "immediate", "-w", "stop"});
+    }
     RunAsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", data_, "-m", "immediate",
                 "-w", "stop"});
     std::error_code ec;
@@ -207,21 +227,63 @@ class PostgresServer {
     std::string last_error;
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = FreePort();
-      const std::string options = absl::StrJoin(
-          {absl::StrCat("-p ", port_), std::string("-c listen_addresses=127.0.0.1"),
-           absl::StrCat("-c unix_socket_directories=", dir_),
-           std::string("-c fsync=off"), std::string("-c full_page_writes=off"),
-           std::string("-c synchronous_commit=off"), std::string("-c max_connections=300"),
-           std::string("-c shared_buffers=32MB"), std::string("-c max_locks_per_transaction=256"),
-           std::string("-c max_pred_locks_per_transaction=256")},
-          " ");
       CommandResult start = RunAsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", data_,
-                                        "-l", dir_ + "/postgres.log", "-o", options,
-                                        "-w", "-t", "60", "start"});
+                                        "-l", dir_ + "/postgres.log", "-o",
+                                        ServerOptions(port_), "-w", "-t", "60", "start"});
       if (start.exit_code == 0) return absl::OkStatus();
       last_error = start.out + start.err + ReadFile(dir_ + "/postgres.log");
     }
     return absl::InternalError("pg_ctl start: " + last_error);
+  }
+
+  std::string ServerOptions(int port) const {
+    std::vector<std::string> options = {
+        absl::StrCat("-p ", port), "-c listen_addresses=127.0.0.1",
+        absl::StrCat("-c unix_socket_directories=", dir_), "-c max_connections=300",
+        "-c shared_buffers=32MB", "-c max_locks_per_transaction=256",
+        "-c max_pred_locks_per_transaction=256"};
+    if (!options_.durable) {
+      options.insert(options.end(), {"-c fsync=off", "-c full_page_writes=off",
+                                     "-c synchronous_commit=off"});
+    }
+    return absl::StrJoin(options, " ");
+  }
+
+  // A streaming standby from a base backup, then every commit waits for it.
+  absl::Status StartStandby() {
+    const std::string standby = dir_ + "/standby";
+    CommandResult backup = RunAsOwner(
+        {absl::StrCat(kBinDir, "/pg_basebackup"), "-h", "127.0.0.1", "-p",
+         std::to_string(port_), "-U", "postgres", "-D", standby, "-R", "-X", "stream",
+         "--no-sync"});
+    if (backup.exit_code != 0) {
+      return absl::InternalError(absl::StrCat("pg_basebackup: ", backup.err));
+    }
+    std::string last_error;
+    for (int attempt = 0; attempt < 5 && standby_port_ == 0; ++attempt) {
+      const int port = FreePort();
+      CommandResult start = RunAsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", standby,
+                                        "-l", dir_ + "/standby.log", "-o",
+                                        ServerOptions(port), "-w", "-t", "60", "start"});
+      if (start.exit_code == 0) {
+        standby_port_ = port;
+      } else {
+        last_error = start.out + start.err;
+      }
+    }
+    if (standby_port_ == 0) return absl::InternalError("standby: " + last_error);
+    if (absl::Status s = Sql("postgres", "ALTER SYSTEM SET synchronous_standby_names = '*'");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = Sql("postgres", "SELECT pg_reload_conf()"); !s.ok()) return s;
+    const bool sync = WaitUntil([&] {
+      absl::StatusOr<std::string> state =
+          Query("postgres", "SELECT sync_state FROM pg_stat_replication");
+      return state.ok() && absl::StripAsciiWhitespace(*state) == "sync";
+    }, absl::Seconds(60));
+    if (!sync) return absl::InternalError("the standby did not become synchronous");
+    return absl::OkStatus();
   }
 
   // A shell that waits for this process's end (the pipe's EOF), then stops
@@ -231,6 +293,10 @@ class PostgresServer {
     if (pipe2(fds, O_CLOEXEC) != 0) return;
     const std::string script = absl::StrCat(
         "read _; ",
+        absl::StrJoin(AsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", dir_ + "/standby",
+                               "-m", "immediate", "-w", "stop"}),
+                      " "),
+        " >/dev/null 2>&1; ",
         absl::StrJoin(AsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", data_, "-m",
                                "immediate", "-w", "stop"}),
                       " "),
@@ -257,6 +323,8 @@ class PostgresServer {
   std::string data_;
   std::string scratch_;
   int port_ = 0;
+  int standby_port_ = 0;
+  Options options_;
   pid_t watchdog_pid_ = 0;
   int watchdog_write_ = -1;
 };

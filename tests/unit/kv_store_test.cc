@@ -679,6 +679,23 @@ TYPED_TEST(KvStoreTest, TransactionsReadTheirOwnWritesAndCommitAtomically) {
   EXPECT_EQ(GetString(store, kT1, "c"), "x");
 }
 
+TYPED_TEST(KvStoreTest, MultiGetReadsCommittedAndOwnWrites) {
+  KvStore& store = *this->store_;
+  ASSERT_THAT(Put(store, kT0, "a", "1"), IsOk());
+  ASSERT_THAT(Put(store, kT0, "b", "2"), IsOk());
+  ASSERT_THAT(store.Transact([](Transaction& txn) -> absl::Status {
+    txn.Put(kT0, "c", "3");
+    txn.Delete(kT0, "b");
+    absl::StatusOr<std::vector<std::optional<std::string>>> values =
+        txn.MultiGet(kT0, {"a", "b", "c", "missing", "a"});
+    if (!values.ok()) return values.status();
+    EXPECT_THAT(*values, ElementsAre(std::optional<std::string>("1"), std::nullopt,
+                                     std::optional<std::string>("3"), std::nullopt,
+                                     std::optional<std::string>("1")));
+    return absl::OkStatus();
+  }), IsOk());
+}
+
 TYPED_TEST(KvStoreTest, FailedTransactionWritesNothing) {
   KvStore& store = *this->store_;
   EXPECT_THAT(store.Transact([](Transaction& txn) -> absl::Status {
@@ -709,9 +726,10 @@ TYPED_TEST(KvStoreTest, TransactionDeleteRangeAppliesAtCommit) {
 // (on PostgreSQL, serialization failures), and no increment is lost.
 TYPED_TEST(KvStoreTest, ConflictingTransactionsAreRetriedAndLoseNoUpdate) {
   KvStore& store = *this->store_;
-  for (const bool serialized : {false, true}) {
-    SCOPED_TRACE(serialized ? "serialized" : "plain");
-    const std::string key = serialized ? "serialized" : "plain";
+  for (const char* mode : {"plain", "serialized", "snapshot"}) {
+    SCOPED_TRACE(mode);
+    const bool serialized = std::string(mode) == "serialized";
+    const std::string key = mode;
     ASSERT_THAT(Put(store, kT0, key, "0"), IsOk());
     constexpr int kThreads = 6;
     constexpr int kIncrements = 20;
@@ -721,6 +739,8 @@ TYPED_TEST(KvStoreTest, ConflictingTransactionsAreRetriedAndLoseNoUpdate) {
       threads.emplace_back([&] {
         TransactOptions options;
         options.serialized = serialized;
+        // Snapshot isolation still makes writers of one key conflict.
+        options.snapshot_isolation = std::string(mode) == "snapshot";
         for (int i = 0; i < kIncrements; ++i) {
           ASSERT_THAT(store.Transact(
                           [&](Transaction& txn) -> absl::Status {

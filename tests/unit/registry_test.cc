@@ -22,7 +22,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/key_codec.h"
 #include "services/registry/registry.h"
+#include "services/registry/registry_internal.pb.h"
 #include "services/registry/seed.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_engines.h"
@@ -601,6 +603,59 @@ TEST_F(RegistryTest, AnUpdateThatChangesNothingWritesNoRevision) {
   absl::StatusOr<Organization> changed = registry_->UpdateOrganization(change);
   ASSERT_THAT(changed, IsOk());
   EXPECT_EQ(changed->revision(), 2);
+}
+
+// Schema version 1 kept request ids as {organization id, revision}; the
+// upgrade to 2 keeps them answering retries.
+TEST_F(RegistryTest, UpgradeFromVersionOneKeepsRequestIdsAnswering) {
+  Engine old_database;  // Not the fixture's, which is stamped already.
+  ASSERT_THAT(old_database.Init(), IsOk());
+  Organization org = MakeOrg("UNMIK");
+  org.set_name("organizations/unmik");
+  org.set_state(Organization::ACTIVE);
+  org.set_revision(1);
+  org.set_etag("\"1\"");
+  {
+    storage::StoreOptions v1;
+    v1.tables.assign(std::begin(registry::kTableNames), std::end(registry::kTableNames));
+    v1.schema_version = 1;
+    auto store = old_database.Open(v1);
+    ASSERT_THAT(store, IsOk());
+    OrganizationChange change;
+    change.set_revision(1);
+    change.set_type(OrganizationChange::CREATED);
+    *change.mutable_organization() = org;
+    std::string revision_key = "unmik";
+    revision_key.push_back('\0');
+    revision_key += EncodeUint64(1);
+    registry::internal::StoredRequest record;
+    record.set_organization_id("unmik");
+    record.set_revision(1);
+    storage::WriteBatch batch;
+    batch.Put(registry::kRecords, "unmik", org.SerializeAsString());
+    batch.Put(registry::kRevisions, revision_key, org.SerializeAsString());
+    batch.Put(registry::kChanges, EncodeUint64(1), change.SerializeAsString());
+    batch.Put(registry::kMeta, std::string("r/") + kRequestId, record.SerializeAsString());
+    ASSERT_THAT((*store)->Write(batch), IsOk());
+  }
+  storage::StoreOptions v2;
+  v2.tables.assign(std::begin(registry::kTableNames), std::end(registry::kTableNames));
+  v2.schema_version = registry::kSchemaVersion;
+  v2.upgrade = [this](storage::KvStore* store, int64_t from) {
+    return registry::UpgradeStore(store, from, Now());
+  };
+  auto store = old_database.Open(v2);
+  ASSERT_THAT(store, IsOk());
+  RegistryOptions options;
+  options.now = [this] { return Now(); };
+  auto opened = Registry::Open(*std::move(store), options);
+  ASSERT_THAT(opened, IsOk());
+  registry_ = *std::move(opened);
+  absl::StatusOr<Organization> retried = registry_->CreateOrganization(
+      CreateRequest("unmik", MakeOrg("UNMIK, again"), kRequestId));
+  ASSERT_THAT(retried, IsOk());
+  EXPECT_EQ(retried->SerializeAsString(), org.SerializeAsString());
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
 }
 
 // --- Seeding (issue 12, defect 6) ---

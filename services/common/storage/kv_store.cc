@@ -31,6 +31,17 @@ void WriteBatch::DeleteRange(TableId table, absl::string_view begin,
       {OpType::kDeleteRange, table, std::string(begin), std::string(end)});
 }
 
+absl::StatusOr<std::vector<std::optional<std::string>>> Transaction::MultiGet(
+    TableId table, const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(keys.size());
+  for (const std::string& key : keys) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(table, key));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
 absl::Status KvStore::Write(const WriteBatch& batch,
                             const TransactOptions& options) {
   return Transact(

@@ -18,7 +18,8 @@
 // GetSnapshot) see exactly the committed state that is durable: a write is
 // visible to them only once it is acknowledged, and everything acknowledged
 // survives a crash of the process (and, with the engines' settings here, of
-// the machine). Transactions are serializable: every committed transaction
+// the machine). Transactions are serializable (unless they opt into
+// snapshot isolation, see TransactOptions): every committed transaction
 // behaves as if it ran alone, in commit order.
 
 #include <cstdint>
@@ -97,6 +98,10 @@ class Transaction {
   // The value of `key`, or nullopt if absent. Errors: as KvStore::Get.
   virtual absl::StatusOr<std::optional<std::string>> Get(
       TableId table, absl::string_view key) = 0;
+  // The values of `keys` (nullopt where absent), in order: as many Gets, in
+  // one round trip where the engine can.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      TableId table, const std::vector<std::string>& keys);
   // An iterator over the transaction's view of `table` (options.snapshot is
   // ignored). REQUIRES: destroyed before the transaction function returns,
   // and no write of the transaction between its creation and its last use.
@@ -121,6 +126,16 @@ struct TransactOptions {
   // After the commit, wake every commit listener of every process using the
   // store (see AddCommitListener).
   bool notify = false;
+  // Snapshot isolation instead of serializability: the transaction's writes
+  // still conflict with concurrent writes of the same keys (the first to
+  // commit wins, the other is run again), but what it only read is not
+  // checked at commit. Enough when every rule the transaction checks is
+  // about keys it writes ("this id is free": the create writes the id);
+  // wrong for a rule about a key it only reads (write skew). Cheaper on
+  // PostgreSQL (REPEATABLE READ: no predicate locks, whose page granularity
+  // makes concurrent inserts of neighbouring keys fail as serialization
+  // conflicts). RocksDB runs every transaction serializably anyway.
+  bool snapshot_isolation = false;
 };
 
 // A set of preconditions and mutations applied atomically by KvStore::Write:

@@ -209,13 +209,14 @@ class Pool {
         size_(size),
         acquire_timeout_(acquire_timeout) {}
 
-  absl::StatusOr<std::unique_ptr<Connection>> Acquire() {
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire() { return Acquire(acquire_timeout_); }
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire(absl::Duration timeout) {
     {
       absl::MutexLock lock(&mu_);
       const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !idle_.empty() || open_ < size_;
       };
-      if (!mu_.AwaitWithTimeout(absl::Condition(&available), acquire_timeout_)) {
+      if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
         return absl::UnavailableError(absl::StrCat(
             "all ", size_, " PostgreSQL connections stayed busy for ",
             absl::FormatDuration(acquire_timeout_), " (--store_pool_size)"));
@@ -439,6 +440,32 @@ class PgTransaction final : public Transaction, public Reader {
     return std::string(PQgetvalue(r->get(), 0, 0), PQgetlength(r->get(), 0, 0));
   }
 
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      TableId table, const std::vector<std::string>& keys) override {
+    std::vector<std::optional<std::string>> values(keys.size());
+    std::vector<absl::string_view> asked;
+    std::map<std::string, std::vector<size_t>> where;  // Key -> positions.
+    const auto pending = pending_.find(table);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (pending != pending_.end()) {
+        if (auto it = pending->second.find(keys[i]); it != pending->second.end()) {
+          values[i] = it->second;
+          continue;
+        }
+      }
+      auto [slot, fresh] = where.try_emplace(keys[i]);
+      if (fresh) asked.push_back(keys[i]);
+      slot->second.push_back(i);
+    }
+    if (asked.empty()) return values;
+    absl::StatusOr<Result> r = Run("mget" + std::to_string(table), {ByteaArray(asked)});
+    if (!r.ok()) return r.status();
+    for (const auto& [key, value] : RowsOf(r->get())) {
+      for (size_t i : where[key]) values[i] = value;
+    }
+    return values;
+  }
+
   std::unique_ptr<Iterator> NewIterator(TableId table,
                                         const ReadOptions& options) override {
     return std::make_unique<PgIterator>(this, nullptr, table, options.lower_bound,
@@ -510,11 +537,6 @@ class PgTransaction final : public Transaction, public Reader {
   std::map<TableId, std::map<std::string, std::optional<std::string>>> pending_;
   absl::Status error_;
   bool wrote_ = false;
-};
-
-// An iterator with no snapshot given reads one of its own.
-struct OwnSnapshot {
-  std::shared_ptr<const Snapshot> snapshot;
 };
 
 class PostgresKvStore final : public KvStore {
@@ -663,7 +685,8 @@ class PostgresKvStore final : public KvStore {
 
   std::vector<std::pair<std::string, uint64_t>> Stats() override {
     std::vector<std::pair<std::string, uint64_t>> out;
-    absl::StatusOr<std::unique_ptr<Connection>> conn = pool_.Acquire();
+    // Monitoring never waits long for a busy pool.
+    absl::StatusOr<std::unique_ptr<Connection>> conn = pool_.Acquire(absl::Milliseconds(100));
     if (!conn.ok()) return out;
     std::string names;
     for (const std::string& t : options_.tables) {
@@ -761,7 +784,8 @@ class PostgresKvStore final : public KvStore {
     // Serialized transactions lock before their snapshot is taken (LOCK is
     // not a query), so they queue instead of conflicting.
     PRESENCE_RETURN_IF_ERROR(conn->Exec(absl::StrCat(
-        "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        options.snapshot_isolation ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                                   : "BEGIN ISOLATION LEVEL SERIALIZABLE",
         options.serialized
             ? absl::StrCat("; LOCK TABLE ", Quote(options_.name + "__serial"),
                            " IN EXCLUSIVE MODE")
@@ -861,6 +885,7 @@ std::string PrepareSql(const PostgresOptions& options) {
         "PREPARE put", n, " (bytea[], bytea[]) AS INSERT INTO ", t,
         " (k, v) SELECT * FROM unnest($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v; ",
         "PREPARE del", n, " (bytea[]) AS DELETE FROM ", t, " WHERE k = ANY($1); ",
+        "PREPARE mget", n, " (bytea[]) AS SELECT k, v FROM ", t, " WHERE k = ANY($1); ",
         "PREPARE rng", n, " (bytea, bytea) AS DELETE FROM ", t, " WHERE k >= $1 AND k < $2; ",
         "PREPARE fwd", n, " (bytea, bytea, bigint) AS SELECT k, v FROM ", t,
         " WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3; ",

@@ -27,6 +27,15 @@ std::string ExpiryKey(int64_t micros, absl::string_view request_id) {
   return key;
 }
 
+// A sweep deletes what it read; a concurrent Record of the same id writes
+// the same key and conflicts with it. Reading the expiry range under
+// serializability would make every Record a conflict instead.
+storage::TransactOptions PerKey() {
+  storage::TransactOptions options;
+  options.snapshot_isolation = true;
+  return options;
+}
+
 }  // namespace
 
 RequestIds::RequestIds(RequestIdOptions options) : options_(std::move(options)) {}
@@ -127,7 +136,7 @@ absl::Status RequestIds::SweepIfDue(storage::KvStore* store) {
         if (bytes) txn.Delete(options_.table, RecordKey(request_id));
       }
       return absl::OkStatus();
-    }));
+    }, PerKey()));
   }
   return absl::OkStatus();
 }
