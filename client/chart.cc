@@ -247,7 +247,7 @@ class Chart {
         const int64_t first = FirstDay(*lane);
         g.first = lane == g.lanes.front() ? first : std::min(g.first, first);
       }
-      std::sort(g.lanes.begin(), g.lanes.end(), [this](const Lane* a, const Lane* b) {
+      std::sort(g.lanes.begin(), g.lanes.end(), [](const Lane* a, const Lane* b) {
         return std::make_tuple(FirstDay(*a), Label(*a->org)) <
                std::make_tuple(FirstDay(*b), Label(*b->org));
       });
