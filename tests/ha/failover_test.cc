@@ -887,7 +887,7 @@ class FailoverTest : public ::testing::Test {
     std::cout << absl::StrFormat(
         "[failover] timeline: %d events and %d batches of %d acknowledged, all listed once; "
         "%d events and %d batches with an unknown outcome, %d and %d of them applied "
-        "(%d retries settled by finding the write there)\n",
+        "(%d updates and batches settled by finding the earlier attempt applied)\n",
         written.events_acked.size(), written.batches_acked.size(), kBatchSize,
         written.events_unknown.size(), written.batches_unknown.size(), unknown_present,
         batches_unknown_present, written.settled_by_reading);
