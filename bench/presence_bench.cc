@@ -134,20 +134,29 @@ RunResult RunLoad(int in_flight, absl::Duration duration, pid_t server, const St
   int active = in_flight;
   std::vector<std::vector<double>> latencies(in_flight);
   std::atomic<int64_t> errors{0};
+  // Calls that started and ended inside the window. A window is extended
+  // (up to kLongestWindow) until it holds one call: on a loaded machine a
+  // slow call (a commit on PostgreSQL with its standby) can outlast a short
+  // window, and a figure needs at least one measured call.
+  constexpr absl::Duration kLongestWindow = absl::Seconds(60);
+  std::atomic<int64_t> measured{0};
   const absl::Time begin = absl::Now();
   const absl::Time measure_from = begin + warmup;
-  const absl::Time end = measure_from + duration;
+  std::atomic<int64_t> end_ns{absl::ToUnixNanos(measure_from + duration)};
   double server_cpu_start = 0, client_cpu_start = 0;
-  std::atomic<bool> cpu_marked{false};
   std::function<void(int)> issue = [&](int slot) {
     const absl::Time sent = absl::Now();
     start([&, slot, sent](bool ok) {
       const absl::Time now = absl::Now();
-      if (sent >= measure_from && now <= end) {
+      const absl::Time end = absl::FromUnixNanos(end_ns.load());
+      // Past the window's end only while it holds no call yet.
+      const bool extended = measured.load() == 0 && now < measure_from + kLongestWindow;
+      if (sent >= measure_from && (now <= end || extended)) {
         latencies[slot].push_back(absl::ToDoubleMicroseconds(now - sent));
         if (!ok) ++errors;
+        if (measured.fetch_add(1) == 0) absl::MutexLock wake(&mu);  // the window's waiter
       }
-      if (now < end) {
+      if (now < end || extended) {
         issue(slot);
       } else {
         absl::MutexLock lock(&mu);
@@ -159,8 +168,16 @@ RunResult RunLoad(int in_flight, absl::Duration duration, pid_t server, const St
   absl::SleepFor(warmup);
   server_cpu_start = ProcessCpuSeconds(server);
   client_cpu_start = SelfCpuSeconds();
-  cpu_marked = true;
   absl::SleepFor(duration);
+  {
+    absl::MutexLock lock(&mu);
+    const auto one_measured = [&] { return measured.load() > 0; };
+    const absl::Time planned_end = absl::FromUnixNanos(end_ns.load());
+    mu.AwaitWithDeadline(absl::Condition(&one_measured), measure_from + kLongestWindow);
+    // Extended: the window ends at its first call.
+    if (absl::Now() > planned_end + duration / 10) end_ns = absl::ToUnixNanos(absl::Now());
+  }
+  const absl::Duration window = absl::FromUnixNanos(end_ns.load()) - measure_from;
   const double server_cpu = ProcessCpuSeconds(server) - server_cpu_start;
   const double client_cpu = SelfCpuSeconds() - client_cpu_start;
   {
@@ -174,7 +191,7 @@ RunResult RunLoad(int in_flight, absl::Duration duration, pid_t server, const St
   RunResult r;
   r.calls = static_cast<int64_t>(all.size());
   r.errors = errors;
-  r.qps = all.size() / absl::ToDoubleSeconds(duration);
+  r.qps = all.size() / absl::ToDoubleSeconds(window);
   const auto pct = [&](double p) {
     return all.empty() ? 0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
   };
