@@ -175,8 +175,10 @@ class Harness {
 
   // The change feed is exactly the acknowledged writes, in order, from 1.
   void CheckFeed() {
-    PRESENCE_FUZZ_CHECK(registry_->CurrentRevision() == static_cast<int64_t>(acknowledged_.size()),
-                        absl::StrCat(registry_->CurrentRevision(), " vs ", acknowledged_.size()));
+    absl::StatusOr<int64_t> current = registry_->CurrentRevision();
+    if (!current.ok()) Fail("CurrentRevision failed", current.status().ToString());
+    PRESENCE_FUZZ_CHECK(*current == static_cast<int64_t>(acknowledged_.size()),
+                        absl::StrCat(*current, " vs ", acknowledged_.size()));
     absl::StatusOr<std::vector<v1::OrganizationChange>> changes =
         registry_->ReadChanges(0, acknowledged_.size() + 8);
     if (!changes.ok()) Fail("ReadChanges failed", changes.status().ToString());
