@@ -47,6 +47,8 @@ endif()
 # the same version's Debian source (scripts/fetch-abseil-source, into
 # PRESENCE_ABSEIL_SOURCE) and links it, whole, into every executable ahead
 # of the shared library, so that all callers, gRPC included, bind to it.
+# The same library carries the suppressions, tests/sanitizers/tsan.supp
+# (tests/sanitizers/tsan_defaults.cc.in).
 set(PRESENCE_ABSEIL_SOURCE "${CMAKE_BINARY_DIR}/../abseil-src" CACHE PATH
     "abseil sources for the TSan build (scripts/fetch-abseil-source)")
 if(PRESENCE_SANITIZE STREQUAL "thread")
@@ -66,6 +68,24 @@ if(PRESENCE_SANITIZE STREQUAL "thread")
     ${absl_sync}/notification.cc)
   # Compiled against the installed headers (Debian's inline namespace).
   target_compile_options(presence_tsan_absl_synchronization PRIVATE -w)
+  # The suppressions, compiled into every executable along with the mutex.
+  set(tsan_supp "${CMAKE_SOURCE_DIR}/tests/sanitizers/tsan.supp")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${tsan_supp}")
+  file(READ "${tsan_supp}" PRESENCE_TSAN_SUPPRESSIONS)
+  # Debian's libraries are not instrumented: TSan sees none of their own
+  # loads, stores and atomics, so the intercepted calls they make (memcpy,
+  # memcmp, new/delete) on memory they hand between threads through their
+  # own lock-free code (absl::Status and Cord reference counts, gRPC's
+  # completion queues, RocksDB's memtable and block cache) would look
+  # unsynchronized. This ignores the memory accesses of interceptors called
+  # from any uninstrumented module while keeping their synchronization
+  # (pthread mutexes and thread creation in RocksDB, ...); every access made
+  # by our code, instrumented, stays checked.
+  set(PRESENCE_TSAN_DEFAULT_OPTIONS "ignore_noninstrumented_modules=1")
+  configure_file("${CMAKE_SOURCE_DIR}/tests/sanitizers/tsan_defaults.cc.in"
+                 "${CMAKE_BINARY_DIR}/tsan_defaults.cc" @ONLY)
+  target_sources(presence_tsan_absl_synchronization PRIVATE
+                 "${CMAKE_BINARY_DIR}/tsan_defaults.cc")
 endif()
 
 # Links the TSan-built absl::Mutex into every executable of the build (call
@@ -89,6 +109,17 @@ function(presence_link_tsan_abseil dir)
     presence_link_tsan_abseil("${subdir}")
   endforeach()
 endfunction()
+
+# RocksDB: Debian's static archive, except under TSan, which links Debian's
+# shared build of the same version instead: its code is not instrumented
+# either way, but as its own module it can be named in the suppressions
+# (called_from_lib, tests/sanitizers/tsan.supp), which the archive, linked
+# into every executable, cannot.
+if(PRESENCE_SANITIZE STREQUAL "thread")
+  set(PRESENCE_ROCKSDB RocksDB::rocksdb-shared)
+else()
+  set(PRESENCE_ROCKSDB RocksDB::rocksdb)
+endif()
 
 # The servers' allocator: tcmalloc, except under a sanitizer (which brings
 # its own).

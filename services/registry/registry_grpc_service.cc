@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/call_context.h"
+#include "services/common/happens_before.h"
 #include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
 #include "services/common/server/raw_call.h"
@@ -37,8 +38,10 @@ class CountedReactor final : public grpc::ServerUnaryReactor {
   explicit CountedReactor(const RpcGate* gate) : gate_(gate), entered_(gate->TryEnter()) {}
   bool entered() const { return entered_; }
   void OnDone() override {
+    PRESENCE_HAPPENS_AFTER(this);  // Serve's Finish.
     if (entered_) gate_->Leave();
     delete this;
+    PRESENCE_HAPPENS_BEFORE(&kReactorsDone);
   }
 
  private:
@@ -59,8 +62,10 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
   auto* reactor = new CountedReactor(gate);
   auto serve = [gate, context, method, access, request, response, reactor,
                 call = std::move(call)] {
-    reactor->Finish(ServeUnary<Request>(gate, context, method, access, request,
-                                        response, reactor->entered(), call));
+    grpc::Status status = ServeUnary<Request>(
+        gate, context, method, access, request, response, reactor->entered(), call);
+    PRESENCE_HAPPENS_BEFORE(reactor);  // OnDone follows Finish.
+    reactor->Finish(std::move(status));
   };
   if (access == Access::kWrite || blocking_reads) {
     BlockingCalls().Run(std::move(serve));
@@ -112,6 +117,7 @@ class WatchReactor final
   }
 
   void OnWriteDone(bool ok) override {
+    PRESENCE_HAPPENS_AFTER(this);  // The StartWrite in Pump.
     if (!ok) {  // The client went away.
       Stop(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"));
     }
@@ -133,15 +139,19 @@ class WatchReactor final
   }
 
   void OnDone() override {
+    PRESENCE_HAPPENS_AFTER(this);  // Every StartWrite and the Finish.
     registry_->Unsubscribe(listener_);
     owner_->Forget(this);
     delete this;
+    PRESENCE_HAPPENS_BEFORE(&kReactorsDone);
   }
 
  private:
   // Finishes the stream through the gate (trailers, log line, metrics).
   void End(grpc::Status status) {
-    Finish(scope_->Finish(context_, std::move(status), 0));
+    grpc::Status final_status = scope_->Finish(context_, std::move(status), 0);
+    PRESENCE_HAPPENS_BEFORE(this);  // OnDone follows Finish.
+    Finish(std::move(final_status));
   }
 
   // Writes the next change if none is in flight, reading from the log when
@@ -176,6 +186,7 @@ class WatchReactor final
       Stop(std::move(s));
       return;
     }
+    PRESENCE_HAPPENS_BEFORE(this);  // OnWriteDone follows StartWrite.
     StartWrite(&current_bytes_);
   }
 

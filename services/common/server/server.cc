@@ -23,6 +23,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "services/common/happens_before.h"
 #include "services/common/storage/kv_store.h"
 #include "services/common/server/log.h"
 #include "services/common/server/reflection_v1.h"
@@ -214,6 +215,7 @@ void RunningServer::Shutdown(absl::Duration grace,
   if (before_stop) before_stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  PRESENCE_HAPPENS_AFTER(&kReactorsDone);  // Every reactor's OnDone.
   if (health_server_) {
     health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
     health_server_->Wait();
