@@ -13,6 +13,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/error_reasons.h"
+#include "services/common/server/grpc_status.h"
 #include "services/common/server/log.h"
 #include "services/common/server/metrics.h"
 
@@ -81,6 +83,9 @@ grpc::Status RpcScope::Finish(grpc::ServerContextBase* context, grpc::Status sta
   // In the trailers, not the headers: an error sent without headers
   // ("trailers-only") stays retryable for clients with a retry policy.
   context->AddTrailingMetadata("x-request-id", request_id_);
+  // Every error leaves with its details complete (AIP-193), in the domain of
+  // the service answering.
+  if (!status.ok()) status = CompleteGrpcStatus(status, ErrorDomainOfMethod(method_));
   const absl::Duration latency = absl::Now() - start_;
   const char* code = StatusCodeName(status.error_code());
   Metrics::Global().RpcFinished(method_, status.error_code(), absl::ToDoubleSeconds(latency));

@@ -61,7 +61,10 @@ class RpcScope {
   absl::StatusOr<CallContext> Admit(Access access);
 
   // Echoes the request id in the trailers of `context` (before the status is
-  // sent), logs and counts the call; returns `status`.
+  // sent), logs and counts the call; returns `status`, an error with its
+  // details completed (CompleteGrpcStatus) in the domain of the method's
+  // service (ErrorDomainOfMethod). Anything that rebuilds the returned
+  // grpc::Status must keep its error_details().
   grpc::Status Finish(grpc::ServerContextBase* context, grpc::Status status,
                       size_t request_bytes);
 
