@@ -7,6 +7,8 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/field_mask_util.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 
 namespace presence {
 
@@ -21,17 +23,21 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
     for (const std::string& path : mask->paths()) {
       if (path == "*") {
         if (mask->paths_size() != 1) {
-          return absl::InvalidArgumentError(
-              "update_mask: \"*\" must be the only path");
+          return ErrorBuilder(absl::InvalidArgumentError(
+                                  "update_mask: \"*\" must be the only path"))
+              .Reason(kInvalidUpdateMask);
         }
         resolved.full_replacement = true;
         return resolved;
       }
       if (!FieldMaskUtil::GetFieldDescriptors(patch.GetDescriptor(), path,
                                               nullptr)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("update_mask: \"", path, "\" is not a field of ",
-                         patch.GetDescriptor()->name()));
+        return ErrorBuilder(absl::InvalidArgumentError(
+                                absl::StrCat("update_mask: \"", path,
+                                             "\" is not a field of ",
+                                             patch.GetDescriptor()->name())))
+            .Reason(kInvalidUpdateMask)
+            .Meta("path", path);
       }
       resolved.paths.push_back(path);
     }
