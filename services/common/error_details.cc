@@ -100,6 +100,13 @@ ErrorBuilder& ErrorBuilder::RetryAfter(absl::Duration delay) {
   return *this;
 }
 
+absl::Status FieldRequiredError(absl::string_view field, absl::string_view detail) {
+  return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(field, ": is required", detail)))
+      .Reason(kFieldRequired)
+      .Meta("field", field)
+      .FieldViolation(field, absl::StrCat("is required", detail));
+}
+
 std::string ErrorReason(const absl::Status& status) {
   std::optional<ErrorInfo> info = GetErrorDetail<ErrorInfo>(status);
   return info ? info->reason() : std::string();

@@ -100,6 +100,12 @@ std::optional<T> GetErrorDetail(const absl::Status& status) {
   return detail;
 }
 
+// INVALID_ARGUMENT "<field>: is required<detail>" with reason FIELD_REQUIRED,
+// metadata field and a field violation: the error of a missing required
+// field (AIP-203), hand-checked or from the annotations.
+absl::Status FieldRequiredError(absl::string_view field,
+                                absl::string_view detail = "");
+
 // The ErrorInfo reason of `status`; empty if it has none.
 std::string ErrorReason(const absl::Status& status);
 

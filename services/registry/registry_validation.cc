@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/error_details.h"
 #include "services/common/limits.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
@@ -103,8 +104,7 @@ void ClearOutputOnly(Organization* org) {
 absl::Status ValidateOrganization(const Organization& org) {
   PRESENCE_RETURN_IF_ERROR(CheckLimits(org));
   if (absl::StripAsciiWhitespace(org.display_name()).empty()) {
-    return absl::InvalidArgumentError(
-        "organization.display_name: is required");
+    return FieldRequiredError("organization.display_name");
   }
   if (org.kind() == Organization::KIND_UNSPECIFIED ||
       !Organization::Kind_IsValid(org.kind())) {
@@ -147,11 +147,10 @@ absl::Status ValidateOrganization(const Organization& org) {
     const Organization::Leader& leader = org.leaders(i);
     const std::string field = absl::StrCat("organization.leaders[", i, "]");
     if (absl::StripAsciiWhitespace(leader.role()).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".role: is required"));
+      return FieldRequiredError(field + ".role");
     }
     if (absl::StripAsciiWhitespace(leader.person()).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".person: is required"));
+      return FieldRequiredError(field + ".person");
     }
     PRESENCE_RETURN_IF_ERROR(ValidateDateField(
         leader.has_appointed(), leader.appointed(), field + ".appointed"));
@@ -167,8 +166,7 @@ absl::Status ValidateOrganization(const Organization& org) {
     const Organization::Headcount& h = org.headcounts(i);
     const std::string field = absl::StrCat("organization.headcounts[", i, "]");
     if (!IsSet(h.has_as_of(), h.as_of())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".as_of: is required"));
+      return FieldRequiredError(field + ".as_of");
     }
     PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(h.as_of(), field + ".as_of"));
     if (h.category() == Organization::Headcount::CATEGORY_UNSPECIFIED ||
@@ -187,8 +185,7 @@ absl::Status ValidateOrganization(const Organization& org) {
   }
   for (int i = 0; i < org.sources_size(); ++i) {
     if (absl::StripAsciiWhitespace(org.sources(i).document()).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "organization.sources[", i, "].document: is required"));
+      return FieldRequiredError(absl::StrCat("organization.sources[", i, "].document"));
     }
   }
   return absl::OkStatus();
