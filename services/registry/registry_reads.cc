@@ -6,9 +6,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/key_codec.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_keys.h"
@@ -27,19 +30,24 @@ constexpr size_t kMaxBatchGet = 1000;
 absl::StatusOr<Organization> Registry::GetOrganization(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, "name"));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
-  if (!org) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  if (!org) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
   return *std::move(org);
 }
 
 absl::StatusOr<v1::BatchGetOrganizationsResponse>
 Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request) {
   if (request.names_size() == 0) {
-    return absl::InvalidArgumentError("names: at least one name is required");
+    return ErrorBuilder(absl::InvalidArgumentError("names: at least one name is required"))
+        .Reason(kFieldRequired)
+        .Meta("field", "names");
   }
   if (static_cast<size_t>(request.names_size()) > kMaxBatchGet) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "names: ", request.names_size(), " names, at most ", kMaxBatchGet,
-        " allowed"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "names: ", request.names_size(), " names, at most ", kMaxBatchGet,
+               " allowed")))
+        .Reason(kLimitExceeded)
+        .Meta("field", "names")
+        .Meta("limit", absl::StrCat(kMaxBatchGet));
   }
   std::vector<std::string> ids;
   for (int i = 0; i < request.names_size(); ++i) {
@@ -54,9 +62,10 @@ Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request)
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
                               ReadRecord(ids[i], snapshot.get()));
     if (!org) {
-      return absl::NotFoundError(absl::StrCat(
-          "names[", i, "]: ", request.names(static_cast<int>(i)),
-          " not found"));
+      return OrganizationNotFoundError(
+          request.names(static_cast<int>(i)),
+          absl::StrCat("names[", i, "]: ", request.names(static_cast<int>(i)),
+                       " not found"));
     }
     *response.add_organizations() = *std::move(org);
   }
@@ -157,7 +166,7 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
   const std::string key = NormalizeAlias(alias);
-  if (key.empty()) return absl::InvalidArgumentError("alias: is required");
+  if (key.empty()) return FieldRequiredError("alias");
   // At most one live organization has the key as its id, acronym or alias
   // (CheckAliasesFree), so the order of the two reads only matters for
   // speed: acronyms and aliases first, the usual case, two reads.
@@ -172,9 +181,12 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
     if (IsLive(org)) return *std::move(org);
   }
-  return absl::NotFoundError(absl::StrCat(
-      "alias: no live organization has the id, acronym or alias \"", alias,
-      "\""));
+  return ErrorBuilder(absl::NotFoundError(absl::StrCat(
+             "alias: no live organization has the id, acronym or alias \"",
+             alias, "\"")))
+      .Reason(kOrganizationNotFound)
+      .Meta("alias", alias)
+      .Resource(kOrganizationType, alias, "no live organization has this id, acronym or alias");
 }
 
 absl::StatusOr<v1::ListOrganizationRevisionsResponse>
@@ -192,15 +204,17 @@ Registry::ListOrganizationRevisions(
     PRESENCE_ASSIGN_OR_RETURN(std::string last,
                               DecodePageToken(request.page_token(), fingerprint));
     if (!absl::SimpleAtoi(last, &before) || before <= 0) {
-      return absl::InvalidArgumentError(
-          "page_token: is not a page token issued by this method");
+      return ErrorBuilder(absl::InvalidArgumentError(
+                              "page_token: is not a page token issued by this method"))
+          .Reason(kInvalidPageToken);
     }
   }
   std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
                             ReadRecord(id, snapshot.get()));
   if (!current) {
-    return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+    return OrganizationNotFoundError(request.name(),
+                                     absl::StrCat(request.name(), " not found"));
   }
   storage::ReadOptions ro;
   ro.snapshot = snapshot.get();
