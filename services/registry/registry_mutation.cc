@@ -10,7 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/key_codec.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry_internal.pb.h"
 #include "services/registry/registry_keys.h"
@@ -35,14 +38,8 @@ absl::Status Registry::CheckLiveReference(absl::string_view name,
                                           absl::string_view field) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, field));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
-  if (!org) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", name, " does not exist"));
-  }
-  if (!IsLive(*org)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", name, " is deleted"));
-  }
+  if (!org) return UnknownOrganizationError(field, name);
+  if (!IsLive(*org)) return DeletedOrganizationError(field, name);
   return absl::OkStatus();
 }
 
@@ -55,10 +52,7 @@ absl::Status Registry::CheckAppointers(const Organization& org) {
     PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(by, field));
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> appointer,
                               ReadRecord(id));
-    if (!appointer) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", by, " does not exist"));
-    }
+    if (!appointer) return UnknownOrganizationError(field, by);
   }
   return absl::OkStatus();
 }
@@ -72,27 +66,37 @@ absl::Status Registry::CheckAliasesFree(
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                               store_->Get(kIndex, AliasIndexKey(id)));
     if (holder && *holder != id) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(Name(id), ": the id \"", id, "\" is an alias of ",
-                       Name(*holder)));
+      return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                 Name(id), ": the id \"", id, "\" is an alias of ", Name(*holder))))
+          .Reason(kAliasTaken)
+          .Meta("alias", id)
+          .Meta("holder", Name(*holder))
+          .Resource(kOrganizationType, Name(*holder));
     }
   }
   for (const std::string& key : AliasKeys(org)) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                               store_->Get(kIndex, AliasIndexKey(key)));
     if (holder && *holder != id) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("organization.aliases: \"", key,
-                       "\" (acronym or alias, case-insensitive) is already "
-                       "used by ",
-                       Name(*holder)));
+      return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                 "organization.aliases: \"", key,
+                 "\" (acronym or alias, case-insensitive) is already used by ",
+                 Name(*holder))))
+          .Reason(kAliasTaken)
+          .Meta("alias", key)
+          .Meta("holder", Name(*holder))
+          .Resource(kOrganizationType, Name(*holder));
     }
     if (key != id && IsValidOrganizationId(key)) {
       PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> other,
                                 ReadRecord(key));
       if (IsLive(other)) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "organization.aliases: \"", key, "\" is the id of ", Name(key)));
+        return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                   "organization.aliases: \"", key, "\" is the id of ", Name(key))))
+            .Reason(kAliasTaken)
+            .Meta("alias", key)
+            .Meta("holder", Name(key))
+            .Resource(kOrganizationType, Name(key));
       }
     }
   }
@@ -108,9 +112,15 @@ absl::Status Registry::CheckNoLiveChildren(absl::string_view id) {
     const std::string child(it->key().substr(ro.lower_bound.size()));
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(child));
     if (IsLive(org) && org->parent_organization() == Name(id)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          Name(id), " is the parent_organization of live ", Name(child),
-          "; delete or re-parent it first"));
+      return ErrorBuilder(absl::FailedPreconditionError(absl::StrCat(
+                 Name(id), " is the parent_organization of live ", Name(child),
+                 "; delete or re-parent it first")))
+          .Reason(kParentHasLiveChildren)
+          .Meta("organization", Name(id))
+          .Meta("child", Name(child))
+          .Precondition("LIVE_CHILD", Name(child),
+                        absl::StrCat(Name(child), " is live and names ", Name(id),
+                                     " as its parent_organization"));
     }
   }
   return it->status();
@@ -121,9 +131,12 @@ absl::Status Registry::CheckNoCycle(absl::string_view id,
   std::string ancestor(absl::StripPrefix(parent_name, kNamePrefix));
   for (int depth = 0; depth < kMaxParentDepth && !ancestor.empty(); ++depth) {
     if (ancestor == id) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "organization.parent_organization: ", parent_name,
-          " would make ", Name(id), " its own ancestor"));
+      return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                 "organization.parent_organization: ", parent_name,
+                 " would make ", Name(id), " its own ancestor")))
+          .Reason(kParentCycle)
+          .Meta("organization", Name(id))
+          .Meta("parent", parent_name);
     }
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
                               ReadRecord(ancestor));
@@ -131,9 +144,12 @@ absl::Status Registry::CheckNoCycle(absl::string_view id,
     ancestor = ParentId(*org);
   }
   if (!ancestor.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "organization.parent_organization: ", parent_name,
-        " has more than ", kMaxParentDepth, " ancestors"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "organization.parent_organization: ", parent_name,
+               " has more than ", kMaxParentDepth, " ancestors")))
+        .Reason(kParentCycle)
+        .Meta("organization", Name(id))
+        .Meta("parent", parent_name);
   }
   return absl::OkStatus();
 }
@@ -219,10 +235,12 @@ absl::Status Registry::Commit(storage::WriteBatch* batch, int64_t first,
     // failed_revision_).
     absl::MutexLock lock(&failure_mu_);
     failed_revision_ = first;
-    failure_ = absl::UnavailableError(absl::StrCat(
-        "the registry stopped accepting writes after a storage failure at "
-        "revision ",
-        first, " (", written.message(), "); restart the service"));
+    failure_ = ErrorBuilder(absl::UnavailableError(absl::StrCat(
+                   "the registry stopped accepting writes after a storage "
+                   "failure at revision ",
+                   first, " (", written.message(), "); restart the service")))
+                   .Reason(kWritesStopped)
+                   .Meta("revision", absl::StrCat(first));
   }
   sequencer_.FinishBatch(first, n);
   return written;
@@ -270,9 +288,7 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
               absl::StrCat("unreadable request record ", request_id));
         }
         if (previous.organization_id() != id) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "request_id: ", request_id, " was already used to create ",
-              Name(previous.organization_id())));
+          return RequestIdReusedError(request_id, Name(previous.organization_id()));
         }
         return ReadRevision(id, previous.revision());
       }
@@ -297,8 +313,11 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
     PRESENCE_RETURN_IF_ERROR(Commit(&batch, revision, 1));
     return org;
   }
-  return absl::AbortedError(
-      absl::StrCat(Name(id), " changed too often while being written; retry"));
+  return ErrorBuilder(absl::AbortedError(absl::StrCat(
+             Name(id), " changed too often while being written; retry")))
+      .Reason(kConcurrentModification)
+      .Meta("organization", Name(id))
+      .RetryAfter(absl::Milliseconds(100));
 }
 
 }  // namespace presence::registry
