@@ -6,8 +6,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/field_mask.h"
 #include "services/common/resource_name.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry_keys.h"
 #include "services/registry/registry_mutation.h"
@@ -29,7 +32,7 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
   const std::string& id = request.organization_id();
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "organization_id"));
   if (!request.has_organization()) {
-    return absl::InvalidArgumentError("organization: is required");
+    return FieldRequiredError("organization");
   }
   PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   Organization desired = request.organization();
@@ -49,15 +52,22 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
   const auto plan =
       [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
     if (current) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          Name(id), " already exists",
-          IsLive(*current) ? "" : " (deleted; undelete it instead)"));
+      return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                 Name(id), " already exists",
+                 IsLive(*current) ? "" : " (deleted; undelete it instead)")))
+          .Reason(kOrganizationAlreadyExists)
+          .Meta("organization", Name(id))
+          .Meta("state", Organization::State_Name(current->state()))
+          .Resource(kOrganizationType, Name(id));
     }
     if (!desired.parent_organization().empty()) {
       if (desired.parent_organization() == desired.name()) {
-        return absl::InvalidArgumentError(
-            "organization.parent_organization: an organization cannot be its "
-            "own parent");
+        return ErrorBuilder(absl::InvalidArgumentError(
+                   "organization.parent_organization: an organization cannot be its "
+                   "own parent"))
+            .Reason(kParentCycle)
+            .Meta("organization", desired.name())
+            .Meta("parent", desired.parent_organization());
       }
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
           desired.parent_organization(), "organization.parent_organization"));
@@ -74,14 +84,19 @@ Registry::BatchCreateOrganizations(
     const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) {
   const int n = request.requests_size();
   if (n == 0) {
-    return absl::InvalidArgumentError("requests: at least one is required");
+    return ErrorBuilder(absl::InvalidArgumentError("requests: at least one is required"))
+        .Reason(kFieldRequired)
+        .Meta("field", "requests");
   }
   if (static_cast<size_t>(n) > kMaxBatchCreate) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed")))
+        .Reason(kLimitExceeded)
+        .Meta("field", "requests")
+        .Meta("limit", absl::StrCat(kMaxBatchCreate));
   }
   const auto in_request = [](int i, const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat("requests[", i, "].", s.message()));
+    return PrefixFieldPath(s, absl::StrCat("requests[", i, "]."));
   };
   std::vector<Organization> orgs;
   std::vector<std::string> keys;
@@ -93,12 +108,13 @@ Registry::BatchCreateOrganizations(
       return in_request(i, s);
     }
     if (!create.has_organization()) {
-      return in_request(i, absl::InvalidArgumentError("organization: is required"));
+      return in_request(i, FieldRequiredError("organization"));
     }
     if (!position.emplace(create.organization_id(), i).second) {
-      return in_request(i, absl::InvalidArgumentError(absl::StrCat(
-          "organization_id: \"", create.organization_id(),
-          "\" is created twice in this request")));
+      return in_request(i, DuplicateEntryError(
+                               "organization_id",
+                               absl::StrCat("organization_id: \"", create.organization_id(),
+                                            "\" is created twice in this request")));
     }
     Organization org = create.organization();
     ClearOutputOnly(&org);
@@ -128,13 +144,21 @@ Registry::BatchCreateOrganizations(
     const std::string id = request.requests(i).organization_id();
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> existing, ReadRecord(id));
     if (existing) {
-      return in_request(i, absl::AlreadyExistsError(
-                               absl::StrCat("organization_id: ", Name(id), " already exists")));
+      return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                   "organization_id: ", Name(id), " already exists")))
+                               .Reason(kOrganizationAlreadyExists)
+                               .Meta("organization", Name(id))
+                               .Meta("state", Organization::State_Name(existing->state()))
+                               .Resource(kOrganizationType, Name(id)));
     }
     if (auto it = batch_aliases.find(id); it != batch_aliases.end()) {
-      return in_request(i, absl::AlreadyExistsError(absl::StrCat(
-                               "organization_id: \"", id, "\" is an alias of ",
-                               Name(it->second), " in this request")));
+      return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                   "organization_id: \"", id, "\" is an alias of ",
+                                   Name(it->second), " in this request")))
+                               .Reason(kAliasTaken)
+                               .Meta("alias", id)
+                               .Meta("holder", Name(it->second))
+                               .Resource(kOrganizationType, Name(it->second)));
     }
     if (absl::Status s = CheckAliasesFree(org, std::nullopt); !s.ok()) {
       return in_request(i, s);
@@ -144,9 +168,18 @@ Registry::BatchCreateOrganizations(
       auto as_id = position.find(key);
       if ((taken != batch_aliases.end() && taken->second != id) ||
           (as_id != position.end() && as_id->first != id)) {
-        return in_request(i, absl::AlreadyExistsError(absl::StrCat(
-                                 "organization.aliases: \"", key,
-                                 "\" is already used in this request")));
+        return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                     "organization.aliases: \"", key,
+                                     "\" is already used in this request")))
+                                 .Reason(kAliasTaken)
+                                 .Meta("alias", key)
+                                 .Meta("holder", Name(taken != batch_aliases.end()
+                                                          ? taken->second
+                                                          : as_id->first))
+                                 .Resource(kOrganizationType,
+                                           Name(taken != batch_aliases.end()
+                                                    ? taken->second
+                                                    : as_id->first)));
       }
       batch_aliases[key] = id;
     }
@@ -156,8 +189,12 @@ Registry::BatchCreateOrganizations(
     };
     if (!org.parent_organization().empty() && !earlier(org.parent_organization())) {
       if (org.parent_organization() == org.name()) {
-        return in_request(i, absl::InvalidArgumentError(
-            "organization.parent_organization: an organization cannot be its own parent"));
+        return in_request(i, ErrorBuilder(absl::InvalidArgumentError(
+                                 "organization.parent_organization: an organization "
+                                 "cannot be its own parent"))
+                                 .Reason(kParentCycle)
+                                 .Meta("organization", org.name())
+                                 .Meta("parent", org.parent_organization()));
       }
       if (absl::Status s = CheckLiveReference(org.parent_organization(),
                                               "organization.parent_organization");
@@ -192,7 +229,7 @@ Registry::BatchCreateOrganizations(
 absl::StatusOr<Organization> Registry::UpdateOrganization(
     const v1::UpdateOrganizationRequest& request, const CallContext& call) {
   if (!request.has_organization()) {
-    return absl::InvalidArgumentError("organization: is required");
+    return FieldRequiredError("organization");
   }
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
@@ -219,16 +256,18 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
   const auto plan =
       [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
     if (!current) {
-      return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+      return OrganizationNotFoundError(Name(id), absl::StrCat(Name(id), " not found"));
     }
     if (!IsLive(*current)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(Name(id), " is deleted; undelete it first"));
+      return ErrorBuilder(absl::FailedPreconditionError(absl::StrCat(Name(id), " is deleted; undelete it first")))
+          .Reason(kOrganizationIsDeleted)
+          .Meta("organization", Name(id))
+          .Resource(kOrganizationType, Name(id))
+          .Precondition("STATE", Name(id), "the organization is deleted");
     }
     if (!patch.etag().empty() && patch.etag() != current->etag()) {
-      return absl::AbortedError(absl::StrCat(
-          "organization.etag: ", patch.etag(), " does not match the current ",
-          current->etag(), " of ", Name(id), "; re-read and retry"));
+      return EtagMismatchError("organization.etag", patch.etag(), current->etag(),
+                               Name(id), kOrganizationType);
     }
     Organization merged =
         ApplyUpdate(*current, patch, mask);
@@ -256,16 +295,20 @@ absl::StatusOr<Organization> Registry::DeleteOrganization(
   const auto plan =
       [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
     if (!current) {
-      return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+      return OrganizationNotFoundError(request.name(),
+                                       absl::StrCat(request.name(), " not found"));
     }
     if (!IsLive(*current)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(request.name(), " is already deleted"));
+      return ErrorBuilder(absl::FailedPreconditionError(
+                              absl::StrCat(request.name(), " is already deleted")))
+          .Reason(kOrganizationIsDeleted)
+          .Meta("organization", request.name())
+          .Resource(kOrganizationType, request.name())
+          .Precondition("STATE", request.name(), "the organization is deleted");
     }
     if (!request.etag().empty() && request.etag() != current->etag()) {
-      return absl::AbortedError(absl::StrCat(
-          "etag: ", request.etag(), " does not match the current ",
-          current->etag(), " of ", request.name(), "; re-read and retry"));
+      return EtagMismatchError("etag", request.etag(), current->etag(),
+                               request.name(), kOrganizationType);
     }
     // Children lock their parent's key to be created, undeleted or
     // re-parented, so none can appear while this check holds.
@@ -291,16 +334,20 @@ absl::StatusOr<Organization> Registry::UndeleteOrganization(
   const auto plan =
       [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
     if (!current) {
-      return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+      return OrganizationNotFoundError(request.name(),
+                                       absl::StrCat(request.name(), " not found"));
     }
     if (IsLive(*current)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(request.name(), " is not deleted"));
+      return ErrorBuilder(absl::FailedPreconditionError(
+                              absl::StrCat(request.name(), " is not deleted")))
+          .Reason(kOrganizationNotDeleted)
+          .Meta("organization", request.name())
+          .Resource(kOrganizationType, request.name())
+          .Precondition("STATE", request.name(), "the organization is not deleted");
     }
     if (!request.etag().empty() && request.etag() != current->etag()) {
-      return absl::AbortedError(absl::StrCat(
-          "etag: ", request.etag(), " does not match the current ",
-          current->etag(), " of ", request.name(), "; re-read and retry"));
+      return EtagMismatchError("etag", request.etag(), current->etag(),
+                               request.name(), kOrganizationType);
     }
     if (!current->parent_organization().empty()) {
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
