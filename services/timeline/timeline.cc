@@ -13,11 +13,14 @@
 #include "google/protobuf/util/time_util.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "presence/timeline/v1/timeline.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/field_mask.h"
 #include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
 #include "services/common/resource_name.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/timeline/event_index.h"
 #include "services/timeline/organization_cache.h"
@@ -72,7 +75,7 @@ absl::Status CheckLimits(const Event& event) {
 absl::Status ValidateEvent(const Event& event) {
   PRESENCE_RETURN_IF_ERROR(CheckLimits(event));
   if (absl::StripAsciiWhitespace(event.title()).empty()) {
-    return absl::InvalidArgumentError("event.title: is required");
+    return FieldRequiredError("event.title");
   }
   if (event.kind() == Event::KIND_UNSPECIFIED ||
       !Event::Kind_IsValid(event.kind())) {
@@ -80,7 +83,7 @@ absl::Status ValidateEvent(const Event& event) {
         "event.kind: ", event.kind(), " is not a kind; set one of DECLARATION .. OTHER"));
   }
   if (!IsSet(event.has_start(), event.start())) {
-    return absl::InvalidArgumentError("event.start: is required");
+    return FieldRequiredError("event.start");
   }
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.start(), "event.start"));
   if (IsSet(event.has_end(), event.end())) {
@@ -92,8 +95,10 @@ absl::Status ValidateEvent(const Event& event) {
     }
   }
   if (event.organizations_size() == 0) {
-    return absl::InvalidArgumentError(
-        "event.organizations: at least one organization is required");
+    return ErrorBuilder(absl::InvalidArgumentError(
+                            "event.organizations: at least one organization is required"))
+        .Reason(kFieldRequired)
+        .Meta("field", "event.organizations");
   }
   std::set<std::string> seen;
   for (int i = 0; i < event.organizations_size(); ++i) {
@@ -102,14 +107,13 @@ absl::Status ValidateEvent(const Event& event) {
         std::string id,
         ParseResourceName(event.organizations(i), "organizations", field));
     if (!seen.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": ", event.organizations(i), " is listed twice"));
+      return DuplicateEntryError(
+          field, absl::StrCat(field, ": ", event.organizations(i), " is listed twice"));
     }
   }
   for (int i = 0; i < event.sources_size(); ++i) {
     if (absl::StripAsciiWhitespace(event.sources(i).document()).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("event.sources[", i, "].document: is required"));
+      return FieldRequiredError(absl::StrCat("event.sources[", i, "].document"));
     }
   }
   return absl::OkStatus();
@@ -150,6 +154,14 @@ std::string NewEtag() {
 
 std::string OrgId(absl::string_view name) {
   return std::string(absl::StripPrefix(name, "organizations/"));
+}
+
+// NOT_FOUND, EVENT_NOT_FOUND, with ResourceInfo.
+absl::Status EventNotFoundError(absl::string_view name) {
+  return ErrorBuilder(absl::NotFoundError(absl::StrCat(name, " not found")))
+      .Reason(kEventNotFound)
+      .Meta("event", name)
+      .Resource(kEventType, name);
 }
 
 bool IsPresenceKind(Organization::Kind kind) {
@@ -269,7 +281,7 @@ absl::StatusOr<Event> Timeline::GetEvent(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id,
                             ParseResourceName(name, kCollection, "name"));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
-  if (!raw) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  if (!raw) return EventNotFoundError(name);
   return ParseEvent(*raw, name);
 }
 
@@ -484,7 +496,7 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
   KeyLocks::Guard guard = locks_.LockAll({id});
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
   if (!raw) {
-    return absl::NotFoundError(absl::StrCat(request.event().name(), " not found"));
+    return EventNotFoundError(request.event().name());
   }
   PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
   if (!request.event().etag().empty() &&
@@ -522,7 +534,7 @@ absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
       std::string id, ParseResourceName(request.name(), kCollection, "name"));
   KeyLocks::Guard guard = locks_.LockAll({id});
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
-  if (!raw) return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+  if (!raw) return EventNotFoundError(request.name());
   PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
   if (!request.etag().empty() && request.etag() != current.etag()) {
     return absl::AbortedError(absl::StrCat(
@@ -580,8 +592,9 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
     PRESENCE_ASSIGN_OR_RETURN(query.after,
                               DecodePageToken(request.page_token(), fingerprint));
     if (EventIdOfSortKey(query.after).empty()) {
-      return absl::InvalidArgumentError(
-          "page_token: is not a page token issued by this method");
+      return ErrorBuilder(absl::InvalidArgumentError(
+                              "page_token: is not a page token issued by this method"))
+          .Reason(kInvalidPageToken);
     }
   }
 
@@ -629,7 +642,7 @@ absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
 absl::StatusOr<Presence> Timeline::GetPresence(
     const v1::GetPresenceRequest& request) {
   if (!IsSet(request.has_date(), request.date())) {
-    return absl::InvalidArgumentError("date: is required");
+    return FieldRequiredError("date");
   }
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));
   std::set<int> kinds;
@@ -649,8 +662,10 @@ absl::StatusOr<Presence> Timeline::GetPresence(
       request.max_events() == 0 ? kDefaultMaxEvents
                                 : std::min(request.max_events(), kMaxMaxEvents);
   if (!cache_->filled()) {
-    return absl::UnavailableError(
-        "organizations have not been loaded from the registry yet; retry");
+    return ErrorBuilder(absl::UnavailableError(
+                            "organizations have not been loaded from the registry yet; retry"))
+        .Reason(kOrganizationsNotLoaded)
+        .RetryAfter(absl::Seconds(1));
   }
   const DayInterval date = ToInterval(request.date());
   Presence presence;
