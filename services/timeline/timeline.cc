@@ -312,8 +312,7 @@ absl::Status Timeline::CheckOrganization(const std::string& name,
   if (cache_ != nullptr && cache_->live()) {
     if (std::optional<Organization> cached = cache_->Get(name)) {
       if (cached->state() == Organization::DELETED) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ": ", name, " is deleted in the registry"));
+        return DeletedOrganizationError(field, name, " in the registry");
       }
       return absl::OkStatus();
     }
@@ -321,22 +320,28 @@ absl::Status Timeline::CheckOrganization(const std::string& name,
   absl::StatusOr<Organization> org = registry_->GetOrganization(name, call);
   if (org.ok()) {
     if (org->state() == Organization::DELETED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", name, " is deleted in the registry"));
+      return DeletedOrganizationError(field, name, " in the registry");
     }
     return absl::OkStatus();
   }
   if (org.status().code() == absl::StatusCode::kNotFound) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", name, " does not exist in the registry"));
+    return UnknownOrganizationError(field, name, " in the registry");
   }
   if (org.status().code() == absl::StatusCode::kDeadlineExceeded &&
       absl::Now() >= call.deadline) {
     return org.status();
   }
-  return absl::UnavailableError(absl::StrCat(
+  ErrorBuilder unavailable(absl::UnavailableError(absl::StrCat(
       "cannot check ", field, " ", name, " against the registry: ",
-      org.status().message(), "; nothing was written"));
+      org.status().message(), "; nothing was written")));
+  unavailable.Reason(kRegistryUnavailable)
+      .Meta("organization", name)
+      .Meta("registryCode", absl::StatusCodeToString(org.status().code()))
+      .RetryAfter(absl::Seconds(1));
+  if (const std::string reason = ErrorReason(org.status()); !reason.empty()) {
+    unavailable.Meta("registryReason", reason);
+  }
+  return unavailable;
 }
 
 absl::Status Timeline::CheckOrganizations(const Event& event,
@@ -369,7 +374,7 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
   const std::string& id = request.event_id();
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "event_id"));
   if (!request.has_event()) {
-    return absl::InvalidArgumentError("event: is required");
+    return FieldRequiredError("event");
   }
   PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   Event event = NewEvent(request.event(), id);
@@ -389,17 +394,18 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
         return absl::DataLossError("unreadable request record");
       }
       if (previous.event_id() != id) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "request_id: ", request.request_id(),
-            " was already used to create events/", previous.event_id()));
+        return RequestIdReusedError(request.request_id(),
+                                    ResourceName(kCollection, previous.event_id()));
       }
       return previous.result();
     }
   }
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
   if (existing) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(event.name(), " already exists"));
+    return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(event.name(), " already exists")))
+        .Reason(kEventAlreadyExists)
+        .Meta("event", event.name())
+        .Resource(kEventType, event.name());
   }
   if (check_registry) {
     PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
@@ -421,13 +427,20 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
 absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
     const v1::BatchCreateEventsRequest& request, const CallContext& call) {
   const int n = request.requests_size();
-  if (n == 0) return absl::InvalidArgumentError("requests: at least one is required");
+  if (n == 0) {
+    return ErrorBuilder(absl::InvalidArgumentError("requests: at least one is required"))
+        .Reason(kFieldRequired)
+        .Meta("field", "requests");
+  }
   if (n > kMaxBatchCreate) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed")))
+        .Reason(kLimitExceeded)
+        .Meta("field", "requests")
+        .Meta("limit", absl::StrCat(kMaxBatchCreate));
   }
   const auto in_request = [](int i, const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat("requests[", i, "].", s.message()));
+    return PrefixFieldPath(s, absl::StrCat("requests[", i, "]."));
   };
   std::vector<Event> events;
   std::set<std::string> ids;
@@ -437,10 +450,11 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
     if (absl::Status s = ValidateResourceId(create.event_id(), "event_id"); !s.ok()) {
       return in_request(i, s);
     }
-    if (!create.has_event()) return in_request(i, absl::InvalidArgumentError("event: is required"));
+    if (!create.has_event()) return in_request(i, FieldRequiredError("event"));
     if (!ids.insert(create.event_id()).second) {
-      return in_request(i, absl::InvalidArgumentError(absl::StrCat(
-          "event_id: \"", create.event_id(), "\" is created twice in this request")));
+      return in_request(i, DuplicateEntryError(
+                               "event_id", absl::StrCat("event_id: \"", create.event_id(),
+                                                        "\" is created twice in this request")));
     }
     Event event = NewEvent(create.event(), create.event_id());
     if (absl::Status s = ValidateEvent(event); !s.ok()) return in_request(i, s);
@@ -462,8 +476,11 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                               ReadRaw(request.requests(i).event_id()));
     if (existing) {
-      return in_request(i, absl::AlreadyExistsError(
-                               absl::StrCat("event_id: ", events[i].name(), " already exists")));
+      return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                   "event_id: ", events[i].name(), " already exists")))
+                               .Reason(kEventAlreadyExists)
+                               .Meta("event", events[i].name())
+                               .Resource(kEventType, events[i].name()));
     }
   }
   v1::BatchCreateEventsResponse response;
@@ -482,7 +499,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
 absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& request,
                                             const CallContext& call) {
   if (!request.has_event()) {
-    return absl::InvalidArgumentError("event: is required");
+    return FieldRequiredError("event");
   }
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
@@ -501,9 +518,8 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
   PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
   if (!request.event().etag().empty() &&
       request.event().etag() != current.etag()) {
-    return absl::AbortedError(absl::StrCat(
-        "event.etag: ", request.event().etag(), " does not match the current ",
-        current.etag(), " of ", current.name(), "; re-read and retry"));
+    return EtagMismatchError("event.etag", request.event().etag(), current.etag(),
+                             current.name(), kEventType);
   }
   Event updated = current;
   ApplyUpdateMask(request.event(), mask, &updated);
@@ -537,9 +553,8 @@ absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
   if (!raw) return EventNotFoundError(request.name());
   PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
   if (!request.etag().empty() && request.etag() != current.etag()) {
-    return absl::AbortedError(absl::StrCat(
-        "etag: ", request.etag(), " does not match the current ",
-        current.etag(), " of ", current.name(), "; re-read and retry"));
+    return EtagMismatchError("etag", request.etag(), current.etag(), current.name(),
+                             kEventType);
   }
   storage::WriteBatch batch;
   batch.ExpectValue(kEvents, id, *raw);
