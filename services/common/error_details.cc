@@ -142,7 +142,6 @@ absl::string_view FieldPathOfMessage(absl::string_view message) {
 absl::string_view DefaultReason(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
       return kInvalidField;
     case absl::StatusCode::kDataLoss:
       return kDataCorrupted;

@@ -3,12 +3,17 @@
 
 #include "services/common/error_details.h"
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gmock/gmock.h"
@@ -217,6 +222,39 @@ TEST(ErrorReasonsTest, DomainOfMethodAndUniqueReasons) {
                                 absl::StatusCode::kInternal,
                                 absl::StatusCode::kUnavailable}) {
     EXPECT_TRUE(seen.count(std::string(DefaultReason(code)))) << code;
+  }
+}
+
+// The README's table of reasons lists exactly the catalogue, each with its
+// code.
+TEST(ErrorReasonsTest, TheReadmeListsEveryReason) {
+  std::ifstream in(PRESENCE_README);
+  ASSERT_TRUE(in) << PRESENCE_README;
+  const std::string readme((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+  std::map<std::string, std::string> documented;  // reason -> code column
+  for (absl::string_view line : absl::StrSplit(readme, '\n')) {
+    if (!absl::StartsWith(line, "| `")) continue;
+    std::vector<std::string> cells = absl::StrSplit(line, " | ");
+    if (cells.size() < 3) continue;
+    std::string reason = cells[0].substr(3);
+    if (!absl::EndsWith(reason, "`")) continue;
+    reason.pop_back();
+    if (reason.empty() || !absl::ascii_isupper(static_cast<unsigned char>(reason[0])) ||
+        reason.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos) {
+      continue;
+    }
+    documented[reason] = cells[1];
+  }
+  std::set<std::string> reasons;
+  for (const ReasonInfo& r : AllReasons()) {
+    reasons.insert(r.reason);
+    ASSERT_TRUE(documented.count(r.reason)) << r.reason << " is not in the README";
+    EXPECT_TRUE(absl::StartsWith(documented[r.reason], absl::StatusCodeToString(r.code)))
+        << r.reason << ": " << documented[r.reason];
+  }
+  for (const auto& [reason, code] : documented) {
+    EXPECT_TRUE(reasons.count(reason)) << reason << " is documented but not a reason";
   }
 }
 
