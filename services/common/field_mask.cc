@@ -9,10 +9,20 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/field_behavior.h"
 
 namespace presence {
 
 using ::google::protobuf::util::FieldMaskUtil;
+
+absl::StatusOr<UpdateMask> ResolveUpdateMask(
+    const google::protobuf::Message& patch,
+    const google::protobuf::FieldMask* mask) {
+  std::vector<std::string> ignored = OutputOnlyFieldNames(patch.GetDescriptor());
+  ignored.push_back("name");
+  ignored.push_back("etag");
+  return ResolveUpdateMask(patch, mask, ignored);
+}
 
 absl::StatusOr<UpdateMask> ResolveUpdateMask(
     const google::protobuf::Message& patch,
