@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/field_behavior.h"
 #include "services/common/field_mask.h"
 #include "services/common/resource_name.h"
 #include "services/common/standard_errors.h"
@@ -30,13 +31,12 @@ constexpr size_t kMaxBatchCreate = 1000;
 absl::StatusOr<Organization> Registry::CreateOrganization(
     const v1::CreateOrganizationRequest& request, const CallContext& call) {
   const std::string& id = request.organization_id();
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "organization_id"));
-  if (!request.has_organization()) {
-    return FieldRequiredError("organization");
-  }
   PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   Organization desired = request.organization();
-  ClearOutputOnly(&desired);
+  ClearOutputOnlyFields(&desired);
+  desired.clear_etag();  // AIP-154: a precondition of updates only.
   desired.set_name(Name(id));
   desired.set_state(Organization::ACTIVE);
   PRESENCE_RETURN_IF_ERROR(ValidateOrganization(desired));
@@ -103,12 +103,12 @@ Registry::BatchCreateOrganizations(
   absl::flat_hash_map<std::string, int> position;  // id -> index in request
   for (int i = 0; i < n; ++i) {
     const v1::CreateOrganizationRequest& create = request.requests(i);
+    if (absl::Status s = CheckRequiredFields(create, "", Nested::kSkip); !s.ok()) {
+      return in_request(i, s);
+    }
     if (absl::Status s = ValidateResourceId(create.organization_id(), "organization_id");
         !s.ok()) {
       return in_request(i, s);
-    }
-    if (!create.has_organization()) {
-      return in_request(i, FieldRequiredError("organization"));
     }
     if (!position.emplace(create.organization_id(), i).second) {
       return in_request(i, DuplicateEntryError(
@@ -117,7 +117,8 @@ Registry::BatchCreateOrganizations(
                                             "\" is created twice in this request")));
     }
     Organization org = create.organization();
-    ClearOutputOnly(&org);
+    ClearOutputOnlyFields(&org);
+    org.clear_etag();
     org.set_name(Name(create.organization_id()));
     org.set_state(Organization::ACTIVE);
     if (absl::Status s = ValidateOrganization(org); !s.ok()) return in_request(i, s);
@@ -228,9 +229,7 @@ Registry::BatchCreateOrganizations(
 
 absl::StatusOr<Organization> Registry::UpdateOrganization(
     const v1::UpdateOrganizationRequest& request, const CallContext& call) {
-  if (!request.has_organization()) {
-    return FieldRequiredError("organization");
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
       ParseOrganizationName(request.organization().name(), "organization.name"));
@@ -238,8 +237,7 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
       const UpdateMask mask,
       ResolveUpdateMask(request.organization(),
                         request.has_update_mask() ? &request.update_mask()
-                                                  : nullptr,
-                        OutputOnlyFields()));
+                                                  : nullptr));
   const Organization& patch = request.organization();
 
   const auto lock_keys = [&](const std::optional<Organization>& current) {

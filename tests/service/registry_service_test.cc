@@ -241,7 +241,7 @@ TEST_F(RegistryServiceTest, BadInputsGetPreciseStatuses) {
       {"create: deleted parent", create("x", [](Organization* o) { o->set_parent_organization("organizations/gone"); }), absl::StatusCode::kInvalidArgument, "organizations/gone is deleted"},
       {"create: month 13", create("x", [](Organization* o) { o->mutable_established()->set_year(2009); o->mutable_established()->set_month(13); }), absl::StatusCode::kInvalidArgument, "organization.established.month: 13"},
       {"create: 2009-02-30", create("x", [](Organization* o) { auto* d = o->mutable_established(); d->set_year(2009); d->set_month(2); d->set_day(30); }), absl::StatusCode::kInvalidArgument, "organization.established.day: 2009-02-30"},
-      {"create: year 0 with month", create("x", [](Organization* o) { o->mutable_ended()->set_month(5); }), absl::StatusCode::kInvalidArgument, "organization.ended.year: 0"},
+      {"create: year 0 with month", create("x", [](Organization* o) { o->mutable_ended()->set_month(5); }), absl::StatusCode::kInvalidArgument, "organization.ended.year: is required"},
       {"create: day without month", create("x", [](Organization* o) { o->mutable_ended()->set_year(2009); o->mutable_ended()->set_day(5); }), absl::StatusCode::kInvalidArgument, "organization.ended.day"},
       {"create: ended before established", create("x", [](Organization* o) { o->mutable_established()->set_year(2009); o->mutable_ended()->set_year(2008); }), absl::StatusCode::kInvalidArgument, "organization.ended: 2008 is before"},
       {"create: leader without person", create("x", [](Organization* o) { o->add_leaders()->set_role("Head"); }), absl::StatusCode::kInvalidArgument, "organization.leaders[0].person"},
