@@ -15,6 +15,7 @@
 #include "presence/timeline/v1/timeline.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/field_behavior.h"
 #include "services/common/field_mask.h"
 #include "services/common/limits.h"
 #include "services/common/page_token.h"
@@ -39,13 +40,6 @@ constexpr char kCollection[] = "events";
 constexpr int kDefaultMaxEvents = 10;
 constexpr int kMaxMaxEvents = 100;
 constexpr int kMaxBatchCreate = 1000;
-
-const std::vector<std::string>& OutputOnlyFields() {
-  static const auto* const kFields =
-      new std::vector<std::string>{"name", "etag", "create_time", "update_time",
-                                   "created_by", "updated_by"};
-  return *kFields;
-}
 
 // [lower(start), upper(end or start)] as day numbers.
 std::pair<int64_t, int64_t> Span(const Event& event) {
@@ -74,16 +68,10 @@ absl::Status CheckLimits(const Event& event) {
 
 absl::Status ValidateEvent(const Event& event) {
   PRESENCE_RETURN_IF_ERROR(CheckLimits(event));
-  if (absl::StripAsciiWhitespace(event.title()).empty()) {
-    return FieldRequiredError("event.title");
-  }
-  if (event.kind() == Event::KIND_UNSPECIFIED ||
-      !Event::Kind_IsValid(event.kind())) {
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(event, "event."));
+  if (!Event::Kind_IsValid(event.kind())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "event.kind: ", event.kind(), " is not a kind; set one of DECLARATION .. OTHER"));
-  }
-  if (!IsSet(event.has_start(), event.start())) {
-    return FieldRequiredError("event.start");
   }
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.start(), "event.start"));
   if (IsSet(event.has_end(), event.end())) {
@@ -94,12 +82,6 @@ absl::Status ValidateEvent(const Event& event) {
           " is before event.start ", FormatPartialDate(event.start())));
     }
   }
-  if (event.organizations_size() == 0) {
-    return ErrorBuilder(absl::InvalidArgumentError(
-                            "event.organizations: at least one organization is required"))
-        .Reason(kFieldRequired)
-        .Meta("field", "event.organizations");
-  }
   std::set<std::string> seen;
   for (int i = 0; i < event.organizations_size(); ++i) {
     const std::string field = absl::StrCat("event.organizations[", i, "]");
@@ -109,11 +91,6 @@ absl::Status ValidateEvent(const Event& event) {
     if (!seen.insert(id).second) {
       return DuplicateEntryError(
           field, absl::StrCat(field, ": ", event.organizations(i), " is listed twice"));
-    }
-  }
-  for (int i = 0; i < event.sources_size(); ++i) {
-    if (absl::StripAsciiWhitespace(event.sources(i).document()).empty()) {
-      return FieldRequiredError(absl::StrCat("event.sources[", i, "].document"));
     }
   }
   return absl::OkStatus();
@@ -133,14 +110,11 @@ google::protobuf::Timestamp ToProtoTime(absl::Time t) {
 }
 
 // The event a create request asks for: its fields without the output-only
-// ones, named events/{id}.
+// ones (from the annotations) and the etag, named events/{id}.
 Event NewEvent(const Event& requested, absl::string_view id) {
   Event event = requested;
-  event.clear_etag();
-  event.clear_create_time();
-  event.clear_update_time();
-  event.clear_created_by();
-  event.clear_updated_by();
+  ClearOutputOnlyFields(&event);
+  event.clear_etag();  // AIP-154: a precondition of updates only.
   event.set_name(ResourceName(kCollection, id));
   return event;
 }
@@ -372,10 +346,8 @@ absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
                                        const CallContext& call,
                                        bool check_registry) {
   const std::string& id = request.event_id();
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "event_id"));
-  if (!request.has_event()) {
-    return FieldRequiredError("event");
-  }
   PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   Event event = NewEvent(request.event(), id);
   PRESENCE_RETURN_IF_ERROR(ValidateEvent(event));
@@ -447,10 +419,12 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
   std::map<std::string, std::string> organizations;  // name -> first field
   for (int i = 0; i < n; ++i) {
     const v1::CreateEventRequest& create = request.requests(i);
+    if (absl::Status s = CheckRequiredFields(create, "", Nested::kSkip); !s.ok()) {
+      return in_request(i, s);
+    }
     if (absl::Status s = ValidateResourceId(create.event_id(), "event_id"); !s.ok()) {
       return in_request(i, s);
     }
-    if (!create.has_event()) return in_request(i, FieldRequiredError("event"));
     if (!ids.insert(create.event_id()).second) {
       return in_request(i, DuplicateEntryError(
                                "event_id", absl::StrCat("event_id: \"", create.event_id(),
@@ -498,9 +472,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
 
 absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& request,
                                             const CallContext& call) {
-  if (!request.has_event()) {
-    return FieldRequiredError("event");
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
       ParseResourceName(request.event().name(), kCollection, "event.name"));
@@ -508,8 +480,7 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
       const UpdateMask mask,
       ResolveUpdateMask(request.event(),
                         request.has_update_mask() ? &request.update_mask()
-                                                  : nullptr,
-                        OutputOnlyFields()));
+                                                  : nullptr));
   KeyLocks::Guard guard = locks_.LockAll({id});
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
   if (!raw) {
@@ -523,14 +494,12 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
   }
   Event updated = current;
   ApplyUpdateMask(request.event(), mask, &updated);
+  // Output-only fields, the name and the etag come from the current version.
+  CopyOutputOnlyFields(current, &updated);
   updated.set_name(current.name());
-  *updated.mutable_create_time() = current.create_time();
-  updated.set_created_by(current.created_by());
-  updated.set_updated_by(current.updated_by());
+  updated.set_etag(current.etag());
   PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
   PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, call));
-  updated.set_etag(current.etag());
-  *updated.mutable_update_time() = current.update_time();
   if (request.validate_only()) return updated;
 
   *updated.mutable_update_time() = ToProtoTime(options_.now());
@@ -656,9 +625,7 @@ absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
 
 absl::StatusOr<Presence> Timeline::GetPresence(
     const v1::GetPresenceRequest& request) {
-  if (!IsSet(request.has_date(), request.date())) {
-    return FieldRequiredError("date");
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request));
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));
   std::set<int> kinds;
   for (int i = 0; i < request.kinds_size(); ++i) {
