@@ -18,16 +18,7 @@ using ::google::protobuf::util::FieldMaskUtil;
 absl::StatusOr<UpdateMask> ResolveUpdateMask(
     const google::protobuf::Message& patch,
     const google::protobuf::FieldMask* mask) {
-  std::vector<std::string> ignored = OutputOnlyFieldNames(patch.GetDescriptor());
-  ignored.push_back("name");
-  ignored.push_back("etag");
-  return ResolveUpdateMask(patch, mask, ignored);
-}
-
-absl::StatusOr<UpdateMask> ResolveUpdateMask(
-    const google::protobuf::Message& patch,
-    const google::protobuf::FieldMask* mask,
-    const std::vector<std::string>& output_only) {
+  const std::vector<std::string>& output_only = OutputOnlyFieldNames(patch.GetDescriptor());
   UpdateMask resolved;
   if (mask != nullptr) {
     for (const std::string& path : mask->paths()) {
@@ -62,7 +53,8 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
                                const absl::string_view top =
                                    absl::string_view(path).substr(
                                        0, path.find('.'));
-                               return std::find(output_only.begin(),
+                               return top == "name" || top == "etag" ||
+                                      std::find(output_only.begin(),
                                                 output_only.end(),
                                                 top) != output_only.end();
                              }),

@@ -32,12 +32,6 @@ struct UpdateMask {
 absl::StatusOr<UpdateMask> ResolveUpdateMask(
     const google::protobuf::Message& patch,
     const google::protobuf::FieldMask* mask);
-// As above, dropping the paths under `output_only` instead (the hand-written
-// lists this replaces; removed once no caller passes one).
-absl::StatusOr<UpdateMask> ResolveUpdateMask(
-    const google::protobuf::Message& patch,
-    const google::protobuf::FieldMask* mask,
-    const std::vector<std::string>& output_only);
 
 // Copies the masked fields of `patch` into `*target` (same type). A masked
 // field absent from `patch` is cleared; repeated fields are replaced, not
