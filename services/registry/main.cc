@@ -69,13 +69,12 @@ int main(int argc, char** argv) {
   presence::registry::RegistryGrpcService service(
       registry->get(), (*serving)->gate.get(), absl::GetFlag(FLAGS_max_watchers));
   presence::AddStorageMetrics((*registry)->store());
-  presence::Metrics::Global().AddCollector([&service, &registry](std::string* out) {
-    presence::AppendGauge(out, "presence_registry_watch_streams",
-                          "Open WatchOrganizations streams.", service.watchers());
-    presence::AppendGauge(out, "presence_registry_revision",
-                          "The registry's current revision.",
-                          static_cast<double>((*registry)->CurrentRevision()));
-  });
+  presence::Metrics::Global().AddGauge("presence_registry_watch_streams",
+                                       "Open WatchOrganizations streams.",
+                                       [&service] { return service.watchers(); });
+  presence::Metrics::Global().AddGauge(
+      "presence_registry_revision", "The registry's current revision.",
+      [&registry] { return static_cast<double>((*registry)->CurrentRevision()); });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.registry.v1.RegistryService",
                                         {{"data_dir", data_dir}, {"revision", (*registry)->CurrentRevision()}});
   if (!server.ok()) return presence::FailStartup(server.status());

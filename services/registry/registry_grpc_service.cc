@@ -138,6 +138,7 @@ class WatchReactor final
       Stop(ToGrpcStatus(error));
       return;
     }
+    scope_->MessageSent();
     StartWrite(&current_);
   }
 
@@ -269,7 +270,8 @@ RegistryGrpcService::WatchOrganizations(
   context->AddInitialMetadata("presence-revision",
                               std::to_string(registry_->CurrentRevision()));
   auto scope = std::make_unique<RpcScope>(
-      gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations");
+      gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations",
+      RpcType::kServerStream);
   absl::Status valid = scope->Admit(Access::kRead).status();
   auto* reactor = new WatchReactor(this, registry_, context, std::move(scope),
                                    request->start_revision());

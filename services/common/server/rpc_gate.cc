@@ -39,9 +39,14 @@ bool IsPrintable(absl::string_view s) {
 }  // namespace
 
 RpcScope::RpcScope(const RpcGate* gate, const grpc::ServerContextBase* context,
-                   absl::string_view method)
-    : gate_(gate), context_(context), method_(method), start_(absl::Now()) {
-  Metrics::Global().RpcStarted();
+                   absl::string_view method, RpcType type)
+    : gate_(gate),
+      context_(context),
+      method_(method),
+      type_(type),
+      metrics_(Metrics::Global().Method(method, type)),
+      start_(absl::Now()) {
+  metrics_->Started();
   const auto& metadata = context->client_metadata();
   auto id = metadata.find("x-request-id");
   if (id != metadata.end() && !id->second.empty() &&
@@ -88,7 +93,9 @@ grpc::Status RpcScope::Finish(grpc::ServerContextBase* context, grpc::Status sta
   if (!status.ok()) status = CompleteGrpcStatus(status, ErrorDomainOfMethod(method_));
   const absl::Duration latency = absl::Now() - start_;
   const char* code = StatusCodeName(status.error_code());
-  Metrics::Global().RpcFinished(method_, status.error_code(), absl::ToDoubleSeconds(latency));
+  metrics_->MessageReceived();  // The request (one, for every method of ours).
+  if (type_ == RpcType::kUnary && status.ok()) metrics_->MessageSent();
+  metrics_->Handled(status.error_code(), absl::ToDoubleSeconds(latency));
   if (!gate_->options().log_rpcs) return status;
   const LogLevel level = status.ok() ? LogLevel::kInfo
                          : status.error_code() == grpc::StatusCode::INTERNAL ||

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "services/common/call_context.h"
 #include "services/common/server/auth.h"
+#include "services/common/server/metrics.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -50,15 +51,20 @@ class RpcGate {
 // One RPC passing the gate. Not thread-safe; lives in the handler.
 class RpcScope {
  public:
-  // `method` is the full method name ("/package.Service/Method").
+  // `method` is the full method name ("/package.Service/Method"); it must
+  // outlive the scope (a literal).
   RpcScope(const RpcGate* gate, const grpc::ServerContextBase* context,
-           absl::string_view method);
+           absl::string_view method, RpcType type = RpcType::kUnary);
   RpcScope(const RpcScope&) = delete;
   RpcScope& operator=(const RpcScope&) = delete;
 
   // OK with the call's CallContext if the caller may have `access`, else
   // UNAUTHENTICATED or PERMISSION_DENIED.
   absl::StatusOr<CallContext> Admit(Access access);
+
+  // Counts one message sent on a server stream (unary calls count their
+  // response in Finish).
+  void MessageSent() { metrics_->MessageSent(); }
 
   // Echoes the request id in the trailers of `context` (before the status is
   // sent), logs and counts the call; returns `status`, an error with its
@@ -72,6 +78,8 @@ class RpcScope {
   const RpcGate* const gate_;
   const grpc::ServerContextBase* const context_;
   const absl::string_view method_;
+  const RpcType type_;
+  MethodMetrics* const metrics_;
   const absl::Time start_;
   std::string request_id_;
   Credentials credentials_;

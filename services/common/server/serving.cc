@@ -117,14 +117,33 @@ int FailStartup(const absl::Status& status) {
 }
 
 void AddStorageMetrics(storage::KvStore* store) {
-  Metrics::Global().AddCollector([store](std::string* out) {
-    for (const auto& [name, value] : store->Stats()) {
-      std::string metric = absl::StrCat("presence_rocksdb_", name);
-      std::replace(metric.begin(), metric.end(), '-', '_');
-      AppendGauge(out, metric, absl::StrCat("RocksDB ", name, " (all tables)."),
-                  static_cast<double>(value));
-    }
-  });
+  // The store's figures by their KvStore::Stats() name; sizes in bytes end
+  // in _bytes (Prometheus' base units).
+  static constexpr struct {
+    const char* stat;
+    const char* metric;
+    const char* help;
+  } kStats[] = {
+      {"estimate-num-keys", "presence_rocksdb_estimate_num_keys",
+       "Estimated number of keys in RocksDB (all tables)."},
+      {"live-sst-files-size", "presence_rocksdb_live_sst_files_size_bytes",
+       "Size of RocksDB's live SST files (all tables)."},
+      {"estimate-pending-compaction-bytes", "presence_rocksdb_estimate_pending_compaction_bytes",
+       "Bytes RocksDB estimates compaction has yet to rewrite (all tables)."},
+      {"size-all-mem-tables", "presence_rocksdb_size_all_mem_tables_bytes",
+       "Size of RocksDB's memtables (all tables)."},
+      {"block-cache-usage", "presence_rocksdb_block_cache_usage_bytes",
+       "Bytes in RocksDB's block cache."},
+  };
+  for (const auto& s : kStats) {
+    const std::string stat = s.stat;
+    Metrics::Global().AddGauge(s.metric, s.help, [store, stat] {
+      for (const auto& [name, value] : store->Stats()) {
+        if (name == stat) return static_cast<double>(value);
+      }
+      return 0.0;
+    });
+  }
 }
 
 absl::StatusOr<std::unique_ptr<RunningServer>> Serving::StartServer(

@@ -68,7 +68,8 @@ absl::StatusOr<std::string> SeedText(absl::string_view embedded,
 int FailStartup(const absl::Status& status);
 
 // Exposes the store's figures (estimated keys, live SST size, block cache
-// usage, pending compaction bytes, memtables) as presence_rocksdb_* gauges.
+// usage, pending compaction bytes, memtables) as presence_rocksdb_* gauges
+// (sizes in *_bytes).
 // `store` must outlive the process's metrics use.
 void AddStorageMetrics(storage::KvStore* store);
 
