@@ -197,10 +197,7 @@ prometheus::Labels MethodLabels(absl::string_view method, RpcType type) {
 
 }  // namespace
 
-void MethodMetrics::Started() {
-  started_->Increment();
-  in_flight_->Increment();
-}
+void MethodMetrics::Started() { started_->Increment(); }
 void MethodMetrics::MessageReceived() { received_->Increment(); }
 void MethodMetrics::MessageSent() { sent_->Increment(); }
 
@@ -210,7 +207,6 @@ void MethodMetrics::Handled(int code, double seconds) {
   if (counter == nullptr) counter = make_handled_(c);
   counter->Increment();
   handling_->Observe(seconds);
-  in_flight_->Decrement();
 }
 
 Metrics& Metrics::Global() {
@@ -243,20 +239,27 @@ Metrics::Metrics()
                    .Help("Histogram of response latency (seconds) of gRPC that had been "
                          "application-level handled by the server.")
                    .Register(*registry_);
-  in_flight_ = &prometheus::BuildGauge()
-                    .Name("presence_rpc_in_flight")
-                    .Help("RPCs being served.")
-                    .Register(*registry_)
-                    .Add({});
   prometheus::BuildGauge()
       .Name("presence_build_info")
       .Help("The presence version and git revision of this binary; always 1.")
       .Register(*registry_)
       .Add({{"version", std::string(Version())}, {"revision", std::string(GitRevision())}})
       .Set(1);
+  // Computed when scraped, not counted per RPC.
+  AddGauge("presence_rpc_in_flight", "RPCs being served (started and not yet handled).",
+           [this] { return InFlight(); });
 }
 
 MethodMetrics* Metrics::Method(absl::string_view method, RpcType type) {
+  // Per thread, by the address of the method's name (a literal at every
+  // call site): no lock on the RPC path once a thread has seen the method.
+  thread_local absl::flat_hash_map<const char*, MethodMetrics*> cache;
+  MethodMetrics*& cached = cache[method.data()];
+  if (cached == nullptr) cached = Lookup(method, type);
+  return cached;
+}
+
+MethodMetrics* Metrics::Lookup(absl::string_view method, RpcType type) {
   absl::MutexLock lock(&mu_);
   auto it = methods_.find(method);
   if (it != methods_.end()) return it->second.get();
@@ -266,7 +269,6 @@ MethodMetrics* Metrics::Method(absl::string_view method, RpcType type) {
   m->received_ = &received_->Add(labels);
   m->sent_ = &sent_->Add(labels);
   m->handling_ = &handling_->Add(labels, Buckets());
-  m->in_flight_ = in_flight_;
   MethodMetrics* raw = m.get();
   m->make_handled_ = [this, raw, labels](int code) {
     absl::MutexLock lock(&mu_);
@@ -281,6 +283,21 @@ MethodMetrics* Metrics::Method(absl::string_view method, RpcType type) {
   };
   methods_.emplace(std::string(method), std::move(m));
   return raw;
+}
+
+double Metrics::InFlight() {
+  absl::MutexLock lock(&mu_);
+  double in_flight = 0;
+  for (const auto& [method, m] : methods_) {
+    in_flight += m->started_->Value();
+    for (const auto& handled : m->handled_) {
+      if (const prometheus::Counter* c = handled.load(std::memory_order_acquire)) {
+        in_flight -= c->Value();
+      }
+    }
+  }
+  // Started and handled are read one after the other: never below zero.
+  return in_flight > 0 ? in_flight : 0;
 }
 
 void Metrics::AddGauge(const std::string& name, const std::string& help,

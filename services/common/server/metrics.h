@@ -56,6 +56,8 @@ class MethodMetrics {
   void MessageSent();
   // `code` is a canonical status code (0 OK .. 16 UNAUTHENTICATED).
   void Handled(int code, double seconds);
+  // (presence_rpc_in_flight is computed at scrape time from started and
+  // handled, so that no RPC updates a counter shared by every method.)
 
  private:
   friend class Metrics;
@@ -65,7 +67,6 @@ class MethodMetrics {
   prometheus::Counter* received_ = nullptr;
   prometheus::Counter* sent_ = nullptr;
   prometheus::Histogram* handling_ = nullptr;
-  prometheus::Gauge* in_flight_ = nullptr;
   // grpc_server_handled_total per code, made on first use (so that the
   // exposition lists only codes that occurred).
   std::atomic<prometheus::Counter*> handled_[kCodes] = {};
@@ -79,7 +80,9 @@ class Metrics {
   static Metrics& Global();
 
   // The metrics of `method` ("/package.Service/Method"), made on first use.
-  // Cheap to call per RPC (one short lock).
+  // Cheap to call per RPC: a per-thread lookup by the address of
+  // `method`'s characters, so `method` must be a string literal (or
+  // otherwise never change and never be freed).
   MethodMetrics* Method(absl::string_view method, RpcType type);
 
   // A gauge (or, with `counter`, a counter) whose value `value` computes at
@@ -98,8 +101,9 @@ class Metrics {
  private:
   class Callbacks;
   Metrics();
-  prometheus::Counter* Handled(MethodMetrics* m, absl::string_view method, RpcType type,
-                               int code);
+  MethodMetrics* Lookup(absl::string_view method, RpcType type);
+  // grpc_server_started_total less grpc_server_handled_total, all methods.
+  double InFlight();
 
   const std::shared_ptr<prometheus::Registry> registry_;
   const std::shared_ptr<Callbacks> callbacks_;
@@ -109,7 +113,6 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* received_;
   prometheus::Family<prometheus::Counter>* sent_;
   prometheus::Family<prometheus::Histogram>* handling_;
-  prometheus::Gauge* in_flight_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> methods_
       ABSL_GUARDED_BY(mu_);
