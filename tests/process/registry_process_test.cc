@@ -188,7 +188,8 @@ TEST(RegistryProcessTest, SigtermShutsDownGracefullyAndSeedIsLoadedOnce) {
         registry.log(), "/presence.registry.v1.RegistryService/GetOrganization");
     ASSERT_EQ(gets.size(), 1u) << registry.log();
     EXPECT_EQ(testing::Field(gets[0], "code"), "OK");
-    EXPECT_EQ(testing::Field(gets[0], "level"), "info");
+    EXPECT_EQ(testing::Field(gets[0], "severity"), "INFO");
+    EXPECT_EQ(testing::Field(gets[0], "message"), "GetOrganization OK");
     EXPECT_EQ(testing::Field(gets[0], "service"), "presence-registry");
     EXPECT_EQ(testing::Field(gets[0], "principal"), "anonymous");
     EXPECT_THAT(testing::Field(gets[0], "peer"), HasSubstr("127.0.0.1"));

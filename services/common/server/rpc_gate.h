@@ -6,7 +6,15 @@
 // from the client, or a new one), admits the call or refuses it, hands the
 // domain its CallContext (principal, deadline, request id), and when the
 // call finishes echoes the request id in the response trailers, logs one
-// JSON line and counts it in the metrics.
+// JSON line and counts it in the metrics. A valid W3C traceparent (and its
+// tracestate) is taken into the CallContext and logged.
+//
+// The RPC line: severity INFO for successes and client errors (NOT_FOUND,
+// INVALID_ARGUMENT, ALREADY_EXISTS, ABORTED, FAILED_PRECONDITION,
+// OUT_OF_RANGE, CANCELLED, UNAUTHENTICATED, PERMISSION_DENIED), ERROR for
+// INTERNAL, DATA_LOSS and UNKNOWN, WARNING for the rest (UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNIMPLEMENTED); message
+// "<Method> <CODE>[: <status message>]".
 //
 // (An earlier version did the observing in a gRPC server interceptor; the
 // interception machinery alone cost a fifth of the registry's throughput, see
@@ -51,8 +59,8 @@ class RpcGate {
 // One RPC passing the gate. Not thread-safe; lives in the handler.
 class RpcScope {
  public:
-  // `method` is the full method name ("/package.Service/Method"); it must
-  // outlive the scope (a literal).
+  // `method` is the full method name ("/package.Service/Method"), a string
+  // literal (Metrics::Method keys its per-thread cache by its address).
   RpcScope(const RpcGate* gate, const grpc::ServerContextBase* context,
            absl::string_view method, RpcType type = RpcType::kUnary);
   RpcScope(const RpcScope&) = delete;
@@ -82,6 +90,8 @@ class RpcScope {
   MethodMetrics* const metrics_;
   const absl::Time start_;
   std::string request_id_;
+  std::string traceparent_;
+  std::string tracestate_;
   Credentials credentials_;
   std::string principal_ = "anonymous";
 };

@@ -39,6 +39,9 @@ ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
           "Deadline given to requests that come without one.");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(10),
           "Close connections at this age (clients re-resolve and spread).");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
+          "How long calls (watch streams) may go on after a connection's "
+          "--max_connection_age GOAWAY before it is closed.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
 
 namespace presence {
@@ -234,6 +237,7 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
 
   if (const std::string metrics = absl::GetFlag(FLAGS_metrics_listen); !metrics.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Start(metrics);
