@@ -143,6 +143,20 @@ DayInterval SpanBetween(const PartialDate* from, const PartialDate* to) {
   return span;
 }
 
+std::optional<type::v1::PresenceBasis> ActiveBasis(const PartialDate* established,
+                                                   const PartialDate* ended,
+                                                   const DayInterval& date) {
+  const bool start_known = established != nullptr && !IsUnset(*established);
+  const bool end_known = ended != nullptr && !IsUnset(*ended);
+  // The earliest and latest days each bound may denote.
+  const DayInterval start = start_known ? ToInterval(*established) : DayInterval{MinDay(), MinDay()};
+  const DayInterval end = end_known ? ToInterval(*ended) : DayInterval{MaxDay(), MaxDay()};
+  if (start.lower > date.upper || end.upper < date.lower) return std::nullopt;
+  if (!start_known) return type::v1::BOUND_UNKNOWN;
+  if (start.upper <= date.upper && end.lower >= date.lower) return type::v1::SPAN_COVERS_DATE;
+  return type::v1::WITHIN_BOUND_UNCERTAINTY;
+}
+
 int64_t DayNumber(absl::CivilDay day) {
   return day - absl::CivilDay(1970, 1, 1);
 }

@@ -110,7 +110,6 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
     if (!parent_id.empty() && org.parent_organization() != Name(parent_id)) {
       return false;
     }
-    if (active_on && !Lifespan(org).Overlaps(*active_on)) return false;
     return true;
   };
 
@@ -139,6 +138,10 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
     if (it->Valid() && it->key() == resume) it->Next();
   }
   std::string last_id;
+  // Unknown-bound organizations seen since the last listed one: reported
+  // with the next listed one (so a page reports those of its own range of
+  // ids) or at the end, never twice across pages.
+  std::vector<std::string> unknown_since_last;
   for (; it->Valid(); it->Next()) {
     const std::string id(it->key().substr(prefix.size()));
     Organization org;
@@ -151,15 +154,34 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
       PRESENCE_ASSIGN_OR_RETURN(org, ParseOrganization(it->value(), Name(id)));
     }
     if (!matches(org)) continue;
+    std::optional<type::v1::PresenceBasis> basis;
+    if (active_on) {
+      basis = ActiveBasis(org.has_established() ? &org.established() : nullptr,
+                          org.has_ended() ? &org.ended() : nullptr, *active_on);
+      if (!basis) continue;
+      if (*basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()) {
+        unknown_since_last.push_back(org.name());
+        continue;
+      }
+    }
     if (response.organizations_size() == page_size) {
       // One more match exists: the page is not the last.
       response.set_next_page_token(EncodePageToken(fingerprint, last_id));
+      unknown_since_last.clear();  // The next page reports them.
       break;
     }
+    for (std::string& name : unknown_since_last) {
+      response.add_unknown_bound_organizations(std::move(name));
+    }
+    unknown_since_last.clear();
     last_id = id;
     *response.add_organizations() = std::move(org);
+    if (basis) response.add_active_on_bases(*basis);
   }
   PRESENCE_RETURN_IF_ERROR(it->status());
+  for (std::string& name : unknown_since_last) {
+    response.add_unknown_bound_organizations(std::move(name));
+  }
   return response;
 }
 

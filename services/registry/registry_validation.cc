@@ -156,11 +156,6 @@ absl::Status ValidateOrganization(const Organization& org) {
   return absl::OkStatus();
 }
 
-DayInterval Lifespan(const Organization& org) {
-  return SpanBetween(org.has_established() ? &org.established() : nullptr,
-                     org.has_ended() ? &org.ended() : nullptr);
-}
-
 Organization ApplyUpdate(const Organization& current,
                          const Organization& patch, const UpdateMask& mask) {
   Organization merged = current;

@@ -2,7 +2,7 @@
 #define PRESENCE_SERVICES_REGISTRY_REGISTRY_VALIDATION_H_
 
 // The registry's rules about one organization on its own: field validation,
-// aliases, liveness and lifespans. (Which fields are output only or
+// aliases and liveness. (Which fields are output only or
 // required comes from the protos' annotations, services/common/
 // field_behavior.h.) Pure functions of
 // their arguments (no store); the checks that need the store (references,
@@ -36,9 +36,6 @@ std::vector<std::string> AliasKeys(const v1::Organization& org);
 
 bool IsLive(const v1::Organization& org);
 bool IsLive(const std::optional<v1::Organization>& org);
-
-// The lifespan [lower(established) or -inf, upper(ended) or +inf].
-DayInterval Lifespan(const v1::Organization& org);
 
 // `current` with the masked fields of `patch`; output-only fields (from the
 // annotations), the name and the etag always come from `current`.

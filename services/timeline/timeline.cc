@@ -659,12 +659,17 @@ absl::StatusOr<Presence> Timeline::GetPresence(
     if (kinds.empty() ? !IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {
       continue;
     }
-    const DayInterval lifespan =
-        SpanBetween(org.has_established() ? &org.established() : nullptr,
-                    org.has_ended() ? &org.ended() : nullptr);
-    if (!lifespan.Overlaps(date)) continue;
+    const std::optional<type::v1::PresenceBasis> basis =
+        ActiveBasis(org.has_established() ? &org.established() : nullptr,
+                    org.has_ended() ? &org.ended() : nullptr, date);
+    if (!basis) continue;
 
-    Presence::PresentOrganization* present = presence.add_organizations();
+    // Unknown bounds apart, unless asked for among the others.
+    Presence::PresentOrganization* present =
+        *basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()
+            ? presence.add_unknown_bound_organizations()
+            : presence.add_organizations();
+    present->set_basis(*basis);
     present->set_organization(org.name());
     present->set_display_name(org.display_name());
     present->set_acronym(org.acronym());
