@@ -36,22 +36,28 @@ absl::Status RequestIdReusedError(absl::string_view request_id,
       .Meta("created", created);
 }
 
-absl::Status UnknownOrganizationError(absl::string_view field, absl::string_view name,
-                                      absl::string_view where) {
-  return ErrorBuilder(absl::InvalidArgumentError(
-             absl::StrCat(field, ": ", name, " does not exist", where)))
-      .Reason(kUnknownOrganization)
+namespace {
+
+// INVALID_ARGUMENT about the organization `name` that `field` refers to.
+absl::Status ReferenceError(absl::string_view reason, absl::string_view field,
+                            absl::string_view name, absl::string_view what,
+                            absl::string_view where) {
+  return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(field, ": ", name, what, where)))
+      .Reason(reason)
       .Meta("field", field)
       .Meta("organization", name);
 }
 
+}  // namespace
+
+absl::Status UnknownOrganizationError(absl::string_view field, absl::string_view name,
+                                      absl::string_view where) {
+  return ReferenceError(kUnknownOrganization, field, name, " does not exist", where);
+}
+
 absl::Status DeletedOrganizationError(absl::string_view field, absl::string_view name,
                                       absl::string_view where) {
-  return ErrorBuilder(absl::InvalidArgumentError(
-             absl::StrCat(field, ": ", name, " is deleted", where)))
-      .Reason(kDeletedOrganization)
-      .Meta("field", field)
-      .Meta("organization", name);
+  return ReferenceError(kDeletedOrganization, field, name, " is deleted", where);
 }
 
 absl::Status DuplicateEntryError(absl::string_view field, const std::string& message) {
