@@ -233,8 +233,10 @@ TEST(ErrorReasonsTest, TheReadmeListsEveryReason) {
   const std::string readme((std::istreambuf_iterator<char>(in)),
                            std::istreambuf_iterator<char>());
   std::map<std::string, std::string> documented;  // reason -> code column
+  bool in_errors = false;  // The table of the "### Errors" section.
   for (absl::string_view line : absl::StrSplit(readme, '\n')) {
-    if (!absl::StartsWith(line, "| `")) continue;
+    if (absl::StartsWith(line, "#")) in_errors = line == "### Errors";
+    if (!in_errors || !absl::StartsWith(line, "| `")) continue;
     std::vector<std::string> cells = absl::StrSplit(line, " | ");
     if (cells.size() < 3) continue;
     std::string reason = cells[0].substr(3);
