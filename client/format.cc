@@ -34,30 +34,6 @@ std::string DateOrDash(bool has, const type::v1::PartialDate& date) {
 
 }  // namespace
 
-int ExitCodeFor(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return kExitOk;
-    case absl::StatusCode::kNotFound:
-      return kExitNotFound;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return kExitInvalid;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return kExitUnavailable;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kFailedPrecondition:
-      return kExitConflict;
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kPermissionDenied:
-      return kExitDenied;
-    default:
-      return kExitError;
-  }
-}
-
 Table::Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
 
 void Table::AddRow(std::vector<std::string> row) {
@@ -92,18 +68,41 @@ std::string KindName(Event::Kind kind) {
   return EnumToWords(Event::Kind_Name(kind), "");
 }
 
+std::string BasisText(type::v1::PresenceBasis basis) {
+  switch (basis) {
+    case type::v1::SPAN_COVERS_DATE:
+      return "its recorded lifespan covers the date";
+    case type::v1::WITHIN_BOUND_UNCERTAINTY:
+      return "the date is within the uncertainty of a partial bound";
+    case type::v1::BOUND_UNKNOWN:
+      return "its start is not recorded";
+    default:
+      return "";
+  }
+}
+
+std::vector<std::string> OrganizationKindNames() {
+  std::vector<std::string> names;
+  for (int k = 1; Organization::Kind_IsValid(k); ++k) {
+    names.push_back(KindName(static_cast<Organization::Kind>(k)));
+  }
+  return names;
+}
+
+std::vector<std::string> EventKindNames() {
+  std::vector<std::string> names;
+  for (int k = 1; Event::Kind_IsValid(k); ++k) names.push_back(KindName(static_cast<Event::Kind>(k)));
+  return names;
+}
+
 absl::StatusOr<Organization::Kind> ParseOrganizationKind(absl::string_view text) {
   std::string name = WordsToEnum(text);
   if (!absl::StartsWith(name, "KIND_")) name = "KIND_" + name;
   Organization::Kind kind;
   if (!Organization::Kind_Parse(name, &kind) || kind == Organization::KIND_UNSPECIFIED) {
-    std::vector<std::string> names;
-    for (int k = 1; Organization::Kind_IsValid(k); ++k) {
-      names.push_back(KindName(static_cast<Organization::Kind>(k)));
-    }
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", text, "\" is not an organization kind; one of: ",
-        absl::StrJoin(names, ", ")));
+        absl::StrJoin(OrganizationKindNames(), ", ")));
   }
   return kind;
 }
@@ -111,12 +110,9 @@ absl::StatusOr<Organization::Kind> ParseOrganizationKind(absl::string_view text)
 absl::StatusOr<Event::Kind> ParseEventKind(absl::string_view text) {
   Event::Kind kind;
   if (!Event::Kind_Parse(WordsToEnum(text), &kind) || kind == Event::KIND_UNSPECIFIED) {
-    std::vector<std::string> names;
-    for (int k = 1; Event::Kind_IsValid(k); ++k) {
-      names.push_back(KindName(static_cast<Event::Kind>(k)));
-    }
     return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" is not an event kind; one of: ", absl::StrJoin(names, ", ")));
+        "\"", text, "\" is not an event kind; one of: ",
+        absl::StrJoin(EventKindNames(), ", ")));
   }
   return kind;
 }

@@ -14,22 +14,6 @@
 
 namespace presence::cli {
 
-// Exit codes (documented in the README and in --help).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;         // Other server or local errors.
-inline constexpr int kExitUsage = 2;         // Bad command line.
-inline constexpr int kExitNotFound = 3;      // NOT_FOUND.
-inline constexpr int kExitInvalid = 4;       // INVALID_ARGUMENT, OUT_OF_RANGE,
-                                             // unparsable dates or files.
-inline constexpr int kExitUnavailable = 5;   // UNAVAILABLE, DEADLINE_EXCEEDED.
-inline constexpr int kExitConflict = 6;      // ALREADY_EXISTS, ABORTED,
-                                             // FAILED_PRECONDITION.
-inline constexpr int kExitDenied = 7;        // UNAUTHENTICATED,
-                                             // PERMISSION_DENIED.
-inline constexpr int kExitPartial = 8;       // import: some lines failed.
-
-int ExitCodeFor(absl::StatusCode code);
-
 // Columns separated by two spaces, each as wide as its widest cell; the first
 // row is the header.
 class Table {
@@ -47,6 +31,14 @@ class Table {
 // TRANSFER_OF_AUTHORITY.
 std::string KindName(registry::v1::Organization::Kind kind);
 std::string KindName(timeline::v1::Event::Kind kind);
+// On what basis an organization is in a presence report, for people:
+// "its recorded lifespan covers the date" (SPAN_COVERS_DATE), "the date is
+// within the uncertainty of a partial bound" (WITHIN_BOUND_UNCERTAINTY),
+// "its start is not recorded" (BOUND_UNKNOWN); empty when unspecified.
+std::string BasisText(type::v1::PresenceBasis basis);
+// Every kind's name, in enum order (for help, completion and errors).
+std::vector<std::string> OrganizationKindNames();
+std::vector<std::string> EventKindNames();
 // Accepts those names, the enum names, any case, '-' or '_'.
 absl::StatusOr<registry::v1::Organization::Kind> ParseOrganizationKind(
     absl::string_view text);

@@ -34,6 +34,10 @@ const overlays = {
   // podman kube play has no Services or cluster DNS: the pods share the
   // host's network, bound to 127.0.0.1 only (overlays/podman explains).
   podman: { allowHostNetwork: true, noStatefulSets: true },
+  // High availability: the services as stateless Deployments over a
+  // PostgreSQL StatefulSet run by Patroni (overlays/ha explains); the
+  // database's pods mount a token, Patroni's DCS being the Kubernetes API.
+  ha: { stateless: true },
 };
 
 // Checks are counted per phase: "schema" (step 1 of deploy/test/run: render
@@ -326,7 +330,13 @@ function policy(name, objs, opts) {
     const spec = t.spec;
     const labels = t.metadata?.labels ?? {};
     const where = id(w);
-    if (opts.noStatefulSets) {
+    // presence's own workloads run its image; in the ha overlay the others
+    // are the database.
+    const isService = (spec.containers ?? []).every((c) => imageName(c.image) === "presence");
+    if (opts.stateless) {
+      if (isService) statelessServicePolicy(w, where, labels, byKind);
+      else databasePolicy(w, where, labels, byKind);
+    } else if (opts.noStatefulSets) {
       check(w.kind === "Deployment", `${where}: podman plays it as a Deployment`);
     } else {
       check(w.kind === "StatefulSet", `${where}: is a StatefulSet`);
@@ -353,8 +363,14 @@ function policy(name, objs, opts) {
       check(Boolean(scrape), `${where}: metrics port open to Prometheus' namespace`);
     }
     const sa = (byKind.ServiceAccount ?? []).find((s) => s.metadata.name === spec.serviceAccountName);
-    check(Boolean(sa) && sa.automountServiceAccountToken === false && spec.automountServiceAccountToken === false,
-      `${where}: own ServiceAccount, no token automount`);
+    if (opts.stateless && !isService) {
+      check(Boolean(sa) && sa.metadata.name !== "default" && namespacedRoleOnly(sa.metadata.name, byKind),
+        `${where}: own ServiceAccount; its token (Patroni's DCS) bound only to a namespaced Role limited to ` +
+        "endpoints and pods");
+    } else {
+      check(Boolean(sa) && sa.automountServiceAccountToken === false && spec.automountServiceAccountToken === false,
+        `${where}: own ServiceAccount, no token automount`);
+    }
     const psc = spec.securityContext ?? {};
     check(psc.runAsNonRoot === true && psc.runAsUser > 0 && psc.runAsGroup > 0 && psc.fsGroup > 0 &&
       ["RuntimeDefault", "Localhost"].includes(psc.seccompProfile?.type),
@@ -374,7 +390,13 @@ function policy(name, objs, opts) {
       const imgErr = imageOk(c.image);
       check(!imgErr, `${cw}: image ${c.image} pinned (tag, not latest)`, imgErr);
       const probes = ["startupProbe", "readinessProbe", "livenessProbe"];
-      check(probes.every((p) => c[p]?.grpc?.port), `${cw}: native gRPC startup/readiness/liveness probes`);
+      if (!isService) {
+        // The database: Patroni's REST API (/liveness, /readiness) answers.
+        check(probes.every((p) => c[p]?.httpGet?.path && c[p]?.httpGet?.port),
+          `${cw}: HTTP startup/readiness/liveness probes (Patroni's REST API)`);
+      } else {
+        check(probes.every((p) => c[p]?.grpc?.port), `${cw}: native gRPC startup/readiness/liveness probes`);
+      }
       const r = c.resources ?? {};
       const ok = ["cpu", "memory"].every((k) =>
         quantity(r.requests?.[k]) > 0 && quantity(r.limits?.[k]) >= quantity(r.requests?.[k]));
@@ -389,6 +411,12 @@ function policy(name, objs, opts) {
       check(!c.command || !["sh", "bash", "/bin/sh", "/bin/bash"].includes(c.command[0]),
         `${cw}: runs its binary as PID 1 (no shell)`);
 
+      for (const e of (c.env ?? []).filter((e) => /PASSW|SECRET|TOKEN/i.test(e.name))) {
+        check(e.value === undefined && Boolean(e.valueFrom?.secretKeyRef),
+          `${cw}: env ${e.name} comes from a Secret (secretKeyRef), not a literal`);
+      }
+      if (!isService) continue;  // the rest is about presence's flags
+
       const flags = effectiveFlags(c, spec, byKind);
       const grace = durationSeconds(flags.get("shutdown_grace") ?? "10s");
       const tgps = spec.terminationGracePeriodSeconds ?? 30;
@@ -400,9 +428,13 @@ function policy(name, objs, opts) {
         check(probes.every((p) => c[p]?.grpc?.port === healthPort),
           `${cw}: probes target --health_listen's port (${healthPort})`);
       }
-      check((flags.get("data_dir") ?? "").startsWith("/var/lib/presence/") &&
-        (c.volumeMounts ?? []).some((m) => m.mountPath === "/var/lib/presence" && m.name === "data"),
-      `${cw}: --data_dir is on the data volume`);
+      if (opts.stateless) {
+        storeFlagsPolicy(cw, c, flags, byKind);
+      } else {
+        check((flags.get("data_dir") ?? "").startsWith("/var/lib/presence/") &&
+          (c.volumeMounts ?? []).some((m) => m.mountPath === "/var/lib/presence" && m.name === "data"),
+        `${cw}: --data_dir is on the data volume`);
+      }
       if (flags.has("registry")) {
         const [host, port] = flags.get("registry").split(":");
         if (opts.allowHostNetwork) {
@@ -421,6 +453,151 @@ function policy(name, objs, opts) {
       }
     }
   }
+}
+
+// ---- Policy of the ha overlay -------------------------------------------
+
+// "presence" for registry.example.com/presence:0.1.0 or presence@sha256:...
+function imageName(image) {
+  const path = (image ?? "").split("@")[0];
+  const last = path.slice(path.lastIndexOf("/") + 1);
+  return last.split(":")[0];
+}
+
+function workloadsOf(byKind) {
+  return Object.values(byKind).flat().filter((o) => podTemplate(o));
+}
+
+// The database: StatefulSets whose pods do not run presence's image.
+function databases(byKind) {
+  return (byKind.StatefulSet ?? []).filter((w) =>
+    (podTemplate(w).spec.containers ?? []).every((c) => imageName(c.image) !== "presence"));
+}
+
+function ownNetworkPolicy(labels, byKind) {
+  return (byKind.NetworkPolicy ?? []).find((p) =>
+    Object.keys(p.spec.podSelector?.matchLabels ?? {}).length > 0 && selects(p.spec.podSelector.matchLabels, labels));
+}
+
+function pdbOf(labels, byKind) {
+  return (byKind.PodDisruptionBudget ?? []).find((p) => selects(p.spec.selector?.matchLabels, labels));
+}
+
+// A peer of a NetworkPolicy rule that names pods (never "anything", never an
+// address block) in this namespace, or cluster DNS.
+function peerIsPodsOrDns(peer) {
+  if (peer.ipBlock || !peer.podSelector || Object.keys(peer.podSelector.matchLabels ?? {}).length === 0) return false;
+  if (!peer.namespaceSelector) return true;
+  return peer.namespaceSelector.matchLabels?.["kubernetes.io/metadata.name"] === "kube-system" &&
+    peer.podSelector.matchLabels?.["k8s-app"] === "kube-dns";
+}
+
+function selectsAnyWorkload(peer, workloads) {
+  return workloads.some((w) => selects(peer.podSelector?.matchLabels, podTemplate(w).metadata?.labels ?? {}));
+}
+
+function statelessServicePolicy(w, where, labels, byKind) {
+  const spec = podTemplate(w).spec;
+  check(w.kind === "Deployment", `${where}: is a Deployment (stateless)`);
+  check(w.spec.replicas >= 3, `${where}: at least 3 replicas`, `replicas: ${w.spec.replicas}`);
+  check(!w.spec.volumeClaimTemplates && (spec.volumes ?? []).every((v) => v.configMap || v.secret || v.projected) &&
+    spec.containers.every((c) => (c.volumeMounts ?? []).every((m) => m.mountPath !== "/var/lib/presence")),
+  `${where}: no volumes but configuration and Secrets (nothing at /var/lib/presence)`,
+  JSON.stringify(spec.volumes));
+  const ru = w.spec.strategy?.rollingUpdate;
+  check(w.spec.strategy?.type === "RollingUpdate" && ru && String(ru.maxUnavailable) === "0",
+    `${where}: rolling updates add a replica before removing one (maxUnavailable 0)`, JSON.stringify(w.spec.strategy));
+  const spread = (spec.topologySpreadConstraints ?? []).find((t) =>
+    t.topologyKey === "kubernetes.io/hostname" && t.maxSkew === 1 && t.whenUnsatisfiable === "DoNotSchedule" &&
+    selects(t.labelSelector?.matchLabels, labels));
+  check(Boolean(spread), `${where}: topologySpreadConstraints over nodes (maxSkew 1, DoNotSchedule, its own pods)`);
+  const pdb = pdbOf(labels, byKind);
+  check(pdb?.spec.minAvailable >= 2 && pdb.spec.minAvailable < w.spec.replicas && pdb.spec.maxUnavailable === undefined,
+    `${where}: a PodDisruptionBudget that protects (minAvailable >= 2, below the replicas)`, JSON.stringify(pdb?.spec));
+  const hpa = (byKind.HorizontalPodAutoscaler ?? []).find((h) =>
+    h.spec.scaleTargetRef?.kind === "Deployment" && h.spec.scaleTargetRef?.name === w.metadata.name);
+  check(hpa?.apiVersion === "autoscaling/v2" && hpa.spec.minReplicas >= 3 && hpa.spec.maxReplicas >= hpa.spec.minReplicas &&
+    (hpa.spec.metrics ?? []).some((m) => m.type === "Resource" && m.resource?.name === "cpu"),
+  `${where}: a HorizontalPodAutoscaler on CPU (minReplicas >= 3)`, JSON.stringify(hpa?.spec));
+  check(spec.containers.every((c) => quantity(c.resources?.requests?.cpu) > 0),
+    `${where}: CPU requests (what the HPA's utilization is relative to)`);
+  const svc = (byKind.Service ?? []).find((s) => s.spec.clusterIP !== "None" &&
+    selects(s.spec.selector, labels) && (s.spec.ports ?? []).some((p) => p.name === "grpc"));
+  check(Boolean(svc), `${where}: a ClusterIP Service with a port named grpc`);
+  // Egress: the database's PostgreSQL port, cluster DNS, presence's own
+  // services (the timeline calls the registry), nothing else.
+  const np = ownNetworkPolicy(labels, byKind);
+  const rules = np?.spec.egress ?? [];
+  const dbs = databases(byKind);
+  const services = workloadsOf(byKind).filter((o) => !dbs.includes(o) && o !== w);
+  const allowed = (rule) => (rule.to ?? []).length > 0 && (rule.ports ?? []).length > 0 &&
+    rule.to.every((peer) => peerIsPodsOrDns(peer) &&
+      (peer.namespaceSelector || selectsAnyWorkload(peer, dbs) || selectsAnyWorkload(peer, services)));
+  check(Boolean(np) && (np.spec.policyTypes ?? []).includes("Egress") && rules.every(allowed),
+    `${where}: NetworkPolicy egress only to the database, DNS and presence's services`, JSON.stringify(rules));
+  check(rules.some((r) => (r.to ?? []).some((p) => selectsAnyWorkload(p, dbs)) &&
+    (r.ports ?? []).some((p) => String(p.port) === "5432")),
+  `${where}: NetworkPolicy lets it reach the database (5432)`);
+}
+
+// --store/--store_read: libpq URIs over every database member by its stable
+// name, the password not in them (PGPASSWORD/PGPASSFILE from a Secret).
+function storeFlagsPolicy(cw, c, flags, byKind) {
+  const members = new Set();
+  for (const db of databases(byKind)) {
+    for (let i = 0; i < db.spec.replicas; i++) members.add(`${db.metadata.name}-${i}.${db.spec.serviceName}:5432`);
+  }
+  for (const [flag, attrs] of [["store", "read-write"], ["store_read", "prefer-standby"]]) {
+    const v = flags.get(flag) ?? "";
+    const m = /^postgresql:\/\/([^@/]+)@([^/]+)\/([^?]+)\?(.*)$/.exec(v);
+    const hosts = m ? m[2].split(",") : [];
+    check(Boolean(m) && !m[1].includes(":") && !/password=/i.test(m[4]) &&
+      new URLSearchParams(m[4]).get("target_session_attrs") === attrs &&
+      hosts.length === members.size && hosts.every((h) => members.has(h)),
+    `${cw}: --${flag} names every database member (${members.size}), target_session_attrs=${attrs}, no password`, v);
+  }
+  const pw = (c.env ?? []).find((e) => e.name === "PGPASSWORD" || e.name === "PGPASSFILE");
+  check(Boolean(pw?.valueFrom?.secretKeyRef) ||
+    (pw?.name === "PGPASSFILE" && (c.volumeMounts ?? []).some((m) => pw.value?.startsWith(m.mountPath))),
+  `${cw}: the database password from a Secret (PGPASSWORD or PGPASSFILE)`);
+}
+
+function databasePolicy(w, where, labels, byKind) {
+  const spec = podTemplate(w).spec;
+  check(w.kind === "StatefulSet" && w.spec.replicas >= 3, `${where}: a StatefulSet of at least 3 members`);
+  check((w.spec.volumeClaimTemplates ?? []).length === 1, `${where}: a volumeClaimTemplate for its data`);
+  const headless = (byKind.Service ?? []).find((s) => s.metadata.name === w.spec.serviceName);
+  check(headless?.spec.clusterIP === "None" && headless.spec.publishNotReadyAddresses === true &&
+    selects(headless.spec.selector, labels),
+  `${where}: serviceName is a headless Service selecting its pods, names published while not ready`);
+  const anti = spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  check(anti.some((a) => a.topologyKey === "kubernetes.io/hostname" && selects(a.labelSelector?.matchLabels, labels)),
+    `${where}: never two members on one node (required pod anti-affinity on kubernetes.io/hostname)`);
+  const pdb = pdbOf(labels, byKind);
+  check(pdb?.spec.minAvailable >= 2 && pdb.spec.minAvailable < w.spec.replicas,
+    `${where}: a PodDisruptionBudget that protects (minAvailable >= 2, below the members)`, JSON.stringify(pdb?.spec));
+  const np = ownNetworkPolicy(labels, byKind);
+  check(Boolean(np) && ["Ingress", "Egress"].every((t) => (np.spec.policyTypes ?? []).includes(t)) &&
+    (np.spec.ingress ?? []).every((r) => (r.from ?? []).length > 0 && (r.ports ?? []).length > 0 &&
+      r.from.every((peer) => peerIsPodsOrDns(peer) && !peer.namespaceSelector)),
+  `${where}: NetworkPolicy ingress only from pods of this namespace, on named ports`, JSON.stringify(np?.spec.ingress));
+}
+
+// The ServiceAccount is bound only to Roles (no ClusterRoles) that grant
+// endpoints and pods, nothing else (no secrets, no wildcards).
+function namespacedRoleOnly(saName, byKind) {
+  if ((byKind.ClusterRole ?? []).length || (byKind.ClusterRoleBinding ?? []).length) return false;
+  const bindings = (byKind.RoleBinding ?? []).filter((b) =>
+    (b.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === saName));
+  if (bindings.length === 0) return false;
+  return bindings.every((b) => {
+    if (b.roleRef?.kind !== "Role") return false;
+    const role = (byKind.Role ?? []).find((r) => r.metadata.name === b.roleRef.name);
+    return Boolean(role) && (role.rules ?? []).every((rule) =>
+      (rule.apiGroups ?? []).every((g) => g === "") &&
+      (rule.resources ?? []).every((r) => ["endpoints", "pods"].includes(r)) &&
+      !(rule.verbs ?? []).includes("*"));
+  });
 }
 
 // ---- Main ------------------------------------------------------------------
@@ -473,39 +650,54 @@ for (const file of ["overlays/production/optional/servicemonitor.yaml", "restore
   }
 }
 
-// The validator itself: a known-bad overlay must fail on every planted fault.
-const planted = [
-  "readOnlyRootFileSystem: unknown field", // a typo the API server would refuse
-  "pinned (tag, not latest)",            // :latest
-  "native gRPC startup/readiness/liveness probes",
-  "requests and limits",
-  "restricted securityContext",          // allowPrivilegeEscalation: true
-  "terminationGracePeriodSeconds 5",
-  "one replica",
-  "runs its binary as PID 1 (no shell)",
-  "no host namespaces",
-  "no token automount",
+// The validator itself: each known-bad overlay must fail on every planted
+// fault (with the options of the overlay it is derived from).
+const knownBad = [
+  ["bad", {}, [
+    "readOnlyRootFileSystem: unknown field", // a typo the API server would refuse
+    "pinned (tag, not latest)",            // :latest
+    "native gRPC startup/readiness/liveness probes",
+    "requests and limits",
+    "restricted securityContext",          // allowPrivilegeEscalation: true
+    "terminationGracePeriodSeconds 5",
+    "one replica",
+    "runs its binary as PID 1 (no shell)",
+    "no host namespaces",
+    "no token automount",
+  ]],
+  ["bad-ha", overlays.ha, [
+    "presence-registry: at least 3 replicas",
+    "presence-registry: topologySpreadConstraints over nodes",
+    "presence-registry: a HorizontalPodAutoscaler on CPU",
+    "presence-registry: NetworkPolicy egress only to the database",
+    "presence-timeline: a PodDisruptionBudget that protects",
+    "presence-timeline container timeline: env PGPASSWORD comes from a Secret",
+    "presence-timeline container timeline: --store names every database member", // a password in it
+    "presence-postgres: never two members on one node",
+    "presence-postgres: own ServiceAccount; its token (Patroni's DCS) bound only to a namespaced Role",
+  ]],
 ];
 phase = "policy";
-let badRendered = null;
-try {
-  badRendered = execFileSync("kubectl", ["kustomize", join(here, "bad")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-} catch (e) {
-  check(false, "the known-bad overlay (deploy/test/bad) renders", String(e.stderr ?? e.message).trim());
-}
-if (badRendered) {
+for (const [dir, opts, planted] of knownBad) {
+  let badRendered = null;
+  try {
+    badRendered = execFileSync("kubectl", ["kustomize", join(here, dir)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    check(false, `the known-bad overlay (deploy/test/${dir}) renders`, String(e.stderr ?? e.message).trim());
+    continue;
+  }
   const objs = yaml.loadAll(badRendered).filter(Boolean);
   collect = [];
   for (const o of objs) {
     const errors = await schemaErrors(o);
     check(errors.length === 0, `${o.kind}/${o.metadata?.name} schema`, errors.join("; "));
   }
-  policy("bad", objs, {});
+  policy(dir, objs, opts);
   const failures = collect;
   collect = null;
   phase = "policy";
   for (const p of planted) {
-    check(failures.some((f) => f.includes(p)), `the validator rejects the known-bad overlay: ${p}`);
+    check(failures.some((f) => f.includes(p)), `the validator rejects the known-bad overlay ${dir}: ${p}`);
   }
 }
 

@@ -5,10 +5,16 @@
 #include "absl/strings/ascii.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/rpc/error_details.pb.h"
+#include "services/common/echo.h"
 #include "services/common/error_reasons.h"
 
 namespace presence {
 namespace {
+
+// The bound of a description in a detail (descriptions repeat messages,
+// whose echoed values are bounded already; this is the last resort, as the
+// 1 KiB bound of status messages is).
+constexpr size_t kMaxDescriptionBytes = 1024;
 
 using ::google::rpc::BadRequest;
 using ::google::rpc::ErrorInfo;
@@ -54,7 +60,7 @@ ErrorBuilder& ErrorBuilder::Domain(absl::string_view domain) {
 
 ErrorBuilder& ErrorBuilder::Meta(absl::string_view key, absl::string_view value) {
   EditDetail<ErrorInfo>(&status_, [&](ErrorInfo* info) {
-    (*info->mutable_metadata())[std::string(key)] = std::string(value);
+    (*info->mutable_metadata())[std::string(key)] = Echo(value);
   });
   return *this;
 }
@@ -64,7 +70,7 @@ ErrorBuilder& ErrorBuilder::FieldViolation(absl::string_view field,
   EditDetail<BadRequest>(&status_, [&](BadRequest* bad) {
     BadRequest::FieldViolation* v = bad->add_field_violations();
     v->set_field(std::string(field));
-    v->set_description(std::string(description));
+    v->set_description(BoundText(description, kMaxDescriptionBytes));
   });
   return *this;
 }
@@ -73,8 +79,8 @@ ErrorBuilder& ErrorBuilder::Resource(absl::string_view type, absl::string_view n
                                      absl::string_view description) {
   EditDetail<ResourceInfo>(&status_, [&](ResourceInfo* info) {
     info->set_resource_type(std::string(type));
-    info->set_resource_name(std::string(name));
-    info->set_description(std::string(description));
+    info->set_resource_name(Echo(name));
+    info->set_description(BoundText(description, kMaxDescriptionBytes));
   });
   return *this;
 }
@@ -85,8 +91,8 @@ ErrorBuilder& ErrorBuilder::Precondition(absl::string_view type,
   EditDetail<PreconditionFailure>(&status_, [&](PreconditionFailure* failure) {
     PreconditionFailure::Violation* v = failure->add_violations();
     v->set_type(std::string(type));
-    v->set_subject(std::string(subject));
-    v->set_description(std::string(description));
+    v->set_subject(Echo(subject));
+    v->set_description(BoundText(description, kMaxDescriptionBytes));
   });
   return *this;
 }

@@ -44,8 +44,11 @@ inline std::string TypeUrlOf(absl::string_view full_name) {
 
 // Adds details to a non-OK status. Each call merges into the payload of its
 // type (Meta and FieldViolation append; Reason, Resource, RetryAfter
-// replace). On an OK status every call is a no-op. Not thread-safe; cheap
-// enough for error paths only (each call re-serializes one payload).
+// replace). On an OK status every call is a no-op. Values that may come
+// from the caller are bounded as every echo is (services/common/echo.h):
+// metadata values, resource names and precondition subjects through Echo
+// (a valid id is kept as is), descriptions cut at 1 KiB. Not thread-safe;
+// cheap enough for error paths only (each call re-serializes one payload).
 class ErrorBuilder {
  public:
   // Starts from `status`, keeping the details it already has.

@@ -45,6 +45,11 @@ inline constexpr char kTokenInvalid[] = "TOKEN_INVALID";
 inline constexpr char kRoleInsufficient[] = "ROLE_INSUFFICIENT";
 inline constexpr char kWritesDisabled[] = "WRITES_DISABLED";
 inline constexpr char kShuttingDown[] = "SHUTTING_DOWN";
+inline constexpr char kMalformedRequest[] = "MALFORMED_REQUEST";
+inline constexpr char kTooManyCalls[] = "TOO_MANY_CALLS";
+inline constexpr char kConcurrentModification[] = "CONCURRENT_MODIFICATION";
+inline constexpr char kStoreUnavailable[] = "STORE_UNAVAILABLE";
+inline constexpr char kCommitOutcomeUnknown[] = "COMMIT_OUTCOME_UNKNOWN";
 // Catch-alls (DefaultReason): errors without a reason of their own.
 inline constexpr char kInternalError[] = "INTERNAL_ERROR";
 inline constexpr char kDataCorrupted[] = "DATA_CORRUPTED";
@@ -64,8 +69,6 @@ inline constexpr char kParentCycle[] = "PARENT_CYCLE";
 inline constexpr char kRevisionNotRetained[] = "REVISION_NOT_RETAINED";
 inline constexpr char kRevisionAhead[] = "REVISION_AHEAD";
 inline constexpr char kTooManyWatchers[] = "TOO_MANY_WATCHERS";
-inline constexpr char kWritesStopped[] = "WRITES_STOPPED";
-inline constexpr char kConcurrentModification[] = "CONCURRENT_MODIFICATION";
 
 // Timeline.
 inline constexpr char kEventNotFound[] = "EVENT_NOT_FOUND";

@@ -10,6 +10,7 @@
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
 #include "services/common/field_behavior.h"
+#include "services/common/echo.h"
 
 namespace presence {
 
@@ -31,12 +32,22 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
         resolved.full_replacement = true;
         return resolved;
       }
+      // Every segment named: protobuf accepts "" (and "a..b") as paths of
+      // no field at all.
+      if (path.empty() || path.front() == '.' || path.back() == '.' ||
+          path.find("..") != std::string::npos) {
+        return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                                "update_mask: ", QuotedEcho(path),
+                                " is not a field path (empty segment)")))
+            .Reason(kInvalidUpdateMask)
+            .Meta("path", path);
+      }
       if (!FieldMaskUtil::GetFieldDescriptors(patch.GetDescriptor(), path,
                                               nullptr)) {
-        return ErrorBuilder(absl::InvalidArgumentError(
-                                absl::StrCat("update_mask: \"", path,
-                                             "\" is not a field of ",
-                                             patch.GetDescriptor()->name())))
+        return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                                "update_mask: ", QuotedEcho(path),
+                                " is not a field of ",
+                                patch.GetDescriptor()->name())))
             .Reason(kInvalidUpdateMask)
             .Meta("path", path);
       }

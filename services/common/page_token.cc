@@ -4,9 +4,11 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/echo.h"
 #include "services/common/page_token.pb.h"
 
 namespace presence {
@@ -38,6 +40,7 @@ absl::StatusOr<int32_t> EffectivePageSize(int32_t requested,
 std::string EncodePageToken(const google::protobuf::Message& request_without_paging,
                             absl::string_view last_key) {
   common::internal::PageToken token;
+  token.set_request_type(request_without_paging.GetDescriptor()->full_name());
   token.set_request_fingerprint(Fingerprint(request_without_paging));
   token.set_last_key(std::string(last_key));
   return absl::WebSafeBase64Escape(token.SerializeAsString());
@@ -51,8 +54,16 @@ absl::StatusOr<std::string> DecodePageToken(
   if (!absl::WebSafeBase64Unescape(token, &bytes) ||
       !decoded.ParseFromString(bytes) || decoded.last_key().empty()) {
     return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
-               "page_token: \"", token.substr(0, 64),
-               "\" is not a page token issued by this method")))
+               "page_token: ", QuotedEcho(token),
+               " is not a page token issued by this method")))
+        .Reason(kInvalidPageToken);
+  }
+  if (decoded.request_type() != request_without_paging.GetDescriptor()->full_name()) {
+    // Bound: the type name comes from the token, i.e. from the caller.
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "page_token: was issued for ", QuotedEcho(decoded.request_type()),
+               ", not for ", request_without_paging.GetDescriptor()->full_name(),
+               "; a page token is valid only for the method that returned it")))
         .Reason(kInvalidPageToken);
   }
   if (decoded.request_fingerprint() != Fingerprint(request_without_paging)) {

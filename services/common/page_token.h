@@ -3,9 +3,10 @@
 
 // Opaque AIP-158 page tokens and page sizes, shared by every List method.
 //
-// A token records the key after which the next page starts and a fingerprint
-// of the request that produced it (the request with page_size and page_token
-// cleared). Resuming a key-ordered scan strictly after the last returned key
+// A token records the key after which the next page starts, the method that
+// issued it (by its request type) and a fingerprint of the request that
+// produced it (the request with page_size and page_token cleared), so that a
+// token is accepted only by the method and parameters it was issued for. Resuming a key-ordered scan strictly after the last returned key
 // never returns an item twice and never skips an item that existed unchanged
 // throughout the iteration, whatever is written in between.
 
@@ -37,7 +38,8 @@ std::string EncodePageToken(const google::protobuf::Message& request_without_pag
 
 // Decodes `token` for `request_without_paging`; returns the key to resume
 // after. INVALID_ARGUMENT naming page_token if the token is not one this
-// service issued or was issued for a request with other fields.
+// service issued, was issued by another method (another request type) or for
+// a request with other fields.
 absl::StatusOr<std::string> DecodePageToken(
     absl::string_view token,
     const google::protobuf::Message& request_without_paging);

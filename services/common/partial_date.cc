@@ -9,9 +9,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "presence/type/v1/types.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/echo.h"
 
 namespace presence {
 namespace {
@@ -102,6 +105,31 @@ absl::Status ValidatePartialDate(const PartialDate& date,
         " cannot narrow a date known to the day (day ", date.day(), ")"));
   }
   return absl::OkStatus();
+}
+
+void ClearEmptyPartialDates(google::protobuf::Message* message) {
+  const google::protobuf::Reflection* reflection = message->GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(*message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;
+    }
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(*message, field); ++i) {
+        ClearEmptyPartialDates(reflection->MutableRepeatedMessage(message, field, i));
+      }
+      continue;
+    }
+    google::protobuf::Message* value = reflection->MutableMessage(message, field);
+    if (field->message_type() == PartialDate::descriptor()) {
+      if (IsUnset(*static_cast<PartialDate*>(value))) {
+        reflection->ClearField(message, field);
+      }
+    } else {
+      ClearEmptyPartialDates(value);
+    }
+  }
 }
 
 DayInterval ToInterval(const PartialDate& date) {
@@ -195,7 +223,7 @@ std::string FormatPartialDateHuman(const PartialDate& date) {
 absl::StatusOr<PartialDate> ParsePartialDate(absl::string_view text) {
   const auto reject = [&](absl::string_view why) {
     return InvalidDate("", absl::StrCat(
-        "\"", text, "\" is not a date", why.empty() ? "" : " (", why,
+        QuotedEcho(text), " is not a date", why.empty() ? "" : " (", why,
         why.empty() ? "" : ")", "; ", kAcceptedForms));
   };
   absl::string_view rest = absl::StripAsciiWhitespace(text);
@@ -217,7 +245,7 @@ absl::StatusOr<PartialDate> ParsePartialDate(absl::string_view text) {
     } else if (word == "late") {
       date.set_part(PartialDate::PART_LATE);
     } else {
-      return reject(absl::StrCat("unknown part \"", words[0], "\""));
+      return reject(absl::StrCat("unknown part ", QuotedEcho(words[0])));
     }
   }
   // Dates are YYYY[-MM[-DD]] with exactly these widths: ParseCivilTime checks

@@ -14,6 +14,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 
+namespace google::protobuf {
+class Message;
+}  // namespace google::protobuf
+
 namespace presence::type::v1 {
 class PartialDate;
 enum PresenceBasis : int;  // As protoc declares it.
@@ -54,6 +58,14 @@ bool IsUnset(const type::v1::PartialDate& date);
 inline bool IsSet(bool present, const type::v1::PartialDate& date) {
   return present && !IsUnset(date);
 }
+
+// An empty PartialDate (`established: {}`, all fields zero) in an optional
+// field means "unset", everywhere in both services: clears every such
+// singular PartialDate field of `message`, recursively through nested and
+// repeated message fields, so that an empty date is never stored or
+// returned. Required date fields stay "is required" (their callers check
+// IsSet). The write paths call this on what they are about to store.
+void ClearEmptyPartialDates(google::protobuf::Message* message);
 
 // The interval of days `date` denotes.
 // REQUIRES: ValidatePartialDate(date) is OK.

@@ -5,6 +5,7 @@
 #include "absl/strings/strip.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/echo.h"
 
 namespace presence {
 namespace {
@@ -42,7 +43,7 @@ absl::StatusOr<std::string> ParseResourceName(absl::string_view name,
   if (!absl::ConsumePrefix(&id, collection) || !absl::ConsumePrefix(&id, "/") ||
       !IsValidResourceId(id)) {
     return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
-               field, ": \"", name, "\" is not a ", collection, " name (",
+               field, ": ", QuotedEcho(name), " is not a ", collection, " name (",
                collection, "/{id}, id matching ", kIdPattern, ")")))
         .Reason(kInvalidName)
         .Meta("field", field);
@@ -58,7 +59,7 @@ absl::Status ValidateResourceId(absl::string_view id, absl::string_view field) {
   }
   if (!IsValidResourceId(id)) {
     return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
-                            field, ": \"", id, "\" does not match ", kIdPattern)))
+                            field, ": ", QuotedEcho(id), " does not match ", kIdPattern)))
         .Reason(kInvalidName)
         .Meta("field", field);
   }
@@ -75,8 +76,8 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
   }
   if (!ok) {
     return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
-               "request_id: \"", request_id,
-               "\" is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)")))
+               "request_id: ", QuotedEcho(request_id),
+               " is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)")))
         .Reason(kInvalidRequestId);
   }
   return absl::OkStatus();

@@ -1,6 +1,7 @@
 #include "services/common/standard_errors.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/echo.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
 
@@ -18,7 +19,7 @@ absl::Status EtagMismatchError(absl::string_view field, absl::string_view sent,
                                absl::string_view current, absl::string_view name,
                                absl::string_view resource_type) {
   return ErrorBuilder(absl::AbortedError(absl::StrCat(
-             field, ": ", sent, " does not match the current ", current, " of ",
+             field, ": ", Echo(sent), " does not match the current ", current, " of ",
              name, "; re-read and retry")))
       .Reason(kEtagMismatch)
       .Meta("name", name)

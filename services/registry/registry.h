@@ -8,9 +8,10 @@
 // Where each job lives:
 //   registry_validation.*  rules about one organization (fields, aliases,
 //                          output-only fields, updates)
-//   registry_keys.*        key layout, names, etags, lock keys
-//   registry_mutation.*    the mutation engine (locks, checks against the
-//                          store, commit) and the plan it is given
+//   registry_keys.*        key layout, names, etags
+//   registry_mutation.*    the mutation engine (one transaction: checks
+//                          against the store, revision, commit) and the
+//                          plan it is given
 //   registry_writes.cc     Create/BatchCreate/Update/Delete/Undelete plans
 //   registry_reads.cc      Get/BatchGet/List/Lookup/ListRevisions
 //   registry_changes.cc    the change log (watch, retention)
@@ -29,9 +30,10 @@
 //             "p/" {parent id} 0x00 {id} -> "" for every organization with a
 //             parent, deleted or not (serves delete checks and the parent
 //             filter)
-//   meta      "r/" {request_id}        -> internal.StoredRequest
-// Values are binary protobuf. Every mutation writes all of its keys in one
-// atomic, synced batch.
+//   meta      request-id records (services/common/write/request_ids.h)
+//             "seeded" -> "" once the seed data was loaded
+// Values are binary protobuf. Every mutation is one transaction of the
+// store; its revision is the change log's newest plus one.
 
 #include <cstdint>
 #include <functional>
@@ -44,10 +46,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/synchronization/mutex.h"
 #include "services/common/call_context.h"
-#include "services/common/commit_sequencer.h"
-#include "services/common/key_locks.h"
 #include "services/common/storage/kv_store.h"
+#include "services/common/write/request_ids.h"
 
 namespace presence::registry::v1 {
 class BatchCreateOrganizationsRequest;
@@ -79,22 +81,39 @@ enum Table : storage::TableId {
 };
 inline constexpr const char* kTableNames[] = {"records", "revisions",
                                               "changes", "index", "meta"};
-inline constexpr int64_t kSchemaVersion = 1;
+// 1: the first layout.
+// 2: request-id records with their result and time, expiring
+//    (services/common/write/request_ids.h).
+inline constexpr int64_t kSchemaVersion = 2;
+
+// Brings a store of an older schema version up to kSchemaVersion in place
+// (for StoreOptions::upgrade); `now` stamps converted request-id records.
+// Idempotent. Errors: FAILED_PRECONDITION for a version it cannot upgrade,
+// and those of the store.
+absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version,
+                          absl::Time now = absl::Now());
 
 struct RegistryOptions {
   // How many of the most recent changes the change log keeps for
   // WatchOrganizations; older start revisions are OUT_OF_RANGE. At least 1.
   int64_t change_retention = 100000;
-  // The clock for create/update/delete times.
+  // How long a CreateOrganization request_id is remembered (AIP-155):
+  // retries within it return the first result.
+  absl::Duration request_id_retention = absl::Hours(24);
+  // The clock for create/update/delete times and request-id expiry.
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
-// Thread-safe. Reads never block on writers; writers block only on writers
-// touching the same organization, alias or parent.
+// Thread-safe, and safe to run as several replicas (processes) over one
+// shared store: every rule that spans organizations (unique aliases, live
+// parents, no live children of a deleted organization, no cycles, one
+// result per request id) is checked in the mutation's own serializable
+// transaction, and revisions are allocated in it, so they are consecutive
+// in commit order. Reads never block on writers.
 class Registry {
  public:
   // Opens the registry over `store`, which must have been opened with
-  // kTableNames. Recovers the current revision from the change log.
+  // kTableNames.
   static absl::StatusOr<std::unique_ptr<Registry>> Open(
       std::unique_ptr<storage::KvStore> store, RegistryOptions options);
 
@@ -102,8 +121,12 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
   ~Registry();
 
-  // True if no organization was ever written.
-  absl::StatusOr<bool> IsEmpty();
+  // Creates `orgs` (seed data, in dependency order, each named
+  // organizations/{id}) in one transaction, once per database: unless the
+  // database was seeded before or ever held an organization, in which case
+  // it is only marked as seeded. Concurrent replicas seed it once between
+  // them. Returns how many organizations were created.
+  absl::StatusOr<int> SeedOnce(const std::vector<v1::Organization>& orgs);
 
   // Mutations record `call.principal` with the revision.
   // Errors of every method: INVALID_ARGUMENT naming the field and value,
@@ -132,8 +155,9 @@ class Registry {
 
   // --- Change feed (WatchOrganizations) ---
 
-  // The revision up to which every change is committed and readable.
-  int64_t CurrentRevision() const { return sequencer_.watermark(); }
+  // The revision of the latest committed change, read from the store (0
+  // before the first). Every change up to it is in the change log.
+  absl::StatusOr<int64_t> CurrentRevision();
 
   // Validates a watch's start revision (changes after it are streamed; 0 is
   // the beginning of history). OUT_OF_RANGE if the change log no longer holds
@@ -141,20 +165,20 @@ class Registry {
   // INVALID_ARGUMENT if negative.
   absl::Status CheckWatchStart(int64_t start_revision);
 
-  // Returns up to `max_changes` changes with revisions in
-  // (after, CurrentRevision()], in order and without gaps (empty when none).
-  // OUT_OF_RANGE if retention removed the change after `after` meanwhile.
+  // Returns up to `max_changes` of the changes after revision `after`, in
+  // order and without gaps (empty when there are none yet). OUT_OF_RANGE if
+  // retention removed the change after `after`.
   absl::StatusOr<std::vector<v1::OrganizationChange>> ReadChanges(
       int64_t after, size_t max_changes);
 
-  // Calls `listener` with the new revision whenever CurrentRevision()
-  // advances. See CommitSequencer::AddListener for the rules.
-  CommitSequencer::ListenerId Subscribe(CommitSequencer::Listener listener) {
-    return sequencer_.AddListener(std::move(listener));
+  // Calls `listener` whenever CurrentRevision() may have advanced — after a
+  // write through this registry or, on a shared store, through any replica
+  // (within about a second) — see KvStore::AddCommitListener for the rules.
+  using ListenerId = storage::KvStore::ListenerId;
+  ListenerId Subscribe(storage::KvStore::CommitListener listener) {
+    return watchers_.Add(std::move(listener));
   }
-  void Unsubscribe(CommitSequencer::ListenerId id) {
-    sequencer_.RemoveListener(id);
-  }
+  void Unsubscribe(ListenerId id) { watchers_.Remove(id); }
 
   // Backs the database up to `dir` (which must not exist).
   absl::Status Checkpoint(const std::string& dir);
@@ -162,65 +186,72 @@ class Registry {
 
  private:
   struct Plan;
+  // Plans a mutation from the current version (nullopt: none), reading
+  // through the mutation's transaction.
   using PlanFn = std::function<absl::StatusOr<Plan>(
-      const std::optional<v1::Organization>& current)>;
-  using LockKeysFn = std::function<std::vector<std::string>(
-      const std::optional<v1::Organization>& current)>;
+      storage::Transaction& txn, const std::optional<v1::Organization>& current)>;
 
-  Registry(std::unique_ptr<storage::KvStore> store, RegistryOptions options,
-           int64_t last_revision);
+  Registry(std::unique_ptr<storage::KvStore> store, RegistryOptions options);
+
+  absl::StatusOr<v1::BatchCreateOrganizationsResponse> BatchCreate(
+      const v1::BatchCreateOrganizationsRequest& request, const CallContext& call,
+      bool seed);
 
   absl::StatusOr<std::optional<v1::Organization>> ReadRecord(
       absl::string_view id, const storage::Snapshot* snapshot = nullptr);
-  absl::StatusOr<v1::Organization> ReadRevision(absl::string_view id,
-                                                int64_t revision);
+  absl::StatusOr<std::optional<v1::Organization>> ReadRecord(
+      storage::Transaction& txn, absl::string_view id);
+  // The newest revision in the change log (0 for none).
+  static absl::StatusOr<int64_t> LastRevision(storage::Transaction& txn);
+  absl::StatusOr<int64_t> LastRevision(const storage::Snapshot* snapshot);
   // Checks that `name` names a live organization; `field` is used in errors.
-  absl::Status CheckLiveReference(absl::string_view name,
+  absl::Status CheckLiveReference(storage::Transaction& txn,
+                                  absl::string_view name,
                                   absl::string_view field);
-  // The one write path: locks, re-reads, plans, checks uniqueness, commits.
+  // The one write path: one serializable transaction that answers a retried
+  // request id, reads the current version, plans, checks uniqueness,
+  // allocates the next revision and writes everything.
   absl::StatusOr<v1::Organization> Mutate(absl::string_view id,
                                           absl::string_view request_id,
                                           const CallContext& call,
                                           bool validate_only,
-                                          const LockKeysFn& lock_keys,
                                           const PlanFn& plan);
-  absl::Status CheckAliasesFree(const v1::Organization& org,
+  absl::Status CheckAliasesFree(storage::Transaction& txn,
+                                const v1::Organization& org,
                                 const std::optional<v1::Organization>& current);
-  absl::Status CheckNoLiveChildren(absl::string_view id);
-  absl::Status CheckNoCycle(absl::string_view id, absl::string_view parent_name);
-  absl::Status CheckAppointers(const v1::Organization& org);
+  absl::Status CheckNoLiveChildren(storage::Transaction& txn,
+                                   absl::string_view id);
+  absl::Status CheckNoCycle(storage::Transaction& txn, absl::string_view id,
+                            absl::string_view parent_name);
+  absl::Status CheckAppointers(storage::Transaction& txn,
+                               const v1::Organization& org);
   // Sets the output fields a mutation gives `org` at `revision`.
   void Stamp(v1::Organization* org, int64_t revision, int type,
              const std::string& principal) const;
-  // Adds everything one mutation writes to `batch`: the record (conditional
-  // on it still being `seen`), its history and change-log entries and the
-  // index updates from `current` to `org`.
-  void AppendMutation(absl::string_view id,
-                      const std::optional<std::string>& seen,
+  // Writes everything one mutation writes through `txn`: the record, its
+  // history and change-log entries and the index updates from `current` to
+  // `org`.
+  void AppendMutation(storage::Transaction& txn, absl::string_view id,
                       const std::optional<v1::Organization>& current,
                       const v1::Organization& org, int type,
-                      const std::string& principal,
-                      storage::WriteBatch* batch) const;
-  // Adds the trimming of the change log to the retention to `batch` when
-  // one of the revisions [first, first + n) is due for it.
+                      const std::string& principal) const;
+  // Trims the change log to the retention in `txn` when one of the
+  // revisions [first, first + n) is due for it.
   void AppendChangeLogTrim(int64_t first, int64_t n,
-                           storage::WriteBatch* batch) const;
-  // Writes `batch` (trimming the change log if due) and finishes revisions
-  // [first, first + n). On failure the registry refuses further writes.
-  absl::Status Commit(storage::WriteBatch* batch, int64_t first, int64_t n);
-
-  // Set to the first revision of a write that failed after its revisions
-  // were allocated: they may never appear in the change log, so no later
-  // revision is handed out (writes fail with UNAVAILABLE until a restart)
-  // and readers of the change log stop before them.
-  absl::Mutex failure_mu_;
-  int64_t failed_revision_ ABSL_GUARDED_BY(failure_mu_) = 0;
-  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
+                           storage::Transaction& txn) const;
+  // Called by the store after commits: wakes the watchers if the revision
+  // advanced.
+  void OnCommit();
 
   std::unique_ptr<storage::KvStore> store_;
   RegistryOptions options_;
-  CommitSequencer sequencer_;
-  KeyLocks locks_;
+  RequestIds request_ids_;
+
+  absl::Mutex feed_mu_;
+  // The revision the watchers were last woken for.
+  int64_t announced_ ABSL_GUARDED_BY(feed_mu_) = 0;
+  storage::CommitListeners watchers_;
+  storage::KvStore::ListenerId store_listener_ = 0;
 };
 
 // Returns the id in "organizations/{id}", or INVALID_ARGUMENT naming `field`.

@@ -22,12 +22,12 @@ constexpr int64_t kTrimInterval = 64;
 }  // namespace
 
 void Registry::AppendChangeLogTrim(int64_t first, int64_t n,
-                                   storage::WriteBatch* batch) const {
+                                   storage::Transaction& txn) const {
   // Trim the change log to the retention at every kTrimInterval-th revision.
   for (int64_t revision = first + n - 1; revision >= first; --revision) {
     if (revision % kTrimInterval == 0 &&
         revision > options_.change_retention) {
-      batch->DeleteRange(
+      txn.DeleteRange(
           kChanges, EncodeUint64(0),
           EncodeUint64(
               static_cast<uint64_t>(revision - options_.change_retention + 1)));
@@ -41,7 +41,9 @@ absl::Status Registry::CheckWatchStart(int64_t start_revision) {
     return absl::InvalidArgumentError(
         absl::StrCat("start_revision: ", start_revision, " is negative"));
   }
-  const int64_t current = CurrentRevision();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
+  PRESENCE_ASSIGN_OR_RETURN(const int64_t current, LastRevision(snapshot.get()));
   if (start_revision > current) {
     return ErrorBuilder(absl::OutOfRangeError(absl::StrCat(
                "start_revision: ", start_revision,
@@ -51,8 +53,9 @@ absl::Status Registry::CheckWatchStart(int64_t start_revision) {
         .Meta("currentRevision", absl::StrCat(current));
   }
   if (start_revision == current) return absl::OkStatus();
-  std::unique_ptr<storage::Iterator> it =
-      store_->NewIterator(kChanges, storage::ReadOptions{});
+  storage::ReadOptions ro;
+  ro.snapshot = snapshot.get();
+  std::unique_ptr<storage::Iterator> it = store_->NewIterator(kChanges, ro);
   it->SeekToFirst();
   PRESENCE_RETURN_IF_ERROR(it->status());
   int64_t first = current + 1;
@@ -77,16 +80,12 @@ absl::Status Registry::CheckWatchStart(int64_t start_revision) {
 absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
     int64_t after, size_t max_changes) {
   std::vector<OrganizationChange> changes;
-  const int64_t until = CurrentRevision();
-  if (after >= until || max_changes == 0) return changes;
-  int64_t failed;
-  {
-    absl::MutexLock lock(&failure_mu_);
-    failed = failed_revision_;
-  }
+  if (max_changes == 0) return changes;
+  // Revisions are allocated in commit order inside the committing
+  // transaction, so the log of any committed state has no gaps: whatever
+  // follows `after` is `after + 1` onwards, or retention removed it.
   storage::ReadOptions ro;
   ro.lower_bound = EncodeUint64(static_cast<uint64_t>(after + 1));
-  ro.upper_bound = EncodeUint64(static_cast<uint64_t>(until + 1));
   std::unique_ptr<storage::Iterator> it = store_->NewIterator(kChanges, ro);
   int64_t expected = after + 1;
   for (it->Seek(ro.lower_bound); it->Valid() && changes.size() < max_changes;
@@ -110,17 +109,6 @@ absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
     changes.push_back(std::move(change));
   }
   PRESENCE_RETURN_IF_ERROR(it->status());
-  // Nothing where a committed change should be: retention removed it. (The
-  // revisions of the write that failed may legitimately be missing; no later
-  // revision exists, see failed_revision_.)
-  if (changes.empty() && expected <= until &&
-      (failed == 0 || expected < failed)) {
-    return ErrorBuilder(absl::OutOfRangeError(absl::StrCat(
-               "the change log no longer holds revision ", expected,
-               "; list the organizations and watch from the list's revision")))
-        .Reason(kRevisionNotRetained)
-        .Meta("revision", absl::StrCat(expected));
-  }
   return changes;
 }
 

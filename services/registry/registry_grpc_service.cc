@@ -1,6 +1,8 @@
 #include "services/registry/registry_grpc_service.h"
 
+#include <atomic>
 #include <deque>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -10,7 +12,9 @@
 #include "services/common/error_reasons.h"
 #include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/raw_call.h"
 #include "services/common/server/rpc_gate.h"
+#include "services/common/server/work_pool.h"
 #include "services/registry/registry.h"
 
 namespace presence::registry {
@@ -19,20 +23,52 @@ namespace {
 // Changes read from the log per batch while catching up.
 constexpr size_t kWatchBatch = 256;
 
-// Passes the gate with `access`, answers with `call(context)`, then lets the
-// gate log and count the call.
-template <typename Request, typename Response, typename Call>
+// Where calls that block run (services/common/server/work_pool.h): writes
+// always (each waits for its sync), reads too when the store is remote.
+WorkPool& BlockingCalls() {
+  static WorkPool* const pool = new WorkPool(32);
+  return *pool;
+}
+std::atomic<bool> blocking_reads{false};
+
+// A unary call counted in flight (RpcGate::TryEnter) until its answer has
+// been sent (OnDone), not only while its handler runs: under overload the
+// answers waiting for slow clients are what holds memory.
+class CountedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit CountedReactor(const RpcGate* gate) : gate_(gate), entered_(gate->TryEnter()) {}
+  bool entered() const { return entered_; }
+  void OnDone() override {
+    if (entered_) gate_->Leave();
+    delete this;
+  }
+
+ private:
+  const RpcGate* const gate_;
+  const bool entered_;
+};
+
+// ServeUnary (services/common/server/raw_call.h) on the callback API, on
+// gRPC's callback thread or, for calls that block, on BlockingCalls(). `call`
+// must not refer to the handler's locals: it may run after the handler
+// returned (it gets the parsed request as its argument).
+template <typename Request, typename Call>
 grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 grpc::CallbackServerContext* context,
                                 absl::string_view method, Access access,
-                                const Request* request, Response* response,
-                                Call call) {
-  RpcScope scope(gate, context, method);
-  absl::StatusOr<CallContext> admitted = scope.Admit(access);
-  grpc::Status status = admitted.ok() ? Reply(call(*admitted), response)
-                                      : ToGrpcStatus(admitted.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(scope.Finish(context, std::move(status), request->ByteSizeLong()));
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response, Call call) {
+  auto* reactor = new CountedReactor(gate);
+  auto serve = [gate, context, method, access, request, response, reactor,
+                call = std::move(call)] {
+    reactor->Finish(ServeUnary<Request>(gate, context, method, access, request,
+                                        response, reactor->entered(), call));
+  };
+  if (access == Access::kWrite || blocking_reads) {
+    BlockingCalls().Run(std::move(serve));
+  } else {
+    serve();
+  }
   return reactor;
 }
 
@@ -43,7 +79,7 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
 // read from the log when the buffer runs dry, so a slow watcher only holds a
 // position in the log, never a queue of changes.
 class WatchReactor final
-    : public grpc::ServerWriteReactor<v1::OrganizationChange> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   WatchReactor(RegistryGrpcService* owner, Registry* registry,
                grpc::CallbackServerContext* context,
@@ -59,7 +95,7 @@ class WatchReactor final
     // Headers go out at once, so the client knows the stream is established
     // even when there is nothing to replay.
     StartSendInitialMetadata();
-    listener_ = registry_->Subscribe([this](int64_t) { Pump(); });
+    listener_ = registry_->Subscribe([this] { Pump(); });
     Pump();
   }
 
@@ -138,29 +174,37 @@ class WatchReactor final
       Stop(ToGrpcStatus(error));
       return;
     }
+    if (grpc::Status s = SerializeResponse(current_, &current_bytes_); !s.ok()) {
+      Stop(std::move(s));
+      return;
+    }
     scope_->MessageSent();
-    StartWrite(&current_);
+    StartWrite(&current_bytes_);
   }
 
   RegistryGrpcService* const owner_;
   Registry* const registry_;
   grpc::CallbackServerContext* const context_;
   const std::unique_ptr<RpcScope> scope_;
-  CommitSequencer::ListenerId listener_ = 0;
+  Registry::ListenerId listener_ = 0;
 
   absl::Mutex mu_;
   int64_t after_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::OrganizationChange> buffer_ ABSL_GUARDED_BY(mu_);
   // Owned here while a write is in flight.
   v1::OrganizationChange current_;
+  grpc::ByteBuffer current_bytes_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
 };
 
 RegistryGrpcService::RegistryGrpcService(Registry* registry,
-                                         const RpcGate* gate, int max_watchers)
-    : registry_(registry), gate_(gate), max_watchers_(max_watchers) {}
+                                         const RpcGate* gate, int max_watchers,
+                                         bool remote_store)
+    : registry_(registry), gate_(gate), max_watchers_(max_watchers) {
+  if (remote_store) blocking_reads = true;
+}
 
 int RegistryGrpcService::watchers() const {
   absl::MutexLock lock(&mu_);
@@ -187,95 +231,104 @@ void RegistryGrpcService::Forget(WatchReactor* reactor) {
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::GetOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->GetOrganization(request->name()); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::GetOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead,
+      raw_request, raw_response, [this](const v1::GetOrganizationRequest& request, const CallContext& /*call*/) { return registry_->GetOrganization(request.name()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::BatchGetOrganizationsRequest* request,
-    v1::BatchGetOrganizationsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->BatchGetOrganizations(*request); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::BatchGetOrganizationsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead,
+      raw_request, raw_response, [this](const v1::BatchGetOrganizationsRequest& request, const CallContext& /*call*/) { return registry_->BatchGetOrganizations(request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::ListOrganizationsRequest* request,
-    v1::ListOrganizationsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->ListOrganizations(*request); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::ListOrganizationsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead,
+      raw_request, raw_response, [this](const v1::ListOrganizationsRequest& request, const CallContext& /*call*/) { return registry_->ListOrganizations(request); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::CreateOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->CreateOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::CreateOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::CreateOrganizationRequest& request, const CallContext& call) { return registry_->CreateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::BatchCreateOrganizationsRequest* request,
-    v1::BatchCreateOrganizationsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->BatchCreateOrganizations(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::BatchCreateOrganizationsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite,
+      raw_request, raw_response, [this](const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) { return registry_->BatchCreateOrganizations(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::UpdateOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->UpdateOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::UpdateOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::UpdateOrganizationRequest& request, const CallContext& call) { return registry_->UpdateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::DeleteOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->DeleteOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::DeleteOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::DeleteOrganizationRequest& request, const CallContext& call) { return registry_->DeleteOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::UndeleteOrganizationRequest* request,
-    v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite, request, response,
-               [&](const CallContext& call) { return registry_->UndeleteOrganization(*request, call); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::UndeleteOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite,
+      raw_request, raw_response, [this](const v1::UndeleteOrganizationRequest& request, const CallContext& call) { return registry_->UndeleteOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
-    grpc::CallbackServerContext* context,
-    const v1::LookupOrganizationRequest* request, v1::Organization* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->LookupOrganization(request->alias()); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::LookupOrganizationRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead,
+      raw_request, raw_response, [this](const v1::LookupOrganizationRequest& request, const CallContext& /*call*/) { return registry_->LookupOrganization(request.alias()); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
-    grpc::CallbackServerContext* context,
-    const v1::ListOrganizationRevisionsRequest* request,
-    v1::ListOrganizationRevisionsResponse* response) {
-  return Serve(gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead, request, response,
-               [&](const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(*request); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  return Serve<v1::ListOrganizationRevisionsRequest>(
+      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead,
+      raw_request, raw_response, [this](const v1::ListOrganizationRevisionsRequest& request, const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(request); });
 }
 
-grpc::ServerWriteReactor<v1::OrganizationChange>*
-RegistryGrpcService::WatchOrganizations(
-    grpc::CallbackServerContext* context,
-    const v1::WatchOrganizationsRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>*
+RegistryGrpcService::WatchOrganizations(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* raw_request) {
   // Sent at once (see WatchReactor::Begin): tells the client the stream is
   // established and at which revision the registry stood.
-  context->AddInitialMetadata("presence-revision",
-                              std::to_string(registry_->CurrentRevision()));
+  absl::StatusOr<int64_t> revision = registry_->CurrentRevision();
+  if (revision.ok()) {
+    context->AddInitialMetadata("presence-revision", std::to_string(*revision));
+  }
   auto scope = std::make_unique<RpcScope>(
       gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations",
       RpcType::kServerStream);
   absl::Status valid = scope->Admit(Access::kRead).status();
+  v1::WatchOrganizationsRequest request;
+  if (valid.ok()) valid = ParseRequest(*raw_request, &request);
   auto* reactor = new WatchReactor(this, registry_, context, std::move(scope),
-                                   request->start_revision());
-  if (valid.ok()) valid = registry_->CheckWatchStart(request->start_revision());
+                                   request.start_revision());
+  if (valid.ok()) valid = revision.status();
+  if (valid.ok()) valid = registry_->CheckWatchStart(request.start_revision());
   {
     absl::MutexLock lock(&mu_);
     if (valid.ok() && streams_ended_) {

@@ -17,15 +17,33 @@ namespace presence::registry {
 class Registry;
 class WatchReactor;
 
-// presence.registry.v1.RegistryService on gRPC's callback API. Translation
-// only: every rule lives in Registry.
-class RegistryGrpcService final : public v1::RegistryService::CallbackService {
+// Every method of presence.registry.v1.RegistryService on gRPC's callback
+// API, taking its request as bytes (parsed by ServeUnary, see
+// services/common/server/raw_call.h).
+using RawRegistryService = v1::RegistryService::WithRawCallbackMethod_GetOrganization<
+    v1::RegistryService::WithRawCallbackMethod_BatchGetOrganizations<
+    v1::RegistryService::WithRawCallbackMethod_ListOrganizations<
+    v1::RegistryService::WithRawCallbackMethod_CreateOrganization<
+    v1::RegistryService::WithRawCallbackMethod_BatchCreateOrganizations<
+    v1::RegistryService::WithRawCallbackMethod_UpdateOrganization<
+    v1::RegistryService::WithRawCallbackMethod_DeleteOrganization<
+    v1::RegistryService::WithRawCallbackMethod_UndeleteOrganization<
+    v1::RegistryService::WithRawCallbackMethod_LookupOrganization<
+    v1::RegistryService::WithRawCallbackMethod_ListOrganizationRevisions<
+    v1::RegistryService::WithRawCallbackMethod_WatchOrganizations<
+    v1::RegistryService::Service>>>>>>>>>>>;
+
+// presence.registry.v1.RegistryService. Translation only: every rule lives in
+// Registry.
+class RegistryGrpcService final : public RawRegistryService {
  public:
   // `registry` and `gate` are not owned and must outlive this service. At
   // most `max_watchers` WatchOrganizations streams are open at once; more
-  // are refused with RESOURCE_EXHAUSTED.
+  // are refused with RESOURCE_EXHAUSTED. Writes run on a pool of threads of
+  // their own (each blocks until durable); with `remote_store` (a network
+  // round trip per read) reads do too.
   RegistryGrpcService(Registry* registry, const RpcGate* gate,
-                      int max_watchers = 1000);
+                      int max_watchers = 1000, bool remote_store = false);
 
   // Open watch streams (for metrics).
   int watchers() const;
@@ -36,49 +54,39 @@ class RegistryGrpcService final : public v1::RegistryService::CallbackService {
   // rather than at the shutdown deadline.
   void EndStreams();
 
-  grpc::ServerUnaryReactor* GetOrganization(
+  grpc::ServerUnaryReactor* GetOrganization(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* BatchGetOrganizations(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListOrganizations(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* CreateOrganization(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* BatchCreateOrganizations(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* UpdateOrganization(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DeleteOrganization(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* UndeleteOrganization(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* LookupOrganization(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListOrganizationRevisions(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchOrganizations(
       grpc::CallbackServerContext* context,
-      const v1::GetOrganizationRequest* request,
-      v1::Organization* response) override;
-  grpc::ServerUnaryReactor* BatchGetOrganizations(
-      grpc::CallbackServerContext* context,
-      const v1::BatchGetOrganizationsRequest* request,
-      v1::BatchGetOrganizationsResponse* response) override;
-  grpc::ServerUnaryReactor* ListOrganizations(
-      grpc::CallbackServerContext* context,
-      const v1::ListOrganizationsRequest* request,
-      v1::ListOrganizationsResponse* response) override;
-  grpc::ServerUnaryReactor* CreateOrganization(
-      grpc::CallbackServerContext* context,
-      const v1::CreateOrganizationRequest* request,
-      v1::Organization* response) override;
-  grpc::ServerUnaryReactor* BatchCreateOrganizations(
-      grpc::CallbackServerContext* context,
-      const v1::BatchCreateOrganizationsRequest* request,
-      v1::BatchCreateOrganizationsResponse* response) override;
-  grpc::ServerUnaryReactor* UpdateOrganization(
-      grpc::CallbackServerContext* context,
-      const v1::UpdateOrganizationRequest* request,
-      v1::Organization* response) override;
-  grpc::ServerUnaryReactor* DeleteOrganization(
-      grpc::CallbackServerContext* context,
-      const v1::DeleteOrganizationRequest* request,
-      v1::Organization* response) override;
-  grpc::ServerUnaryReactor* UndeleteOrganization(
-      grpc::CallbackServerContext* context,
-      const v1::UndeleteOrganizationRequest* request,
-      v1::Organization* response) override;
-  grpc::ServerUnaryReactor* LookupOrganization(
-      grpc::CallbackServerContext* context,
-      const v1::LookupOrganizationRequest* request,
-      v1::Organization* response) override;
-  grpc::ServerUnaryReactor* ListOrganizationRevisions(
-      grpc::CallbackServerContext* context,
-      const v1::ListOrganizationRevisionsRequest* request,
-      v1::ListOrganizationRevisionsResponse* response) override;
-  grpc::ServerWriteReactor<v1::OrganizationChange>* WatchOrganizations(
-      grpc::CallbackServerContext* context,
-      const v1::WatchOrganizationsRequest* request) override;
+      const grpc::ByteBuffer* request) override;
 
  private:
   friend class WatchReactor;

@@ -4,7 +4,6 @@
 #include "absl/strings/strip.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/key_codec.h"
-#include "services/registry/registry_validation.h"
 
 namespace presence::registry {
 
@@ -29,13 +28,6 @@ std::string ParentIndexPrefix(absl::string_view parent_id) {
   std::string key = absl::StrCat("p/", parent_id);
   key.push_back('\0');
   return key;
-}
-
-void AddAliasLockKeys(const Organization& org, std::vector<std::string>* keys) {
-  for (const std::string& k : AliasKeys(org)) {
-    keys->push_back(absl::StrCat("a/", k));
-    keys->push_back(absl::StrCat("o/", k));
-  }
 }
 
 std::string ParentId(const Organization& org) {

@@ -2,12 +2,10 @@
 #define PRESENCE_SERVICES_REGISTRY_REGISTRY_KEYS_H_
 
 // The registry's key layout (documented in registry.h), its resource names
-// and etags, the lock keys of the mutation engine, and the decoding of
-// stored records.
+// and etags, and the decoding of stored records.
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -35,12 +33,6 @@ std::string ParentIndexPrefix(absl::string_view parent_id);
 
 // The parent's id, or empty. REQUIRES: the parent name was validated.
 std::string ParentId(const v1::Organization& org);
-
-// Lock keys: "o/{id}" guards an organization id, "a/{alias}" an alias.
-// Adds the keys covering the alias index and the ids an organization's
-// aliases could collide with.
-void AddAliasLockKeys(const v1::Organization& org,
-                      std::vector<std::string>* keys);
 
 // Decodes a stored Organization; DATA_LOSS naming `where` if unreadable.
 absl::StatusOr<v1::Organization> ParseOrganization(absl::string_view bytes,

@@ -1,6 +1,6 @@
 // The registry's mutation engine: the domain checks every mutation runs
-// against the store, and the one write path (lock, re-read, plan, check,
-// commit).
+// against the store, and the one write path (one serializable transaction:
+// request id, current version, plan, checks, revision, commit).
 
 #include "services/registry/registry_mutation.h"
 
@@ -12,6 +12,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/echo.h"
 #include "services/common/key_codec.h"
 #include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
@@ -34,16 +35,18 @@ google::protobuf::Timestamp ToProtoTime(absl::Time t) {
 
 }  // namespace
 
-absl::Status Registry::CheckLiveReference(absl::string_view name,
+absl::Status Registry::CheckLiveReference(storage::Transaction& txn,
+                                          absl::string_view name,
                                           absl::string_view field) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, field));
-  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(txn, id));
   if (!org) return UnknownOrganizationError(field, name);
   if (!IsLive(*org)) return DeletedOrganizationError(field, name);
   return absl::OkStatus();
 }
 
-absl::Status Registry::CheckAppointers(const Organization& org) {
+absl::Status Registry::CheckAppointers(storage::Transaction& txn,
+                                       const Organization& org) {
   for (int i = 0; i < org.leaders_size(); ++i) {
     const std::string& by = org.leaders(i).appointed_by();
     if (by.empty() || by == org.name()) continue;
@@ -51,20 +54,21 @@ absl::Status Registry::CheckAppointers(const Organization& org) {
         absl::StrCat("organization.leaders[", i, "].appointed_by");
     PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(by, field));
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> appointer,
-                              ReadRecord(id));
+                              ReadRecord(txn, id));
     if (!appointer) return UnknownOrganizationError(field, by);
   }
   return absl::OkStatus();
 }
 
 absl::Status Registry::CheckAliasesFree(
-    const Organization& org, const std::optional<Organization>& current) {
+    storage::Transaction& txn, const Organization& org,
+    const std::optional<Organization>& current) {
   const std::string id(absl::StripPrefix(org.name(), kNamePrefix));
   // Becoming live (create, undelete): the id must not be another live
   // organization's alias.
   if (!IsLive(current)) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
-                              store_->Get(kIndex, AliasIndexKey(id)));
+                              txn.Get(kIndex, AliasIndexKey(id)));
     if (holder && *holder != id) {
       return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
                  Name(id), ": the id \"", id, "\" is an alias of ", Name(*holder))))
@@ -76,11 +80,11 @@ absl::Status Registry::CheckAliasesFree(
   }
   for (const std::string& key : AliasKeys(org)) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
-                              store_->Get(kIndex, AliasIndexKey(key)));
+                              txn.Get(kIndex, AliasIndexKey(key)));
     if (holder && *holder != id) {
       return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
-                 "organization.aliases: \"", key,
-                 "\" (acronym or alias, case-insensitive) is already used by ",
+                 "organization.aliases: ", QuotedEcho(key),
+                 " (acronym or alias, case-insensitive) is already used by ",
                  Name(*holder))))
           .Reason(kAliasTaken)
           .Meta("alias", key)
@@ -89,10 +93,10 @@ absl::Status Registry::CheckAliasesFree(
     }
     if (key != id && IsValidOrganizationId(key)) {
       PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> other,
-                                ReadRecord(key));
+                                ReadRecord(txn, key));
       if (IsLive(other)) {
         return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
-                   "organization.aliases: \"", key, "\" is the id of ", Name(key))))
+                   "organization.aliases: ", QuotedEcho(key), " is the id of ", Name(key))))
             .Reason(kAliasTaken)
             .Meta("alias", key)
             .Meta("holder", Name(key))
@@ -103,14 +107,16 @@ absl::Status Registry::CheckAliasesFree(
   return absl::OkStatus();
 }
 
-absl::Status Registry::CheckNoLiveChildren(absl::string_view id) {
+absl::Status Registry::CheckNoLiveChildren(storage::Transaction& txn,
+                                           absl::string_view id) {
   storage::ReadOptions ro;
   ro.lower_bound = ParentIndexPrefix(id);
   ro.upper_bound = PrefixSuccessor(ro.lower_bound);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(kIndex, ro);
+  std::unique_ptr<storage::Iterator> it = txn.NewIterator(kIndex, ro);
   for (it->Seek(ro.lower_bound); it->Valid(); it->Next()) {
     const std::string child(it->key().substr(ro.lower_bound.size()));
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(child));
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
+                              ReadRecord(txn, child));
     if (IsLive(org) && org->parent_organization() == Name(id)) {
       return ErrorBuilder(absl::FailedPreconditionError(absl::StrCat(
                  Name(id), " is the parent_organization of live ", Name(child),
@@ -126,7 +132,8 @@ absl::Status Registry::CheckNoLiveChildren(absl::string_view id) {
   return it->status();
 }
 
-absl::Status Registry::CheckNoCycle(absl::string_view id,
+absl::Status Registry::CheckNoCycle(storage::Transaction& txn,
+                                    absl::string_view id,
                                     absl::string_view parent_name) {
   std::string ancestor(absl::StripPrefix(parent_name, kNamePrefix));
   for (int depth = 0; depth < kMaxParentDepth && !ancestor.empty(); ++depth) {
@@ -139,7 +146,7 @@ absl::Status Registry::CheckNoCycle(absl::string_view id,
           .Meta("parent", parent_name);
     }
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
-                              ReadRecord(ancestor));
+                              ReadRecord(txn, ancestor));
     if (!org) return absl::OkStatus();
     ancestor = ParentId(*org);
   }
@@ -176,27 +183,20 @@ void Registry::Stamp(Organization* org, int64_t revision, int type,
   }
 }
 
-void Registry::AppendMutation(absl::string_view id,
-                              const std::optional<std::string>& seen,
+void Registry::AppendMutation(storage::Transaction& txn, absl::string_view id,
                               const std::optional<Organization>& current,
                               const Organization& org, int type,
-                              const std::string& principal,
-                              storage::WriteBatch* batch) const {
+                              const std::string& principal) const {
   const std::string value = org.SerializeAsString();
-  if (seen) {
-    batch->ExpectValue(kRecords, id, *seen);
-  } else {
-    batch->ExpectAbsent(kRecords, id);
-  }
-  batch->Put(kRecords, id, value);
-  batch->Put(kRevisions, RevisionKey(id, org.revision()), value);
+  txn.Put(kRecords, id, value);
+  txn.Put(kRevisions, RevisionKey(id, org.revision()), value);
   OrganizationChange change;
   change.set_revision(org.revision());
   change.set_type(static_cast<OrganizationChange::Type>(type));
   change.set_principal(principal);
   *change.mutable_organization() = org;
-  batch->Put(kChanges, EncodeUint64(static_cast<uint64_t>(org.revision())),
-             change.SerializeAsString());
+  txn.Put(kChanges, EncodeUint64(static_cast<uint64_t>(org.revision())),
+          change.SerializeAsString());
 
   const std::vector<std::string> old_keys =
       IsLive(current) ? AliasKeys(*current) : std::vector<std::string>{};
@@ -204,120 +204,84 @@ void Registry::AppendMutation(absl::string_view id,
       IsLive(org) ? AliasKeys(org) : std::vector<std::string>{};
   for (const std::string& k : old_keys) {
     if (!std::binary_search(new_keys.begin(), new_keys.end(), k)) {
-      batch->ExpectValue(kIndex, AliasIndexKey(k), id);
-      batch->Delete(kIndex, AliasIndexKey(k));
+      txn.Delete(kIndex, AliasIndexKey(k));
     }
   }
   for (const std::string& k : new_keys) {
     if (!std::binary_search(old_keys.begin(), old_keys.end(), k)) {
-      batch->ExpectAbsent(kIndex, AliasIndexKey(k));
-      batch->Put(kIndex, AliasIndexKey(k), id);
+      txn.Put(kIndex, AliasIndexKey(k), id);
     }
   }
   const std::string old_parent = current ? ParentId(*current) : "";
   const std::string new_parent = ParentId(org);
   if (old_parent != new_parent) {
     if (!old_parent.empty()) {
-      batch->Delete(kIndex, ParentIndexPrefix(old_parent) + std::string(id));
+      txn.Delete(kIndex, ParentIndexPrefix(old_parent) + std::string(id));
     }
     if (!new_parent.empty()) {
-      batch->Put(kIndex, ParentIndexPrefix(new_parent) + std::string(id), "");
+      txn.Put(kIndex, ParentIndexPrefix(new_parent) + std::string(id), "");
     }
   }
-}
-
-absl::Status Registry::Commit(storage::WriteBatch* batch, int64_t first,
-                              int64_t n) {
-  AppendChangeLogTrim(first, n, batch);
-  absl::Status written = store_->Write(*batch);
-  if (!written.ok()) {
-    // These revisions may or may not be in the log; hand out no more (see
-    // failed_revision_).
-    absl::MutexLock lock(&failure_mu_);
-    failed_revision_ = first;
-    failure_ = ErrorBuilder(absl::UnavailableError(absl::StrCat(
-                   "the registry stopped accepting writes after a storage "
-                   "failure at revision ",
-                   first, " (", written.message(), "); restart the service")))
-                   .Reason(kWritesStopped)
-                   .Meta("revision", absl::StrCat(first));
-  }
-  sequencer_.FinishBatch(first, n);
-  return written;
 }
 
 absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
                                               absl::string_view request_id,
                                               const CallContext& call,
                                               bool validate_only,
-                                              const LockKeysFn& lock_keys,
                                               const PlanFn& plan) {
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    {
-      absl::MutexLock lock(&failure_mu_);
-      if (!failure_.ok()) return failure_;
-    }
-    // Which keys to lock depends on the current version (its aliases and
-    // parent), so read it first, lock, and start over if it changed.
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> seen,
-                              store_->Get(kRecords, id));
-    std::optional<Organization> current;
-    if (seen) {
-      PRESENCE_ASSIGN_OR_RETURN(current, ParseOrganization(*seen, Name(id)));
-    }
-    std::vector<std::string> keys = lock_keys(current);
-    keys.push_back(absl::StrCat("o/", id));
-    keys.push_back(absl::StrCat("a/", id));
-    if (current) AddAliasLockKeys(*current, &keys);
-    if (!request_id.empty()) keys.push_back(absl::StrCat("q/", request_id));
-    const std::vector<absl::string_view> views(keys.begin(), keys.end());
-    KeyLocks::Guard guard = locks_.LockAll(views);
-
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> locked,
-                              store_->Get(kRecords, id));
-    if (locked != seen) continue;
-
-    if (!request_id.empty()) {
-      PRESENCE_ASSIGN_OR_RETURN(
-          std::optional<std::string> stored,
-          store_->Get(kMeta, absl::StrCat("r/", request_id)));
-      if (stored) {
-        internal::StoredRequest previous;
-        if (!previous.ParseFromString(*stored)) {
-          return absl::DataLossError(
-              absl::StrCat("unreadable request record ", request_id));
+  Organization result;
+  bool wrote = false;
+  storage::TransactOptions options;
+  // Every mutation allocates the next revision: serialized, they never
+  // conflict over it, and watchers everywhere are woken.
+  options.serialized = !validate_only;
+  options.notify = !validate_only;
+  PRESENCE_RETURN_IF_ERROR(store_->Transact(
+      [&](storage::Transaction& txn) -> absl::Status {
+        wrote = false;
+        if (!request_id.empty()) {
+          PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
+                                    request_ids_.Find(txn, request_id));
+          if (previous) {
+            if (previous->resource_id != id) {
+              return RequestIdReusedError(request_id, Name(previous->resource_id));
+            }
+            PRESENCE_ASSIGN_OR_RETURN(
+                result, ParseOrganization(previous->result, Name(id)));
+            return absl::OkStatus();
+          }
         }
-        if (previous.organization_id() != id) {
-          return RequestIdReusedError(request_id, Name(previous.organization_id()));
+        PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
+                                  ReadRecord(txn, id));
+        PRESENCE_ASSIGN_OR_RETURN(Plan p, plan(txn, current));
+        if (p.unchanged) {
+          result = std::move(p.result);
+          return absl::OkStatus();
         }
-        return ReadRevision(id, previous.revision());
-      }
-    }
-
-    PRESENCE_ASSIGN_OR_RETURN(Plan p, plan(current));
-    Organization& org = p.result;
-    if (IsLive(org)) PRESENCE_RETURN_IF_ERROR(CheckAliasesFree(org, current));
-    if (validate_only) return org;
-
-    const int64_t revision = sequencer_.Begin();
-    Stamp(&org, revision, p.type, call.principal);
-    storage::WriteBatch batch;
-    AppendMutation(id, seen, current, org, p.type, call.principal, &batch);
-    if (!request_id.empty()) {
-      internal::StoredRequest record;
-      record.set_organization_id(std::string(id));
-      record.set_revision(revision);
-      batch.Put(kMeta, absl::StrCat("r/", request_id),
-                record.SerializeAsString());
-    }
-    PRESENCE_RETURN_IF_ERROR(Commit(&batch, revision, 1));
-    return org;
-  }
-  return ErrorBuilder(absl::AbortedError(absl::StrCat(
-             Name(id), " changed too often while being written; retry")))
-      .Reason(kConcurrentModification)
-      .Meta("organization", Name(id))
-      .RetryAfter(absl::Milliseconds(100));
+        Organization& org = p.result;
+        if (IsLive(org)) {
+          PRESENCE_RETURN_IF_ERROR(CheckAliasesFree(txn, org, current));
+        }
+        if (validate_only) {
+          result = std::move(org);
+          return absl::OkStatus();
+        }
+        PRESENCE_ASSIGN_OR_RETURN(const int64_t last, LastRevision(txn));
+        const int64_t revision = last + 1;
+        Stamp(&org, revision, p.type, call.principal);
+        AppendMutation(txn, id, current, org, p.type, call.principal);
+        if (!request_id.empty()) {
+          PRESENCE_RETURN_IF_ERROR(request_ids_.Record(
+              txn, request_id, id, org.SerializeAsString()));
+        }
+        AppendChangeLogTrim(revision, 1, txn);
+        result = std::move(org);
+        wrote = !request_id.empty();
+        return absl::OkStatus();
+      },
+      options));
+  if (wrote) (void)request_ids_.SweepIfDue(store_.get());  // Best effort.
+  return result;
 }
 
 }  // namespace presence::registry

@@ -14,6 +14,9 @@ namespace presence::registry {
 struct Registry::Plan {
   v1::Organization result;
   v1::OrganizationChange::Type type;
+  // The mutation changes nothing: `result` is the current version, returned
+  // as it is, and nothing is written (no new revision).
+  bool unchanged = false;
 };
 
 }  // namespace presence::registry

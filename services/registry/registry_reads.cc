@@ -8,7 +8,9 @@
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
+#include "services/common/echo.h"
 #include "services/common/key_codec.h"
+#include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
 #include "services/common/standard_errors.h"
@@ -56,7 +58,8 @@ Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request)
         ParseOrganizationName(request.names(i), absl::StrCat("names[", i, "]")));
     ids.push_back(std::move(id));
   }
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
   v1::BatchGetOrganizationsResponse response;
   for (size_t i = 0; i < ids.size(); ++i) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
@@ -114,10 +117,11 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
   };
 
   v1::ListOrganizationsResponse response;
-  // Everything up to this revision is committed before the snapshot is taken,
-  // so the page reflects at least this revision.
-  response.set_revision(CurrentRevision());
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
+  // The page reflects exactly the revision of its snapshot.
+  PRESENCE_ASSIGN_OR_RETURN(const int64_t revision, LastRevision(snapshot.get()));
+  response.set_revision(revision);
   storage::ReadOptions ro;
   ro.snapshot = snapshot.get();
   // Scan the parent index when filtering by parent, else all records; both
@@ -187,6 +191,9 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 
 absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
+  // Acronyms and aliases are at most kMaxShortText long: a longer one matches
+  // nothing and is a mistake.
+  PRESENCE_RETURN_IF_ERROR(CheckLength("alias", alias, kMaxShortText));
   const std::string key = NormalizeAlias(alias);
   if (key.empty()) return FieldRequiredError("alias");
   // At most one live organization has the key as its id, acronym or alias
@@ -204,8 +211,8 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
     if (IsLive(org)) return *std::move(org);
   }
   return ErrorBuilder(absl::NotFoundError(absl::StrCat(
-             "alias: no live organization has the id, acronym or alias \"",
-             alias, "\"")))
+             "alias: no live organization has the id, acronym or alias ",
+             QuotedEcho(alias))))
       .Reason(kOrganizationNotFound)
       .Meta("alias", alias)
       .Resource(kOrganizationType, alias, "no live organization has this id, acronym or alias");
@@ -231,7 +238,8 @@ Registry::ListOrganizationRevisions(
           .Reason(kInvalidPageToken);
     }
   }
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
                             ReadRecord(id, snapshot.get()));
   if (!current) {

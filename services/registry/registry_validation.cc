@@ -7,6 +7,7 @@
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/field_behavior.h"
+#include "services/common/echo.h"
 #include "services/common/limits.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
@@ -96,8 +97,8 @@ absl::Status ValidateOrganization(const Organization& org) {
   for (int i = 0; i < org.aliases_size(); ++i) {
     if (NormalizeAlias(org.aliases(i)).empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "organization.aliases[", i, "]: \"", org.aliases(i),
-          "\" is empty"));
+          "organization.aliases[", i, "]: ", QuotedEcho(org.aliases(i)),
+          " is empty"));
     }
   }
   if (!org.parent_organization().empty()) {
@@ -160,6 +161,7 @@ Organization ApplyUpdate(const Organization& current,
                          const Organization& patch, const UpdateMask& mask) {
   Organization merged = current;
   ApplyUpdateMask(patch, mask, &merged);
+  ClearEmptyPartialDates(&merged);
   // Output-only fields always come from the current version (a full
   // replacement copied them from the patch), and so do the name and etag.
   CopyOutputOnlyFields(current, &merged);

@@ -9,10 +9,13 @@
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
 #include "services/common/field_behavior.h"
+#include "services/common/echo.h"
 #include "services/common/field_mask.h"
 #include "services/common/resource_name.h"
 #include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
+#include "services/common/write/batch_create.h"
+#include "services/common/write/preconditions.h"
 #include "services/registry/registry_keys.h"
 #include "services/registry/registry_mutation.h"
 #include "services/registry/registry_validation.h"
@@ -23,34 +26,40 @@ namespace {
 using ::presence::registry::v1::Organization;
 using ::presence::registry::v1::OrganizationChange;
 
-constexpr size_t kMaxBatchCreate = 1000;
+// meta: set once the seed data was loaded (or found unnecessary).
+constexpr char kSeededKey[] = "seeded";
 
+CreateEnvelope Envelope(const v1::CreateOrganizationRequest& request) {
+  return {"organization_id", request.organization_id(), "organization",
+          request.has_organization(), request.request_id()};
+}
+
+// The organization a create request asks for: its fields without the
+// output-only ones (from the annotations) and the etag, named
+// organizations/{id}, live.
+Organization NewOrganization(const v1::CreateOrganizationRequest& request) {
+  Organization org = request.organization();
+  ClearOutputOnlyFields(&org);
+  org.clear_etag();  // AIP-154: a precondition of updates only.
+  ClearEmptyPartialDates(&org);
+  org.set_name(Name(request.organization_id()));
+  org.set_state(Organization::ACTIVE);
+  return org;
+}
 
 }  // namespace
 
 absl::StatusOr<Organization> Registry::CreateOrganization(
     const v1::CreateOrganizationRequest& request, const CallContext& call) {
+  PRESENCE_RETURN_IF_ERROR(CheckCreateEnvelope(Envelope(request)));
   const std::string& id = request.organization_id();
   PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
-  PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "organization_id"));
-  PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  Organization desired = request.organization();
-  ClearOutputOnlyFields(&desired);
-  desired.clear_etag();  // AIP-154: a precondition of updates only.
-  desired.set_name(Name(id));
-  desired.set_state(Organization::ACTIVE);
+  const Organization desired = NewOrganization(request);
   PRESENCE_RETURN_IF_ERROR(ValidateOrganization(desired));
 
-  const auto lock_keys = [&](const std::optional<Organization>&) {
-    std::vector<std::string> keys;
-    AddAliasLockKeys(desired, &keys);
-    if (!desired.parent_organization().empty()) {
-      keys.push_back(absl::StrCat("o/", ParentId(desired)));
-    }
-    return keys;
-  };
-  const auto plan =
-      [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
+  const auto plan = [&](storage::Transaction& txn,
+                        const std::optional<Organization>& current)
+      -> absl::StatusOr<Plan> {
     if (current) {
       return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
                  Name(id), " already exists",
@@ -70,160 +79,153 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
             .Meta("parent", desired.parent_organization());
       }
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
-          desired.parent_organization(), "organization.parent_organization"));
+          txn, desired.parent_organization(), "organization.parent_organization"));
     }
-    PRESENCE_RETURN_IF_ERROR(CheckAppointers(desired));
+    PRESENCE_RETURN_IF_ERROR(CheckAppointers(txn, desired));
     return Plan{desired, OrganizationChange::CREATED};
   };
-  return Mutate(id, request.request_id(), call, request.validate_only(),
-                lock_keys, plan);
+  return Mutate(id, request.request_id(), call, request.validate_only(), plan);
 }
 
 absl::StatusOr<v1::BatchCreateOrganizationsResponse>
 Registry::BatchCreateOrganizations(
     const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) {
-  const int n = request.requests_size();
-  if (n == 0) {
-    return ErrorBuilder(absl::InvalidArgumentError("requests: at least one is required"))
-        .Reason(kFieldRequired)
-        .Meta("field", "requests");
-  }
-  if (static_cast<size_t>(n) > kMaxBatchCreate) {
-    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
-               "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed")))
-        .Reason(kLimitExceeded)
-        .Meta("field", "requests")
-        .Meta("limit", absl::StrCat(kMaxBatchCreate));
-  }
-  const auto in_request = [](int i, const absl::Status& s) {
-    return PrefixFieldPath(s, absl::StrCat("requests[", i, "]."));
-  };
-  std::vector<Organization> orgs;
-  std::vector<std::string> keys;
-  absl::flat_hash_map<std::string, int> position;  // id -> index in request
-  for (int i = 0; i < n; ++i) {
-    const v1::CreateOrganizationRequest& create = request.requests(i);
-    if (absl::Status s = CheckRequiredFields(create, "", Nested::kSkip); !s.ok()) {
-      return in_request(i, s);
-    }
-    if (absl::Status s = ValidateResourceId(create.organization_id(), "organization_id");
-        !s.ok()) {
-      return in_request(i, s);
-    }
-    if (!position.emplace(create.organization_id(), i).second) {
-      return in_request(i, DuplicateEntryError(
-                               "organization_id",
-                               absl::StrCat("organization_id: \"", create.organization_id(),
-                                            "\" is created twice in this request")));
-    }
-    Organization org = create.organization();
-    ClearOutputOnlyFields(&org);
-    org.clear_etag();
-    org.set_name(Name(create.organization_id()));
-    org.set_state(Organization::ACTIVE);
-    if (absl::Status s = ValidateOrganization(org); !s.ok()) return in_request(i, s);
-    keys.push_back(absl::StrCat("o/", create.organization_id()));
-    keys.push_back(absl::StrCat("a/", create.organization_id()));
-    AddAliasLockKeys(org, &keys);
-    if (!org.parent_organization().empty()) {
-      keys.push_back(absl::StrCat("o/", ParentId(org)));
-    }
-    orgs.push_back(std::move(org));
-  }
-  {
-    absl::MutexLock lock(&failure_mu_);
-    if (!failure_.ok()) return failure_;
-  }
-  const std::vector<absl::string_view> views(keys.begin(), keys.end());
-  KeyLocks::Guard guard = locks_.LockAll(views);
+  return BatchCreate(request, call, /*seed=*/false);
+}
 
-  // Checks against the store and against the organizations before this one
-  // in the request.
-  absl::flat_hash_map<std::string, std::string> batch_aliases;  // key -> id
-  for (int i = 0; i < n; ++i) {
-    const Organization& org = orgs[i];
-    const std::string id = request.requests(i).organization_id();
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> existing, ReadRecord(id));
-    if (existing) {
-      return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
-                                   "organization_id: ", Name(id), " already exists")))
-                               .Reason(kOrganizationAlreadyExists)
-                               .Meta("organization", Name(id))
-                               .Meta("state", Organization::State_Name(existing->state()))
-                               .Resource(kOrganizationType, Name(id)));
-    }
-    if (auto it = batch_aliases.find(id); it != batch_aliases.end()) {
-      return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
-                                   "organization_id: \"", id, "\" is an alias of ",
-                                   Name(it->second), " in this request")))
-                               .Reason(kAliasTaken)
-                               .Meta("alias", id)
-                               .Meta("holder", Name(it->second))
-                               .Resource(kOrganizationType, Name(it->second)));
-    }
-    if (absl::Status s = CheckAliasesFree(org, std::nullopt); !s.ok()) {
-      return in_request(i, s);
-    }
-    for (const std::string& key : AliasKeys(org)) {
-      auto taken = batch_aliases.find(key);
-      auto as_id = position.find(key);
-      if ((taken != batch_aliases.end() && taken->second != id) ||
-          (as_id != position.end() && as_id->first != id)) {
-        return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
-                                     "organization.aliases: \"", key,
-                                     "\" is already used in this request")))
-                                 .Reason(kAliasTaken)
-                                 .Meta("alias", key)
-                                 .Meta("holder", Name(taken != batch_aliases.end()
-                                                          ? taken->second
-                                                          : as_id->first))
-                                 .Resource(kOrganizationType,
-                                           Name(taken != batch_aliases.end()
-                                                    ? taken->second
-                                                    : as_id->first)));
-      }
-      batch_aliases[key] = id;
-    }
-    const auto earlier = [&](const std::string& name) {
-      auto it = position.find(std::string(absl::StripPrefix(name, kNamePrefix)));
-      return it != position.end() && it->second < i;
-    };
-    if (!org.parent_organization().empty() && !earlier(org.parent_organization())) {
-      if (org.parent_organization() == org.name()) {
-        return in_request(i, ErrorBuilder(absl::InvalidArgumentError(
-                                 "organization.parent_organization: an organization "
-                                 "cannot be its own parent"))
-                                 .Reason(kParentCycle)
-                                 .Meta("organization", org.name())
-                                 .Meta("parent", org.parent_organization()));
-      }
-      if (absl::Status s = CheckLiveReference(org.parent_organization(),
-                                              "organization.parent_organization");
-          !s.ok()) {
-        return in_request(i, s);
-      }
-    }
-    Organization appointers = org;
-    appointers.clear_leaders();
-    for (const auto& leader : org.leaders()) {
-      if (!earlier(leader.appointed_by())) *appointers.add_leaders() = leader;
-    }
-    if (absl::Status s = CheckAppointers(appointers); !s.ok()) return in_request(i, s);
+absl::StatusOr<int> Registry::SeedOnce(const std::vector<Organization>& orgs) {
+  v1::BatchCreateOrganizationsRequest request;
+  for (const Organization& org : orgs) {
+    v1::CreateOrganizationRequest* create = request.add_requests();
+    create->set_organization_id(std::string(absl::StripPrefix(org.name(), kNamePrefix)));
+    *create->mutable_organization() = org;
   }
+  CallContext call;
+  call.principal = "seed";
+  PRESENCE_ASSIGN_OR_RETURN(v1::BatchCreateOrganizationsResponse created,
+                            BatchCreate(request, call, /*seed=*/true));
+  return created.organizations_size();
+}
+
+absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
+    const v1::BatchCreateOrganizationsRequest& request, const CallContext& call,
+    bool seed) {
+  const int n = request.requests_size();
+  std::vector<Organization> orgs;
+  absl::flat_hash_map<std::string, int> position;  // id -> index in request
+  PRESENCE_RETURN_IF_ERROR(CheckBatchCreate(
+      n, [&](int i) { return Envelope(request.requests(i)); },
+      [&](int i) {
+        PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request.requests(i), "", Nested::kSkip));
+        position.emplace(request.requests(i).organization_id(), i);
+        orgs.push_back(NewOrganization(request.requests(i)));
+        return ValidateOrganization(orgs.back());
+      }));
+
   v1::BatchCreateOrganizationsResponse response;
-  if (request.validate_only()) {
-    for (Organization& org : orgs) *response.add_organizations() = std::move(org);
-    return response;
-  }
-  const int64_t first = sequencer_.BeginBatch(n);
-  storage::WriteBatch batch;
-  for (int i = 0; i < n; ++i) {
-    Stamp(&orgs[i], first + i, OrganizationChange::CREATED, call.principal);
-    AppendMutation(request.requests(i).organization_id(), std::nullopt, std::nullopt,
-                   orgs[i], OrganizationChange::CREATED, call.principal, &batch);
-  }
-  PRESENCE_RETURN_IF_ERROR(Commit(&batch, first, n));
-  for (Organization& org : orgs) *response.add_organizations() = std::move(org);
+  storage::TransactOptions options;
+  options.serialized = !request.validate_only();
+  options.notify = !request.validate_only();
+  PRESENCE_RETURN_IF_ERROR(store_->Transact(
+      [&](storage::Transaction& txn) -> absl::Status {
+        response.Clear();
+        if (seed) {
+          // Once per database: the marker says it was seeded; a database
+          // that ever held an organization is not seeded either, and is
+          // marked so.
+          PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
+                                    txn.Get(kMeta, kSeededKey));
+          if (marker) return absl::OkStatus();
+          PRESENCE_ASSIGN_OR_RETURN(const int64_t last, LastRevision(txn));
+          txn.Put(kMeta, kSeededKey, "");
+          if (last > 0) return absl::OkStatus();
+        }
+        // Checks against the store and against the organizations before
+        // this one in the request.
+        absl::flat_hash_map<std::string, std::string> batch_aliases;  // key -> id
+        for (int i = 0; i < n; ++i) {
+          const Organization& org = orgs[i];
+          const std::string& id = request.requests(i).organization_id();
+          PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> existing,
+                                    ReadRecord(txn, id));
+          if (existing) {
+            return InRequest(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                         "organization_id: ", Name(id), " already exists")))
+                                    .Reason(kOrganizationAlreadyExists)
+                                    .Meta("organization", Name(id))
+                                    .Meta("state", Organization::State_Name(existing->state()))
+                                    .Resource(kOrganizationType, Name(id)));
+          }
+          if (auto it = batch_aliases.find(id); it != batch_aliases.end()) {
+            return InRequest(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                         "organization_id: \"", id, "\" is an alias of ",
+                                         Name(it->second), " in this request")))
+                                    .Reason(kAliasTaken)
+                                    .Meta("alias", id)
+                                    .Meta("holder", Name(it->second))
+                                    .Resource(kOrganizationType, Name(it->second)));
+          }
+          PRESENCE_RETURN_IF_ERROR(
+              InRequest(i, CheckAliasesFree(txn, org, std::nullopt)));
+          for (const std::string& key : AliasKeys(org)) {
+            auto taken = batch_aliases.find(key);
+            if ((taken != batch_aliases.end() && taken->second != id) ||
+                (key != id && position.contains(key))) {
+              // Held by an earlier alias of the batch, or by an id in it.
+              const std::string holder =
+                  Name(taken != batch_aliases.end() && taken->second != id ? taken->second
+                                                                          : key);
+              return InRequest(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                           "organization.aliases: ", QuotedEcho(key),
+                                           " is already used in this request")))
+                                      .Reason(kAliasTaken)
+                                      .Meta("alias", key)
+                                      .Meta("holder", holder)
+                                      .Resource(kOrganizationType, holder));
+            }
+            batch_aliases[key] = id;
+          }
+          const auto earlier = [&](const std::string& name) {
+            auto it = position.find(std::string(absl::StripPrefix(name, kNamePrefix)));
+            return it != position.end() && it->second < i;
+          };
+          if (!org.parent_organization().empty() &&
+              !earlier(org.parent_organization())) {
+            if (org.parent_organization() == org.name()) {
+              return InRequest(i, ErrorBuilder(absl::InvalidArgumentError(
+                                           "organization.parent_organization: an "
+                                           "organization cannot be its own parent"))
+                                      .Reason(kParentCycle)
+                                      .Meta("organization", org.name())
+                                      .Meta("parent", org.parent_organization()));
+            }
+            PRESENCE_RETURN_IF_ERROR(InRequest(
+                i, CheckLiveReference(txn, org.parent_organization(),
+                                      "organization.parent_organization")));
+          }
+          Organization appointers = org;
+          appointers.clear_leaders();
+          for (const auto& leader : org.leaders()) {
+            if (!earlier(leader.appointed_by())) *appointers.add_leaders() = leader;
+          }
+          PRESENCE_RETURN_IF_ERROR(InRequest(i, CheckAppointers(txn, appointers)));
+        }
+        if (request.validate_only()) {
+          for (const Organization& org : orgs) *response.add_organizations() = org;
+          return absl::OkStatus();
+        }
+        PRESENCE_ASSIGN_OR_RETURN(const int64_t last, LastRevision(txn));
+        for (int i = 0; i < n; ++i) {
+          Organization org = orgs[i];
+          Stamp(&org, last + 1 + i, OrganizationChange::CREATED, call.principal);
+          AppendMutation(txn, request.requests(i).organization_id(), std::nullopt,
+                         org, OrganizationChange::CREATED, call.principal);
+          *response.add_organizations() = std::move(org);
+        }
+        AppendChangeLogTrim(last + 1, n, txn);
+        return absl::OkStatus();
+      },
+      options));
   return response;
 }
 
@@ -240,19 +242,9 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
                                                   : nullptr));
   const Organization& patch = request.organization();
 
-  const auto lock_keys = [&](const std::optional<Organization>& current) {
-    std::vector<std::string> keys;
-    if (!current) return keys;
-    const Organization merged =
-        ApplyUpdate(*current, patch, mask);
-    AddAliasLockKeys(merged, &keys);
-    if (!merged.parent_organization().empty()) {
-      keys.push_back(absl::StrCat("o/", ParentId(merged)));
-    }
-    return keys;
-  };
-  const auto plan =
-      [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
+  const auto plan = [&](storage::Transaction& txn,
+                        const std::optional<Organization>& current)
+      -> absl::StatusOr<Plan> {
     if (!current) {
       return OrganizationNotFoundError(Name(id), absl::StrCat(Name(id), " not found"));
     }
@@ -263,35 +255,33 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
           .Resource(kOrganizationType, Name(id))
           .Precondition("STATE", Name(id), "the organization is deleted");
     }
-    if (!patch.etag().empty() && patch.etag() != current->etag()) {
-      return EtagMismatchError("organization.etag", patch.etag(), current->etag(),
-                               Name(id), kOrganizationType);
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("organization.etag", patch.etag(),
+                                       current->etag(), Name(id), kOrganizationType));
+    Organization merged = ApplyUpdate(*current, patch, mask);
+    if (Unchanged(*current, merged)) {
+      return Plan{*current, OrganizationChange::UPDATED, /*unchanged=*/true};
     }
-    Organization merged =
-        ApplyUpdate(*current, patch, mask);
     PRESENCE_RETURN_IF_ERROR(ValidateOrganization(merged));
     if (merged.parent_organization() != current->parent_organization() &&
         !merged.parent_organization().empty()) {
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
-          merged.parent_organization(), "organization.parent_organization"));
+          txn, merged.parent_organization(), "organization.parent_organization"));
       PRESENCE_RETURN_IF_ERROR(
-          CheckNoCycle(id, merged.parent_organization()));
+          CheckNoCycle(txn, id, merged.parent_organization()));
     }
-    PRESENCE_RETURN_IF_ERROR(CheckAppointers(merged));
+    PRESENCE_RETURN_IF_ERROR(CheckAppointers(txn, merged));
     return Plan{std::move(merged), OrganizationChange::UPDATED};
   };
-  return Mutate(id, "", call, request.validate_only(), lock_keys, plan);
+  return Mutate(id, "", call, request.validate_only(), plan);
 }
 
 absl::StatusOr<Organization> Registry::DeleteOrganization(
     const v1::DeleteOrganizationRequest& request, const CallContext& call) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id,
                             ParseOrganizationName(request.name(), "name"));
-  const auto lock_keys = [](const std::optional<Organization>&) {
-    return std::vector<std::string>{};
-  };
-  const auto plan =
-      [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
+  const auto plan = [&](storage::Transaction& txn,
+                        const std::optional<Organization>& current)
+      -> absl::StatusOr<Plan> {
     if (!current) {
       return OrganizationNotFoundError(request.name(),
                                        absl::StrCat(request.name(), " not found"));
@@ -304,33 +294,25 @@ absl::StatusOr<Organization> Registry::DeleteOrganization(
           .Resource(kOrganizationType, request.name())
           .Precondition("STATE", request.name(), "the organization is deleted");
     }
-    if (!request.etag().empty() && request.etag() != current->etag()) {
-      return EtagMismatchError("etag", request.etag(), current->etag(),
-                               request.name(), kOrganizationType);
-    }
-    // Children lock their parent's key to be created, undeleted or
-    // re-parented, so none can appear while this check holds.
-    PRESENCE_RETURN_IF_ERROR(CheckNoLiveChildren(id));
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("etag", request.etag(), current->etag(),
+                                       request.name(), kOrganizationType));
+    // In the same transaction as the deletion: a child created, undeleted
+    // or re-parented concurrently conflicts with this read.
+    PRESENCE_RETURN_IF_ERROR(CheckNoLiveChildren(txn, id));
     Organization org = *current;
     org.set_state(Organization::DELETED);
     return Plan{std::move(org), OrganizationChange::DELETED};
   };
-  return Mutate(id, "", call, request.validate_only(), lock_keys, plan);
+  return Mutate(id, "", call, request.validate_only(), plan);
 }
 
 absl::StatusOr<Organization> Registry::UndeleteOrganization(
     const v1::UndeleteOrganizationRequest& request, const CallContext& call) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id,
                             ParseOrganizationName(request.name(), "name"));
-  const auto lock_keys = [](const std::optional<Organization>& current) {
-    std::vector<std::string> keys;
-    if (current && !current->parent_organization().empty()) {
-      keys.push_back(absl::StrCat("o/", ParentId(*current)));
-    }
-    return keys;
-  };
-  const auto plan =
-      [&](const std::optional<Organization>& current) -> absl::StatusOr<Plan> {
+  const auto plan = [&](storage::Transaction& txn,
+                        const std::optional<Organization>& current)
+      -> absl::StatusOr<Plan> {
     if (!current) {
       return OrganizationNotFoundError(request.name(),
                                        absl::StrCat(request.name(), " not found"));
@@ -343,19 +325,17 @@ absl::StatusOr<Organization> Registry::UndeleteOrganization(
           .Resource(kOrganizationType, request.name())
           .Precondition("STATE", request.name(), "the organization is not deleted");
     }
-    if (!request.etag().empty() && request.etag() != current->etag()) {
-      return EtagMismatchError("etag", request.etag(), current->etag(),
-                               request.name(), kOrganizationType);
-    }
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("etag", request.etag(), current->etag(),
+                                       request.name(), kOrganizationType));
     if (!current->parent_organization().empty()) {
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
-          current->parent_organization(), "organization.parent_organization"));
+          txn, current->parent_organization(), "organization.parent_organization"));
     }
     Organization org = *current;
     org.set_state(Organization::ACTIVE);
     return Plan{std::move(org), OrganizationChange::UNDELETED};
   };
-  return Mutate(id, "", call, request.validate_only(), lock_keys, plan);
+  return Mutate(id, "", call, request.validate_only(), plan);
 }
 
 }  // namespace presence::registry

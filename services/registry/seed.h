@@ -14,12 +14,13 @@ class Registry;
 absl::string_view KosovoSeed();
 
 // Creates every organization of `textproto` (an internal.SeedData in text
-// format), in file order, if and only if the registry is empty: existing data
-// is never overwritten. Returns how many organizations were created (0 when
-// the registry was not empty). INVALID_ARGUMENT if the text does not parse;
-// a create error names the organization.
-absl::StatusOr<int> LoadSeedIfEmpty(Registry& registry,
-                                    absl::string_view textproto);
+// format, in dependency order) once per database (Registry::SeedOnce): never
+// into a database that was seeded or written before, whatever it holds now,
+// and once among replicas starting together; existing data is never
+// overwritten. Returns how many organizations were created (0 if none).
+// INVALID_ARGUMENT if the text does not parse; errors name the
+// organization ("requests[i]").
+absl::StatusOr<int> LoadSeedOnce(Registry& registry, absl::string_view textproto);
 
 }  // namespace presence::registry
 

@@ -1,10 +1,13 @@
 #include "services/timeline/event_index.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/key_codec.h"
+#include "services/common/status_macros.h"
 
 namespace presence::timeline {
 namespace {
@@ -83,52 +86,68 @@ std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
          SortKey(lower, upper, event_id);
 }
 
-SpanBounds::SpanBounds() {
-  for (auto& b : bound_) b.store(-1);
-}
+SpanBounds::SpanBounds() { bound_.fill(-1); }
 
-absl::StatusOr<std::unique_ptr<SpanBounds>> SpanBounds::Load(
-    storage::KvStore* store, storage::TableId meta) {
-  auto bounds = std::make_unique<SpanBounds>();
-  for (int level = 0; level < kIndexLevels; ++level) {
-    storage::ReadOptions ro;
-    ro.lower_bound = LevelPrefix(kSpanBoundPrefix, level);
-    ro.upper_bound = PrefixSuccessor(ro.lower_bound);
-    std::unique_ptr<storage::Iterator> it = store->NewIterator(meta, ro);
-    it->SeekToLast();
-    if (!it->status().ok()) return it->status();
-    if (!it->Valid()) continue;
-    absl::string_view key = it->key();
-    key.remove_prefix(ro.lower_bound.size());
+absl::StatusOr<SpanBounds> SpanBounds::LoadFrom(storage::Iterator& it) {
+  SpanBounds bounds;
+  for (it.Seek(kSpanBoundPrefix); it.Valid(); it.Next()) {
+    absl::string_view key = it.key();
+    key.remove_prefix(sizeof(kSpanBoundPrefix) - 1);
+    const int level = key.empty() ? -1 : static_cast<unsigned char>(key[0]);
+    if (!key.empty()) key.remove_prefix(1);
     const std::optional<int64_t> span = ConsumeInt64(&key);
-    if (!span || !key.empty() || *span < 0 || SpanLevel(*span) != level) {
+    if (level < 0 || level >= kIndexLevels || !span || !key.empty() ||
+        *span < 0 || SpanLevel(*span) != level) {
       return absl::DataLossError(absl::StrCat(
-          "malformed span bound record at level ", level));
+          "malformed span bound record ", absl::CEscape(it.key())));
     }
-    bounds->bound_[level].store(*span);
+    bounds.bound_[level] = std::max(bounds.bound_[level], *span);
   }
+  PRESENCE_RETURN_IF_ERROR(it.status());
   return bounds;
 }
 
-void SpanBounds::Raise(int64_t span, storage::TableId meta,
-                       storage::WriteBatch* batch) {
-  const int level = SpanLevel(span);
-  std::atomic<int64_t>& bound = bound_[level];
-  int64_t current = bound.load();
-  while (current < span) {
-    if (bound.compare_exchange_weak(current, span)) {
-      std::string key = LevelPrefix(kSpanBoundPrefix, level);
-      AppendInt64(&key, span);
-      batch->Put(meta, key, "");
-      return;
-    }
-  }
+absl::StatusOr<SpanBounds> SpanBounds::Load(storage::KvStore* store,
+                                            storage::TableId meta,
+                                            const storage::Snapshot* snapshot) {
+  storage::ReadOptions ro;
+  ro.snapshot = snapshot;
+  ro.lower_bound = kSpanBoundPrefix;
+  ro.upper_bound = PrefixSuccessor(kSpanBoundPrefix);
+  std::unique_ptr<storage::Iterator> it = store->NewIterator(meta, ro);
+  return LoadFrom(*it);
 }
 
-int64_t SpanBounds::Bound(int level) const { return bound_[level].load(); }
+absl::StatusOr<SpanBounds> SpanBounds::Load(storage::Transaction& txn,
+                                            storage::TableId meta) {
+  storage::ReadOptions ro;
+  ro.lower_bound = kSpanBoundPrefix;
+  ro.upper_bound = PrefixSuccessor(kSpanBoundPrefix);
+  std::unique_ptr<storage::Iterator> it = txn.NewIterator(meta, ro);
+  return LoadFrom(*it);
+}
 
-void SpanBounds::ClearAll(storage::TableId meta, storage::WriteBatch* batch) {
-  batch->DeleteRange(meta, kSpanBoundPrefix, PrefixSuccessor(kSpanBoundPrefix));
+namespace {
+
+std::string BoundKey(int level, int64_t span) {
+  std::string key = LevelPrefix(kSpanBoundPrefix, level);
+  AppendInt64(&key, span);
+  return key;
+}
+
+}  // namespace
+
+void SpanBounds::Raise(int64_t span, storage::TableId meta,
+                       storage::Transaction& txn) {
+  const int level = SpanLevel(span);
+  if (bound_[level] >= span) return;
+  if (bound_[level] >= 0) txn.Delete(meta, BoundKey(level, bound_[level]));
+  bound_[level] = span;
+  txn.Put(meta, BoundKey(level, span), "");
+}
+
+void SpanBounds::ClearAll(storage::TableId meta, storage::Transaction& txn) {
+  txn.DeleteRange(meta, kSpanBoundPrefix, PrefixSuccessor(kSpanBoundPrefix));
 }
 
 // One range scan: one level of one prefix. Ascending scans open lazily.

@@ -58,7 +58,6 @@
 // skips one that existed unchanged throughout.
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -100,38 +99,42 @@ std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
 // span ever indexed there (deleting events does not lower it), or -1 if no
 // event was ever indexed at the level.
 //
-// Persisted in a meta table as one key per raise, "span_bound/" LEVEL
-// I64(span) -> "", so that concurrent raises never overwrite each other: a
-// level's bound is its largest key. The keys must be written in the same
-// batch as the index entries they cover.
+// Persisted in a meta table, one key per level, "span_bound/" LEVEL
+// I64(span) -> "" (a raise writes the new key and deletes the one it
+// replaces; were there several, for example from older layouts, the largest
+// counts). The keys are written in the transaction of the index entries they
+// cover, and queries read them in their own snapshot, so every replica sees
+// a raise exactly when it sees the events that caused it.
 //
-// Thread-safe.
+// A value type; not thread-safe.
 class SpanBounds {
  public:
-  // No level used: for a new store.
+  // No level used.
   SpanBounds();
-  SpanBounds(const SpanBounds&) = delete;
-  SpanBounds& operator=(const SpanBounds&) = delete;
 
-  // Reads the bounds recorded in `meta`. Errors: those of the store.
-  static absl::StatusOr<std::unique_ptr<SpanBounds>> Load(
-      storage::KvStore* store, storage::TableId meta);
+  // Reads the bounds recorded in `meta` as of `snapshot` (null: latest), or
+  // in a transaction. Errors: those of the store; DATA_LOSS for a malformed
+  // record.
+  static absl::StatusOr<SpanBounds> Load(storage::KvStore* store,
+                                         storage::TableId meta,
+                                         const storage::Snapshot* snapshot);
+  static absl::StatusOr<SpanBounds> Load(storage::Transaction& txn,
+                                         storage::TableId meta);
 
   // Makes the bound of the level of `span` at least `span`; if that raised
-  // it, adds the record of the new bound to `batch` (in table `meta`). The
-  // bound is raised in memory at once, before the batch commits, so that a
-  // reader whose snapshot includes the batch sees it; if the batch then
-  // fails the bound stays conservatively high until the next start.
-  void Raise(int64_t span, storage::TableId meta, storage::WriteBatch* batch);
+  // it, records the new bound in `txn` (table `meta`) in place of the old.
+  // REQUIRES: these bounds were loaded in `txn` (and raised only through it).
+  void Raise(int64_t span, storage::TableId meta, storage::Transaction& txn);
 
   // The bound of `level` (0 <= level < kIndexLevels), -1 if unused.
-  int64_t Bound(int level) const;
+  int64_t Bound(int level) const { return bound_[level]; }
 
-  // Adds the deletion of every recorded bound in `meta` to `batch`.
-  static void ClearAll(storage::TableId meta, storage::WriteBatch* batch);
+  // Deletes every recorded bound in `meta` (DeleteRange: see its REQUIRES).
+  static void ClearAll(storage::TableId meta, storage::Transaction& txn);
 
  private:
-  std::array<std::atomic<int64_t>, kIndexLevels> bound_;
+  static absl::StatusOr<SpanBounds> LoadFrom(storage::Iterator& it);
+  std::array<int64_t, kIndexLevels> bound_;
 };
 
 struct WindowQuery {
@@ -145,9 +148,8 @@ struct WindowQuery {
   // Scan by_org for these organization ids (any of), or by_start if empty.
   std::vector<std::string> organization_ids;
   // If set, the span bound of each level (see SpanBounds); else every level
-  // is scanned with its largest possible span. REQUIRES: read after the
-  // snapshot of the scan was taken (bounds only grow, and a bound read
-  // before a concurrent write could miss the write's event).
+  // is scanned with its largest possible span. REQUIRES: loaded from the
+  // snapshot of the scan.
   const SpanBounds* span_bounds = nullptr;
 };
 

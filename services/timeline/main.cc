@@ -19,7 +19,8 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "Address to serve gRPC on, host:port (port 0 picks a free port).");
 ABSL_FLAG(std::string, data_dir, "var/timeline",
-          "Directory of the RocksDB database (created if missing).");
+          "Directory of the RocksDB database (created if missing); unused with "
+          "--store.");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
           "Address of the registry, host:port.");
 ABSL_FLAG(absl::Duration, registry_timeout, absl::Seconds(2),
@@ -35,6 +36,10 @@ ABSL_FLAG(int64_t, block_cache_mb, 64, "RocksDB block cache size in MiB.");
 ABSL_FLAG(bool, check_registry, true,
           "Check every write's organizations against the registry. Turn off "
           "only for benchmarks and trusted bulk loads.");
+ABSL_FLAG(absl::Duration, request_id_retention, absl::Hours(24),
+          "How long a create's request_id is remembered (AIP-155): a retry "
+          "within it returns the first result; after it the id is new again. "
+          "At least 1m.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once serving.");
 ABSL_FLAG(std::string, backup_dir, "",
@@ -54,15 +59,17 @@ int main(int argc, char** argv) {
   presence::BlockSignals();  // Before any thread starts.
   presence::ParseServiceFlags(
       argc, argv, "presence-timeline",
-      "The presence timeline: dated events over gRPC, stored in RocksDB.");
+      "The presence timeline: dated events over gRPC, stored in RocksDB or "
+      "PostgreSQL.");
   namespace tl = presence::timeline;
   auto serving = presence::SetUpServing("presence-timeline", absl::GetFlag(FLAGS_listen));
   if (!serving.ok()) return presence::FailStartup(serving.status());
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = presence::OpenServiceStore(
-      data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
-      absl::GetFlag(FLAGS_block_cache_mb), tl::UpgradeStore);
+      "timeline", data_dir, {std::begin(tl::kTableNames), std::end(tl::kTableNames)}, tl::kSchemaVersion,
+      absl::GetFlag(FLAGS_block_cache_mb),
+      [](presence::storage::KvStore* store, int64_t from) { return tl::UpgradeStore(store, from); });
   if (!store.ok()) return presence::FailStartup(store.status());
 
   tl::GrpcRegistryClientOptions client_options;
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
   tl::OrganizationCache cache;
   tl::TimelineOptions timeline_options;
   timeline_options.check_registry = absl::GetFlag(FLAGS_check_registry);
+  timeline_options.request_id_retention = absl::GetFlag(FLAGS_request_id_retention);
   auto opened = tl::Timeline::Open(*std::move(store), registry.get(), &cache, timeline_options);
   if (!opened.ok()) return presence::FailStartup(opened.status());
   std::unique_ptr<tl::Timeline> timeline = *std::move(opened);
@@ -85,7 +93,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_seed)) {
     auto seed = presence::SeedText(tl::KosovoEvents(), absl::GetFlag(FLAGS_seed_file));
     if (!seed.ok()) return presence::FailStartup(seed.status());
-    auto created = tl::LoadSeedIfEmpty(*timeline, *seed);
+    auto created = tl::LoadSeedOnce(*timeline, *seed);
     if (!created.ok()) return presence::FailStartup(created.status());
     presence::LogInfo(*created > 0
                           ? absl::StrCat("seeded ", *created, " events")
@@ -112,7 +120,7 @@ int main(int argc, char** argv) {
                    "Registry revision the cache reflects.",
                    [&cache] { return static_cast<double>(cache.revision()); });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.timeline.v1.TimelineService",
-                                        {{"data_dir", data_dir}, {"registry", client_options.address}});
+                                        {{"store", presence::StoreIsShared() ? "postgresql" : data_dir}, {"registry", client_options.address}});
   if (!server.ok()) return presence::FailStartup(server.status());
   if (absl::Status s = presence::ServeUntilTerminated(
           **server, absl::GetFlag(FLAGS_port_file),

@@ -12,11 +12,14 @@ class Timeline;
 absl::string_view KosovoEvents();
 
 // Imports every event of `textproto` (an internal.SeedEvents in text format)
-// if and only if the timeline is empty; returns how many (0 when it was not
-// empty). The events reference the registry's embedded organizations; a test
-// checks that they all exist there, so the import does not ask the registry.
-absl::StatusOr<int> LoadSeedIfEmpty(Timeline& timeline,
-                                    absl::string_view textproto);
+// once per database (Timeline::SeedOnce): never into a database that was
+// seeded or written before, whatever it holds now, and once among replicas
+// starting together. Returns how many were created (0 if none). The events
+// reference the registry's embedded organizations; a test checks that they
+// all exist there, so the import does not ask the registry.
+// INVALID_ARGUMENT if the text does not parse; errors name the event
+// ("requests[i]").
+absl::StatusOr<int> LoadSeedOnce(Timeline& timeline, absl::string_view textproto);
 
 }  // namespace presence::timeline
 

@@ -22,7 +22,10 @@
 #include "services/common/partial_date.h"
 #include "services/common/resource_name.h"
 #include "services/common/standard_errors.h"
+#include "services/common/key_codec.h"
 #include "services/common/status_macros.h"
+#include "services/common/write/batch_create.h"
+#include "services/common/write/preconditions.h"
 #include "services/timeline/event_index.h"
 #include "services/timeline/organization_cache.h"
 #include "services/timeline/registry_client.h"
@@ -39,7 +42,6 @@ using ::presence::type::v1::PartialDate;
 constexpr char kCollection[] = "events";
 constexpr int kDefaultMaxEvents = 10;
 constexpr int kMaxMaxEvents = 100;
-constexpr int kMaxBatchCreate = 1000;
 
 // [lower(start), upper(end or start)] as day numbers.
 std::pair<int64_t, int64_t> Span(const Event& event) {
@@ -116,6 +118,7 @@ Event NewEvent(const Event& requested, absl::string_view id) {
   ClearOutputOnlyFields(&event);
   event.clear_etag();  // AIP-154: a precondition of updates only.
   event.set_name(ResourceName(kCollection, id));
+  ClearEmptyPartialDates(&event);
   return event;
 }
 
@@ -128,6 +131,15 @@ std::string NewEtag() {
 
 std::string OrgId(absl::string_view name) {
   return std::string(absl::StripPrefix(name, "organizations/"));
+}
+
+// ALREADY_EXISTS, EVENT_ALREADY_EXISTS, with ResourceInfo; `prefix` goes
+// before the message ("event_id: ").
+absl::Status EventAlreadyExistsError(absl::string_view name, absl::string_view prefix) {
+  return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(prefix, name, " already exists")))
+      .Reason(kEventAlreadyExists)
+      .Meta("event", name)
+      .Resource(kEventType, name);
 }
 
 // NOT_FOUND, EVENT_NOT_FOUND, with ResourceInfo.
@@ -156,19 +168,19 @@ bool IsPresenceKind(Organization::Kind kind) {
 
 namespace {
 
-// Adds the index entries of `event` (or their deletions) to `batch`, raising
-// `bounds` (and recording the raise in `batch`) for a new entry.
+// Writes the index entries of `event` (or their deletions) in `txn`, raising
+// `bounds` (and recording the raise in `txn`) for a new entry.
 void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
-                     storage::WriteBatch* batch) {
+                     storage::Transaction& txn) {
   const auto [lower, upper] = Span(event);
   const std::string id(absl::StripPrefix(event.name(), "events/"));
   // Covering entries: the event itself is the value (see event_index.h).
   const std::string value = remove ? "" : event.SerializeAsString();
   const auto apply = [&](storage::TableId table, const std::string& key) {
     if (remove) {
-      batch->Delete(table, key);
+      txn.Delete(table, key);
     } else {
-      batch->Put(table, key, value);
+      txn.Put(table, key, value);
     }
   };
   apply(kByStart, StartIndexKey(lower, upper, id));
@@ -177,73 +189,170 @@ void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
     apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
     apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
   }
-  if (!remove) bounds->Raise(upper - lower, kMeta, batch);
+  if (!remove) bounds->Raise(upper - lower, kMeta, txn);
 }
+
+// Rebuilds both indexes and the span bounds from the records (layouts 2
+// and 3 bucketed spans by octaves). Index keys start with a level byte
+// (by_start) or an organization id (by_org), never 0xFF, so [empty, 0xFF)
+// is all of them.
+absl::Status RebuildIndexes(storage::KvStore* store) {
+  PRESENCE_RETURN_IF_ERROR(store->Transact([](storage::Transaction& txn) {
+    const std::string end(1, '\xff');
+    txn.DeleteRange(kByStart, "", end);
+    txn.DeleteRange(kByOrg, "", end);
+    SpanBounds::ClearAll(kMeta, txn);
+    return absl::OkStatus();
+  }));
+  // A thousand events per transaction, each resuming after the last.
+  std::string after;
+  for (bool more = true; more;) {
+    PRESENCE_RETURN_IF_ERROR(store->Transact([&](storage::Transaction& txn) -> absl::Status {
+      PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+      std::vector<Event> events;
+      {
+        std::unique_ptr<storage::Iterator> it =
+            txn.NewIterator(kEvents, storage::ReadOptions{});
+        it->Seek(after);
+        if (!after.empty() && it->Valid() && it->key() == after) it->Next();
+        for (; it->Valid() && events.size() < 1000; it->Next()) {
+          PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(it->value(), it->key()));
+          event.set_name(ResourceName(kCollection, it->key()));
+          events.push_back(std::move(event));
+        }
+        PRESENCE_RETURN_IF_ERROR(it->status());
+      }
+      more = events.size() == 1000;
+      for (const Event& event : events) {
+        AddIndexEntries(event, /*remove=*/false, &bounds, txn);
+      }
+      if (!events.empty()) {
+        after = std::string(absl::StripPrefix(events.back().name(), "events/"));
+      }
+      return absl::OkStatus();
+    }));
+  }
+  return absl::OkStatus();
+}
+
+// Layout 5 keeps request ids with the time they were recorded (they
+// expire); older records get the upgrade's time. Records already converted
+// are left alone.
+absl::Status ConvertRequestRecords(storage::KvStore* store, absl::Time now) {
+  RequestIdOptions options;
+  options.table = kMeta;
+  options.now = [now] { return now; };
+  const RequestIds request_ids(options);
+  return store->Transact([&](storage::Transaction& txn) -> absl::Status {
+    storage::ReadOptions ro;
+    ro.lower_bound = "r/";
+    ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+    std::vector<std::pair<std::string, internal::StoredRequest>> old;
+    {
+      std::unique_ptr<storage::Iterator> it = txn.NewIterator(kMeta, ro);
+      for (it->Seek(ro.lower_bound); it->Valid(); it->Next()) {
+        internal::StoredRequest record;
+        if (record.ParseFromArray(it->value().data(),
+                                  static_cast<int>(it->value().size()))) {
+          old.emplace_back(std::string(it->key().substr(2)), std::move(record));
+        }
+      }
+      PRESENCE_RETURN_IF_ERROR(it->status());
+    }
+    for (const auto& [request_id, record] : old) {
+      // Converted records have a record time (field 3), which version-4
+      // records lack.
+      if (record.GetReflection()->GetUnknownFields(record).field_count() > 0) continue;
+      txn.Delete(kMeta, absl::StrCat("r/", request_id));
+      PRESENCE_RETURN_IF_ERROR(request_ids.Record(
+          txn, request_id, record.event_id(), record.result().SerializeAsString()));
+    }
+    return absl::OkStatus();
+  });
+}
+
+RequestIdOptions RequestIdOptionsOf(const TimelineOptions& options) {
+  RequestIdOptions out;
+  out.table = kMeta;
+  out.retention = options.request_id_retention;
+  out.now = options.now;
+  return out;
+}
+
+// The timeline's transactions: every rule they check is about a key they
+// write (an event id, a request id, a span bound record they replace), so
+// snapshot isolation suffices (see storage::TransactOptions) and concurrent
+// creates do not fail each other over neighbouring keys.
+storage::TransactOptions PerKeyWrites() {
+  storage::TransactOptions options;
+  options.snapshot_isolation = true;
+  return options;
+}
+
+// A create that read one state outside its transaction and found another
+// inside: it is planned again.
+absl::Status Changed() { return absl::AbortedError("changed meanwhile"); }
+bool IsChanged(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kAborted && s.message() == "changed meanwhile";
+}
+constexpr int kMaxPlanAttempts = 16;
+// meta: set once the seed data was loaded (or found unnecessary).
+constexpr char kSeededKey[] = "seeded";
 
 }  // namespace
 
-absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version) {
-  if (stored_version != 2 && stored_version != 3) {
+absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version,
+                          absl::Time now) {
+  if (stored_version < 2 || stored_version > 4) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no upgrade from timeline schema version ", stored_version));
   }
   // Versions 2 and 3 bucketed spans by octaves (3 added the all-spans runs
-  // and the span bounds): the indexes and the bounds are rebuilt from the
-  // records. Index keys start with a level byte (by_start) or an
-  // organization id (by_org), never 0xFF, so [empty, 0xFF) is all of them.
-  // An interrupted upgrade starts over.
-  storage::WriteBatch clear;
-  const std::string end(1, '\xff');
-  clear.DeleteRange(kByStart, "", end);
-  clear.DeleteRange(kByOrg, "", end);
-  SpanBounds::ClearAll(kMeta, &clear);
-  PRESENCE_RETURN_IF_ERROR(store->Write(clear));
-  SpanBounds bounds;
-  std::unique_ptr<storage::Iterator> it =
-      store->NewIterator(kEvents, storage::ReadOptions{});
-  storage::WriteBatch batch;
-  int64_t pending = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    PRESENCE_ASSIGN_OR_RETURN(Event event, ParseEvent(it->value(), it->key()));
-    event.set_name(ResourceName(kCollection, it->key()));
-    AddIndexEntries(event, /*remove=*/false, &bounds, &batch);
-    if (++pending == 1000) {
-      PRESENCE_RETURN_IF_ERROR(store->Write(batch));
-      batch = storage::WriteBatch();
-      pending = 0;
-    }
-  }
-  PRESENCE_RETURN_IF_ERROR(it->status());
-  return store->Write(batch);
+  // and the span bounds); version 4 could hold several span bound records
+  // per level. The indexes and the bounds are rebuilt from the records. An
+  // interrupted upgrade starts over.
+  PRESENCE_RETURN_IF_ERROR(RebuildIndexes(store));
+  return ConvertRequestRecords(store, now);
 }
 
 absl::StatusOr<std::unique_ptr<Timeline>> Timeline::Open(
     std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
     const OrganizationCache* cache, TimelineOptions options) {
-  PRESENCE_ASSIGN_OR_RETURN(std::unique_ptr<SpanBounds> bounds,
-                            SpanBounds::Load(store.get(), kMeta));
-  return std::unique_ptr<Timeline>(new Timeline(std::move(store), std::move(bounds),
-                                                registry, cache, std::move(options)));
+  if (options.request_id_retention < absl::Minutes(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request id retention ", absl::FormatDuration(options.request_id_retention),
+        " must be at least 1m"));
+  }
+  // Fails early if the store cannot be read.
+  PRESENCE_RETURN_IF_ERROR(SpanBounds::Load(store.get(), kMeta, nullptr).status());
+  return std::unique_ptr<Timeline>(
+      new Timeline(std::move(store), registry, cache, std::move(options)));
 }
 
 Timeline::Timeline(std::unique_ptr<storage::KvStore> store,
-                   std::unique_ptr<SpanBounds> span_bounds,
                    RegistryClient* registry, const OrganizationCache* cache,
                    TimelineOptions options)
     : store_(std::move(store)),
-      span_bounds_(std::move(span_bounds)),
       registry_(registry),
       cache_(cache),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      request_ids_(RequestIdOptionsOf(options_)) {}
 
 Timeline::~Timeline() = default;
 
-absl::StatusOr<bool> Timeline::IsEmpty() {
-  std::unique_ptr<storage::Iterator> it =
-      store_->NewIterator(kEvents, storage::ReadOptions{});
-  it->SeekToFirst();
-  PRESENCE_RETURN_IF_ERROR(it->status());
-  return !it->Valid();
+absl::StatusOr<bool> Timeline::EverWritten(storage::Transaction& txn) {
+  {
+    std::unique_ptr<storage::Iterator> it =
+        txn.NewIterator(kEvents, storage::ReadOptions{});
+    it->SeekToFirst();
+    PRESENCE_RETURN_IF_ERROR(it->status());
+    if (it->Valid()) return true;
+  }
+  PRESENCE_ASSIGN_OR_RETURN(const SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+  for (int level = 0; level < kIndexLevels; ++level) {
+    if (bounds.Bound(level) >= 0) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::optional<std::string>> Timeline::ReadRaw(
@@ -261,21 +370,15 @@ absl::StatusOr<Event> Timeline::GetEvent(absl::string_view name) {
 
 void Timeline::AppendCreation(const google::protobuf::Timestamp& now,
                               const std::string& principal, Event* event,
-                              storage::WriteBatch* batch) {
+                              SpanBounds* bounds, storage::Transaction& txn) {
   *event->mutable_create_time() = now;
   *event->mutable_update_time() = now;
   event->set_created_by(principal);
   event->set_updated_by(principal);
   event->set_etag(NewEtag());
   const std::string id(absl::StripPrefix(event->name(), "events/"));
-  batch->ExpectAbsent(kEvents, id);
-  batch->Put(kEvents, id, event->SerializeAsString());
-  IndexEntries(*event, /*remove=*/false, batch);
-}
-
-void Timeline::IndexEntries(const Event& event, bool remove,
-                            storage::WriteBatch* batch) {
-  AddIndexEntries(event, remove, span_bounds_.get(), batch);
+  txn.Put(kEvents, id, event->SerializeAsString());
+  AddIndexEntries(*event, /*remove=*/false, bounds, txn);
 }
 
 absl::Status Timeline::CheckOrganization(const std::string& name,
@@ -328,145 +431,151 @@ absl::Status Timeline::CheckOrganizations(const Event& event,
   return absl::OkStatus();
 }
 
+// The answer to a retry of `request_id` (for event `id`), or INVALID_ARGUMENT
+// if the id created another event.
+absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previous,
+                                               absl::string_view request_id,
+                                               absl::string_view id) {
+  if (previous.resource_id != id) {
+    return RequestIdReusedError(request_id, ResourceName(kCollection, previous.resource_id));
+  }
+  return ParseEvent(previous.result, id);
+}
+
 absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
                                             const CallContext& call) {
-  return Create(request, call, /*check_registry=*/true);
-}
-
-absl::StatusOr<Event> Timeline::ImportEvent(const Event& event) {
-  v1::CreateEventRequest request;
-  request.set_event_id(std::string(absl::StripPrefix(event.name(), "events/")));
-  *request.mutable_event() = event;
-  CallContext call;
-  call.principal = "seed";
-  return Create(request, call, /*check_registry=*/false);
-}
-
-absl::StatusOr<Event> Timeline::Create(const v1::CreateEventRequest& request,
-                                       const CallContext& call,
-                                       bool check_registry) {
   const std::string& id = request.event_id();
   PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
-  PRESENCE_RETURN_IF_ERROR(ValidateResourceId(id, "event_id"));
-  PRESENCE_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  PRESENCE_RETURN_IF_ERROR(CheckCreateEnvelope(
+      {"event_id", id, "event", request.has_event(), request.request_id()}));
   Event event = NewEvent(request.event(), id);
   PRESENCE_RETURN_IF_ERROR(ValidateEvent(event));
+  const std::string& request_id = request.request_id();
 
-  std::vector<absl::string_view> keys = {id};
-  const std::string request_key = absl::StrCat("r/", request.request_id());
-  if (!request.request_id().empty()) keys.push_back(request_key);
-  KeyLocks::Guard guard = locks_.LockAll(keys);
-
-  if (!request.request_id().empty()) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                              store_->Get(kMeta, request_key));
-    if (stored) {
-      internal::StoredRequest previous;
-      if (!previous.ParseFromString(*stored)) {
-        return absl::DataLossError("unreadable request record");
-      }
-      if (previous.event_id() != id) {
-        return RequestIdReusedError(request.request_id(),
-                                    ResourceName(kCollection, previous.event_id()));
-      }
-      return previous.result();
-    }
+  // A retry is answered, and a taken id refused, before the registry is
+  // asked (outside the transaction: it is another service); the
+  // transaction looks again.
+  if (!request_id.empty()) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
+                              request_ids_.Find(store_.get(), request_id));
+    if (previous) return PreviousResult(*previous, request_id, id);
   }
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
   if (existing) {
-    return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(event.name(), " already exists")))
-        .Reason(kEventAlreadyExists)
-        .Meta("event", event.name())
-        .Resource(kEventType, event.name());
+    return EventAlreadyExistsError(event.name(), "");
   }
-  if (check_registry) {
-    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
-  }
-  if (request.validate_only()) return event;
-
-  storage::WriteBatch batch;
-  AppendCreation(ToProtoTime(options_.now()), call.principal, &event, &batch);
-  if (!request.request_id().empty()) {
-    internal::StoredRequest record;
-    record.set_event_id(id);
-    *record.mutable_result() = event;
-    batch.Put(kMeta, request_key, record.SerializeAsString());
-  }
-  PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
-  return event;
+  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
+  Event result;
+  PRESENCE_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
+    if (!request_id.empty()) {
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
+                                request_ids_.Find(txn, request_id));
+      if (previous) {
+        PRESENCE_ASSIGN_OR_RETURN(result, PreviousResult(*previous, request_id, id));
+        return absl::OkStatus();
+      }
+    }
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(kEvents, id));
+    if (raw) return EventAlreadyExistsError(event.name(), "");
+    result = event;
+    if (request.validate_only()) return absl::OkStatus();
+    PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+    AppendCreation(ToProtoTime(options_.now()), call.principal, &result, &bounds, txn);
+    if (!request_id.empty()) {
+      PRESENCE_RETURN_IF_ERROR(
+          request_ids_.Record(txn, request_id, id, result.SerializeAsString()));
+    }
+    return absl::OkStatus();
+  }, PerKeyWrites()));
+  if (!request_id.empty()) (void)request_ids_.SweepIfDue(store_.get());  // Best effort.
+  return result;
 }
 
 absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreateEvents(
     const v1::BatchCreateEventsRequest& request, const CallContext& call) {
+  return BatchCreate(request, call, options_.check_registry, /*seed=*/false);
+}
+
+absl::StatusOr<int> Timeline::SeedOnce(const std::vector<Event>& events) {
+  v1::BatchCreateEventsRequest request;
+  for (const Event& event : events) {
+    v1::CreateEventRequest* create = request.add_requests();
+    create->set_event_id(std::string(absl::StripPrefix(event.name(), "events/")));
+    *create->mutable_event() = event;
+  }
+  CallContext call;
+  call.principal = "seed";
+  PRESENCE_ASSIGN_OR_RETURN(v1::BatchCreateEventsResponse created,
+                            BatchCreate(request, call, /*check_registry=*/false,
+                                        /*seed=*/true));
+  return created.events_size();
+}
+
+absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
+    const v1::BatchCreateEventsRequest& request, const CallContext& call,
+    bool check_registry, bool seed) {
   const int n = request.requests_size();
-  if (n == 0) {
-    return ErrorBuilder(absl::InvalidArgumentError("requests: at least one is required"))
-        .Reason(kFieldRequired)
-        .Meta("field", "requests");
-  }
-  if (n > kMaxBatchCreate) {
-    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
-               "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed")))
-        .Reason(kLimitExceeded)
-        .Meta("field", "requests")
-        .Meta("limit", absl::StrCat(kMaxBatchCreate));
-  }
-  const auto in_request = [](int i, const absl::Status& s) {
-    return PrefixFieldPath(s, absl::StrCat("requests[", i, "]."));
-  };
   std::vector<Event> events;
-  std::set<std::string> ids;
   std::map<std::string, std::string> organizations;  // name -> first field
-  for (int i = 0; i < n; ++i) {
-    const v1::CreateEventRequest& create = request.requests(i);
-    if (absl::Status s = CheckRequiredFields(create, "", Nested::kSkip); !s.ok()) {
-      return in_request(i, s);
-    }
-    if (absl::Status s = ValidateResourceId(create.event_id(), "event_id"); !s.ok()) {
-      return in_request(i, s);
-    }
-    if (!ids.insert(create.event_id()).second) {
-      return in_request(i, DuplicateEntryError(
-                               "event_id", absl::StrCat("event_id: \"", create.event_id(),
-                                                        "\" is created twice in this request")));
-    }
-    Event event = NewEvent(create.event(), create.event_id());
-    if (absl::Status s = ValidateEvent(event); !s.ok()) return in_request(i, s);
-    for (int j = 0; j < event.organizations_size(); ++j) {
-      organizations.emplace(event.organizations(j),
-                            absl::StrCat("requests[", i, "].event.organizations[", j, "]"));
-    }
-    events.push_back(std::move(event));
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckBatchCreate(
+      n,
+      [&](int i) -> CreateEnvelope {
+        const v1::CreateEventRequest& create = request.requests(i);
+        return {"event_id", create.event_id(), "event", create.has_event(), ""};
+      },
+      [&](int i) {
+        PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request.requests(i), "", Nested::kSkip));
+        events.push_back(NewEvent(request.requests(i).event(),
+                                  request.requests(i).event_id()));
+        const Event& event = events.back();
+        PRESENCE_RETURN_IF_ERROR(ValidateEvent(event));
+        for (int j = 0; j < event.organizations_size(); ++j) {
+          organizations.emplace(
+              event.organizations(j),
+              absl::StrCat("requests[", i, "].event.organizations[", j, "]"));
+        }
+        return absl::OkStatus();
+      }));
   // Each distinct organization is checked once.
-  if (options_.check_registry) {
+  if (check_registry) {
     for (const auto& [name, field] : organizations) {
       PRESENCE_RETURN_IF_ERROR(CheckOrganization(name, field, call));
     }
   }
-  const std::vector<absl::string_view> keys(ids.begin(), ids.end());
-  KeyLocks::Guard guard = locks_.LockAll(keys);
-  for (int i = 0; i < n; ++i) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                              ReadRaw(request.requests(i).event_id()));
-    if (existing) {
-      return in_request(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
-                                   "event_id: ", events[i].name(), " already exists")))
-                               .Reason(kEventAlreadyExists)
-                               .Meta("event", events[i].name())
-                               .Resource(kEventType, events[i].name()));
-    }
-  }
   v1::BatchCreateEventsResponse response;
-  if (request.validate_only()) {
-    for (Event& e : events) *response.add_events() = std::move(e);
-    return response;
-  }
-  const google::protobuf::Timestamp now = ToProtoTime(options_.now());
-  storage::WriteBatch batch;
-  for (Event& event : events) AppendCreation(now, call.principal, &event, &batch);
-  PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
-  for (Event& e : events) *response.add_events() = std::move(e);
+  PRESENCE_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
+    response.Clear();
+    if (seed) {
+      // Once per database: the marker says it was seeded; a database that
+      // ever held an event (span bounds are never removed) is not seeded
+      // either, and is marked so.
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> marker,
+                                txn.Get(kMeta, kSeededKey));
+      if (marker) return absl::OkStatus();
+      PRESENCE_ASSIGN_OR_RETURN(const bool written, EverWritten(txn));
+      txn.Put(kMeta, kSeededKey, "");
+      if (written) return absl::OkStatus();
+    }
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(request.requests(i).event_id());
+    PRESENCE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> existing,
+                              txn.MultiGet(kEvents, ids));
+    for (int i = 0; i < n; ++i) {
+      if (existing[i]) return InRequest(i, EventAlreadyExistsError(events[i].name(), "event_id: "));
+    }
+    if (request.validate_only()) {
+      for (const Event& e : events) *response.add_events() = e;
+      return absl::OkStatus();
+    }
+    PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+    const google::protobuf::Timestamp now = ToProtoTime(options_.now());
+    for (const Event& e : events) {
+      Event event = e;
+      AppendCreation(now, call.principal, &event, &bounds, txn);
+      *response.add_events() = std::move(event);
+    }
+    return absl::OkStatus();
+  }, PerKeyWrites()));
   return response;
 }
 
@@ -481,55 +590,65 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
       ResolveUpdateMask(request.event(),
                         request.has_update_mask() ? &request.update_mask()
                                                   : nullptr));
-  KeyLocks::Guard guard = locks_.LockAll({id});
-  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
-  if (!raw) {
-    return EventNotFoundError(request.event().name());
-  }
-  PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
-  if (!request.event().etag().empty() &&
-      request.event().etag() != current.etag()) {
-    return EtagMismatchError("event.etag", request.event().etag(), current.etag(),
-                             current.name(), kEventType);
-  }
-  Event updated = current;
-  ApplyUpdateMask(request.event(), mask, &updated);
-  // Output-only fields, the name and the etag come from the current version.
-  CopyOutputOnlyFields(current, &updated);
-  updated.set_name(current.name());
-  updated.set_etag(current.etag());
-  PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
-  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, call));
-  if (request.validate_only()) return updated;
+  // The update is planned from the current version outside a transaction
+  // (its organizations are checked against the registry, another service),
+  // then committed if the version is still the same, else planned again.
+  for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
+    if (!raw) return EventNotFoundError(request.event().name());
+    PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("event.etag", request.event().etag(),
+                                       current.etag(), current.name(), kEventType));
+    Event updated = current;
+    ApplyUpdateMask(request.event(), mask, &updated);
+    ClearEmptyPartialDates(&updated);
+    // Output-only fields, the name and the etag come from the current version.
+    CopyOutputOnlyFields(current, &updated);
+    updated.set_name(current.name());
+    updated.set_etag(current.etag());
+    // Nothing changes: nothing is written (same etag and update time).
+    if (Unchanged(current, updated)) return current;
+    PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
+    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(updated, call));
+    if (request.validate_only()) return updated;
 
-  *updated.mutable_update_time() = ToProtoTime(options_.now());
-  updated.set_updated_by(call.principal);
-  updated.set_etag(NewEtag());
-  storage::WriteBatch batch;
-  batch.ExpectValue(kEvents, id, *raw);
-  IndexEntries(current, /*remove=*/true, &batch);
-  IndexEntries(updated, /*remove=*/false, &batch);
-  batch.Put(kEvents, id, updated.SerializeAsString());
-  PRESENCE_RETURN_IF_ERROR(store_->Write(batch));
-  return updated;
+    *updated.mutable_update_time() = ToProtoTime(options_.now());
+    updated.set_updated_by(call.principal);
+    updated.set_etag(NewEtag());
+    absl::Status committed = store_->Transact([&](storage::Transaction& txn) -> absl::Status {
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> now_raw, txn.Get(kEvents, id));
+      if (now_raw != raw) return Changed();
+      PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+      AddIndexEntries(current, /*remove=*/true, &bounds, txn);
+      AddIndexEntries(updated, /*remove=*/false, &bounds, txn);
+      txn.Put(kEvents, id, updated.SerializeAsString());
+      return absl::OkStatus();
+    }, PerKeyWrites());
+    if (IsChanged(committed)) continue;
+    PRESENCE_RETURN_IF_ERROR(committed);
+    return updated;
+  }
+  return ErrorBuilder(absl::AbortedError(absl::StrCat(
+             request.event().name(), " changed too often while being updated; retry")))
+      .Reason(kConcurrentModification)
+      .Meta("event", request.event().name())
+      .RetryAfter(absl::Milliseconds(100));
 }
 
 absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id, ParseResourceName(request.name(), kCollection, "name"));
-  KeyLocks::Guard guard = locks_.LockAll({id});
-  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
-  if (!raw) return EventNotFoundError(request.name());
-  PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
-  if (!request.etag().empty() && request.etag() != current.etag()) {
-    return EtagMismatchError("etag", request.etag(), current.etag(), current.name(),
-                             kEventType);
-  }
-  storage::WriteBatch batch;
-  batch.ExpectValue(kEvents, id, *raw);
-  IndexEntries(current, /*remove=*/true, &batch);
-  batch.Delete(kEvents, id);
-  return store_->Write(batch);
+  return store_->Transact([&](storage::Transaction& txn) -> absl::Status {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(kEvents, id));
+    if (!raw) return EventNotFoundError(request.name());
+    PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("etag", request.etag(), current.etag(),
+                                       current.name(), kEventType));
+    SpanBounds unused;  // Removals raise nothing.
+    AddIndexEntries(current, /*remove=*/true, &unused, txn);
+    txn.Delete(kEvents, id);
+    return absl::OkStatus();
+  }, PerKeyWrites());
 }
 
 absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
@@ -582,8 +701,13 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
     }
   }
 
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
-  query.span_bounds = span_bounds_.get();  // After the snapshot: see WindowQuery.
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
+  // Read in the query's snapshot: whichever replica wrote an event, its
+  // span bound comes with it.
+  PRESENCE_ASSIGN_OR_RETURN(const SpanBounds bounds,
+                            SpanBounds::Load(store_.get(), kMeta, snapshot.get()));
+  query.span_bounds = &bounds;
   WindowScan scan(store_.get(), kByStart, kByOrg, snapshot.get(), query);
   v1::ListEventsResponse response;
   std::string last_key;
@@ -653,7 +777,8 @@ absl::StatusOr<Presence> Timeline::GetPresence(
   Presence presence;
   *presence.mutable_date() = request.date();
   presence.set_registry_revision(cache_->revision());
-  std::shared_ptr<const storage::Snapshot> snapshot = store_->GetSnapshot();
+  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
+                            store_->GetSnapshot());
   for (const Organization& org : cache_->All()) {
     if (org.state() == Organization::DELETED) continue;
     if (kinds.empty() ? !IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {

@@ -9,23 +9,25 @@
 //   by_start  see event_index.h -> Event (window queries)
 //   by_org    see event_index.h -> Event (per-organization window queries,
 //             and per-organization runs for queries without a lower bound)
-//   meta      "r/" {request_id} -> internal.StoredRequest
+//   meta      request-id records (services/common/write/request_ids.h)
 //             "span_bound/" ... -> "" (SpanBounds, event_index.h)
-// Every write is one atomic, synced batch of the record and all its index
-// entries.
+//             "seeded"          -> "" once the seed data was loaded
+// Every write is one transaction of the store: the record, all its index
+// entries and the span bounds they raise.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/call_context.h"
-#include "services/common/key_locks.h"
 #include "services/common/storage/kv_store.h"
+#include "services/common/write/request_ids.h"
 
 namespace google::protobuf {
 class Timestamp;
@@ -61,13 +63,17 @@ inline constexpr const char* kTableNames[] = {"events", "by_start", "by_org",
 // 2: covering indexes (index entries hold the event).
 // 3: by_org's all-spans runs and the span bounds in meta (event_index.h).
 // 4: span levels by half-octaves instead of octaves.
-inline constexpr int64_t kSchemaVersion = 4;
+// 5: one span bound record per level; request-id records with their time,
+//    expiring (services/common/write/request_ids.h).
+inline constexpr int64_t kSchemaVersion = 5;
 
 // Brings a store of an older schema version up to kSchemaVersion in place
-// (for RocksDbOptions::upgrade). Idempotent: an upgrade interrupted by a
-// crash is redone at the next start. Errors: FAILED_PRECONDITION for a
-// version it cannot upgrade, and those of the store.
-absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version);
+// (for StoreOptions::upgrade); `now` stamps converted request-id records.
+// Idempotent: an upgrade interrupted by a crash is redone at the next
+// start. Errors: FAILED_PRECONDITION for a version it cannot upgrade, and
+// those of the store.
+absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version,
+                          absl::Time now = absl::Now());
 
 struct TimelineOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
@@ -75,9 +81,15 @@ struct TimelineOptions {
   // the cache while it follows the registry live). Off only for benchmarks
   // and trusted bulk loads.
   bool check_registry = true;
+  // How long a CreateEvent request_id is remembered (AIP-155): retries
+  // within it return the first result.
+  absl::Duration request_id_retention = absl::Hours(24);
 };
 
-// Thread-safe. Reads never block on writers or on the registry.
+// Thread-safe, and safe to run as several replicas (processes) over one
+// shared store: every write is one serializable transaction of the store,
+// and nothing a query depends on is kept in memory (span bounds are read in
+// each query's snapshot). Reads never block on writers or on the registry.
 class Timeline {
  public:
   // `registry` and `cache` are not owned and must outlive the Timeline.
@@ -90,8 +102,12 @@ class Timeline {
   Timeline& operator=(const Timeline&) = delete;
   ~Timeline();
 
-  // True if no event was ever written.
-  absl::StatusOr<bool> IsEmpty();
+  // Loads `events` (trusted seed data: validated, not checked against the
+  // registry) in one transaction, once per database: unless the database
+  // was seeded before, or ever held an event, in which case it is only
+  // marked as seeded. Concurrent replicas seed it once between them.
+  // Returns how many events were created.
+  absl::StatusOr<int> SeedOnce(const std::vector<v1::Event>& events);
 
   // `call.deadline` is the deadline of the request being served: calls into
   // the registry made for it never outlive it; `call.principal` is recorded
@@ -115,39 +131,37 @@ class Timeline {
 
   storage::KvStore* store() { return store_.get(); }
 
-  // Writes a trusted event (the embedded data set) without asking the
-  // registry; validated otherwise like CreateEvent.
-  absl::StatusOr<v1::Event> ImportEvent(const v1::Event& event);
 
  private:
-  Timeline(std::unique_ptr<storage::KvStore> store,
-           std::unique_ptr<SpanBounds> span_bounds, RegistryClient* registry,
+  Timeline(std::unique_ptr<storage::KvStore> store, RegistryClient* registry,
            const OrganizationCache* cache, TimelineOptions options);
-  absl::StatusOr<v1::Event> Create(const v1::CreateEventRequest& request,
-                                   const CallContext& call, bool check_registry);
+  absl::StatusOr<v1::BatchCreateEventsResponse> BatchCreate(
+      const v1::BatchCreateEventsRequest& request, const CallContext& call,
+      bool check_registry, bool seed);
+  // True if the store ever held an event.
+  static absl::StatusOr<bool> EverWritten(storage::Transaction& txn);
   // Every organization of `event` exists and is live in the registry.
   absl::Status CheckOrganizations(const v1::Event& event, const CallContext& call);
   absl::Status CheckOrganization(const std::string& name, const std::string& field,
                                  const CallContext& call);
   absl::StatusOr<std::optional<std::string>> ReadRaw(absl::string_view id);
-  // Stamps a new event's output fields and adds its record and index
-  // entries to `batch`, conditional on the id being free.
+  // Stamps a new event's output fields and writes its record and index
+  // entries in `txn` (raising `bounds`, loaded in `txn`).
   void AppendCreation(const google::protobuf::Timestamp& now,
                       const std::string& principal, v1::Event* event,
-                      storage::WriteBatch* batch);
-  // Adds the index entries of `event` (or their deletions) to `batch`.
-  void IndexEntries(const v1::Event& event, bool remove,
-                    storage::WriteBatch* batch);
+                      SpanBounds* bounds, storage::Transaction& txn);
+  static absl::StatusOr<v1::Event> PreviousResult(
+      const RequestIds::Stored& previous, absl::string_view request_id,
+      absl::string_view id);
   absl::StatusOr<std::vector<v1::Event>> RecentEvents(
       const std::string& organization_id, int64_t until_day, int limit,
       const storage::Snapshot* snapshot);
 
   std::unique_ptr<storage::KvStore> store_;
-  const std::unique_ptr<SpanBounds> span_bounds_;
   RegistryClient* const registry_;
   const OrganizationCache* const cache_;
   TimelineOptions options_;
-  KeyLocks locks_;
+  RequestIds request_ids_;
 };
 
 }  // namespace presence::timeline

@@ -51,7 +51,7 @@ class EventsSeedTest : public ::testing::Test {
         {});
     ASSERT_THAT(reg, IsOk());
     registry_ = *std::move(reg);
-    ASSERT_THAT(registry::LoadSeedIfEmpty(*registry_, registry::KosovoSeed()),
+    ASSERT_THAT(registry::LoadSeedOnce(*registry_, registry::KosovoSeed()),
                 IsOk());
     registry::v1::ListOrganizationsRequest all;
     all.set_page_size(1000);
@@ -68,7 +68,7 @@ class EventsSeedTest : public ::testing::Test {
         &fake_, &cache_);
     ASSERT_THAT(opened, IsOk());
     timeline_ = *std::move(opened);
-    auto created = timeline::LoadSeedIfEmpty(*timeline_, timeline::KosovoEvents());
+    auto created = timeline::LoadSeedOnce(*timeline_, timeline::KosovoEvents());
     ASSERT_THAT(created, IsOk());
     created_ = *created;
   }
@@ -101,6 +101,31 @@ class EventsSeedTest : public ::testing::Test {
   std::unique_ptr<timeline::Timeline> timeline_;
   int created_ = 0;
 };
+
+// Issue 12, defect 6: seeding happens once per database. Deleting every
+// event and starting again (the Kubernetes base runs with --seed=true) must
+// not bring the seed events back.
+TEST_F(EventsSeedTest, SeedIsLoadedOncePerDatabaseNeverAgain) {
+  ASSERT_GT(created_, 0);
+  for (const Event& e : AllEvents()) {
+    timeline::v1::DeleteEventRequest del;
+    del.set_name(e.name());
+    ASSERT_THAT(timeline_->DeleteEvent(del), IsOk());
+  }
+  ASSERT_TRUE(AllEvents().empty());
+  // A restart: a new Timeline over the same database.
+  timeline_.reset();
+  auto reopened = timeline::Timeline::Open(
+      Open(dir_.Sub("timeline"), {std::begin(timeline::kTableNames),
+                                  std::end(timeline::kTableNames)}),
+      &fake_, &cache_);
+  ASSERT_THAT(reopened, IsOk());
+  timeline_ = *std::move(reopened);
+  auto again = timeline::LoadSeedOnce(*timeline_, timeline::KosovoEvents());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(*again, 0);
+  EXPECT_TRUE(AllEvents().empty());
+}
 
 TEST_F(EventsSeedTest, EveryDatedEventOfTheFactSheetIsThere) {
   EXPECT_GE(created_, 13);

@@ -44,7 +44,7 @@ class SeedDataTest : public ::testing::Test {
     auto opened = Registry::Open(*std::move(store), {});
     ASSERT_THAT(opened, IsOk());
     registry_ = *std::move(opened);
-    auto created = registry::LoadSeedIfEmpty(*registry_, registry::KosovoSeed());
+    auto created = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
     ASSERT_THAT(created, IsOk());
     created_ = *created;
     fact_sheet_ = testing::ReadFile(PRESENCE_FACT_SHEET);
@@ -284,10 +284,10 @@ TEST_F(SeedDataTest, ActiveOnFollowsLifespansAndSaysOnWhatBasis) {
 }
 
 TEST_F(SeedDataTest, SeedNeverOverwritesExistingData) {
-  auto again = registry::LoadSeedIfEmpty(*registry_, registry::KosovoSeed());
+  auto again = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(*again, 0);
-  auto bad = registry::LoadSeedIfEmpty(*registry_, "organizations { bogus: 1 }");
+  auto bad = registry::LoadSeedOnce(*registry_, "organizations { bogus: 1 }");
   EXPECT_THAT(bad, testing::StatusIs(absl::StatusCode::kInvalidArgument,
                                      ::testing::HasSubstr("line 1")));
 }

@@ -303,13 +303,13 @@ TEST_F(RegistryServiceTest, BadInputsGetPreciseStatuses) {
       {"watch: negative", [this] { WatchOrganizationsRequest r; r.set_start_revision(-1); auto c = Ctx(); auto reader = stub().WatchOrganizations(c.get(), r); OrganizationChange ch; while (reader->Read(&ch)) {} return reader->Finish(); }, absl::StatusCode::kInvalidArgument, "start_revision: -1"},
       {"watch: ahead", [this] { WatchOrganizationsRequest r; r.set_start_revision(1000); auto c = Ctx(); auto reader = stub().WatchOrganizations(c.get(), r); OrganizationChange ch; while (reader->Read(&ch)) {} return reader->Finish(); }, absl::StatusCode::kOutOfRange, "ahead"},
   };
-  const int64_t revision_before = server_->registry().CurrentRevision();
+  const int64_t revision_before = *server_->registry().CurrentRevision();
   for (const BadCase& c : cases) {
     SCOPED_TRACE(c.label);
     EXPECT_THAT(c.call(), StatusIs(c.code, HasSubstr(c.message_part)));
   }
   // No failed call wrote anything.
-  EXPECT_EQ(server_->registry().CurrentRevision(), revision_before);
+  EXPECT_EQ(*server_->registry().CurrentRevision(), revision_before);
   (void)parent;
 }
 
@@ -360,13 +360,13 @@ TEST_F(RegistryServiceTest, BatchCreateIsAtomicAndOrdered) {
   for (int i = 0; i < 1001; ++i) add(absl::StrFormat("x%d", i), "", "");
   EXPECT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 1000")));
-  EXPECT_EQ(server_->registry().CurrentRevision(), 2);
+  EXPECT_EQ(*server_->registry().CurrentRevision(), 2);
 
   // A full batch is one write, and the watch sees each creation in order.
   request.Clear();
   for (int i = 0; i < 1000; ++i) add(absl::StrFormat("y%04d", i), "", "");
   ASSERT_THAT(stub().BatchCreateOrganizations(Ctx().get(), request, &response), IsOk());
-  EXPECT_EQ(server_->registry().CurrentRevision(), 1002);
+  EXPECT_EQ(*server_->registry().CurrentRevision(), 1002);
   WatchOrganizationsRequest watch;
   watch.set_start_revision(2);
   auto context = Ctx();
@@ -508,7 +508,7 @@ TEST_F(RegistryServiceTest, ValidateOnlyWritesNothing) {
   Organization got;
   EXPECT_THAT(Get("organizations/isg", &got),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_EQ(server_->registry().CurrentRevision(), 0);
+  EXPECT_EQ(*server_->registry().CurrentRevision(), 0);
 
   // validate_only still validates.
   request.mutable_organization()->clear_display_name();
@@ -996,7 +996,7 @@ TEST_F(RegistryServiceTest, WatchOlderThanRetainedHistoryIsOutOfRange) {
 
   // The current revision survives a restart (it is read from the log).
   Restart(options);
-  EXPECT_EQ(server_->registry().CurrentRevision(), 70);
+  EXPECT_EQ(*server_->registry().CurrentRevision(), 70);
   Organization next = MustCreate("after-restart", MakeOrg("N"));
   EXPECT_EQ(next.revision(), 71);
 }

@@ -192,6 +192,26 @@ TEST_F(TimelineServiceTest, CreateGetUpdateDelete) {
   EXPECT_TRUE(ListAll(history).empty()) << "run entries left";
 }
 
+// Issue 12, defect 4: an empty mask path is refused, naming it, and an
+// update that changes nothing writes nothing (same etag and update time).
+TEST_F(TimelineServiceTest, EmptyMaskPathsAreRefusedAndNoOpUpdatesWriteNothing) {
+  Event created;
+  ASSERT_THAT(Create("noop", MakeEvent("2008-12-09"), &created), IsOk());
+  UpdateEventRequest update;
+  update.mutable_event()->set_name(created.name());
+  update.mutable_event()->set_title(created.title());
+  update.mutable_update_mask()->add_paths("");
+  Event updated;
+  EXPECT_THAT(stub_->UpdateEvent(Ctx().get(), update, &updated),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("update_mask: \"\"")));
+  update.mutable_update_mask()->set_paths(0, "title");
+  ASSERT_THAT(stub_->UpdateEvent(Ctx().get(), update, &updated), IsOk());
+  EXPECT_EQ(updated.DebugString(), created.DebugString());
+  update.mutable_update_mask()->set_paths(0, "etag");  // Output-only: nothing.
+  ASSERT_THAT(stub_->UpdateEvent(Ctx().get(), update, &updated), IsOk());
+  EXPECT_EQ(updated.etag(), created.etag());
+}
+
 TEST_F(TimelineServiceTest, BadInputsGetPreciseStatuses) {
   MustCreate("existing", MakeEvent("2009"));
   const auto create = [this](const std::string& id, std::function<void(Event*)> edit,

@@ -91,17 +91,6 @@ TEST(JsonTest, UsesProtobufsMappingBothWays) {
   EXPECT_EQ(IdOf("events/a-b"), "a-b");
 }
 
-TEST(ExitCodeTest, MapsStatusCodesToDocumentedExitCodes) {
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kOk), 0);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kNotFound), kExitNotFound);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kInvalidArgument), kExitInvalid);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kUnavailable), kExitUnavailable);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kDeadlineExceeded), kExitUnavailable);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kAborted), kExitConflict);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kPermissionDenied), kExitDenied);
-  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kInternal), kExitError);
-}
-
 TEST(ReportTest, PresenceReadsLikeAReport) {
   timeline::v1::Presence presence;
   presence.mutable_date()->set_year(2009);

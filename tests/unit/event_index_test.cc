@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/key_codec.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/timeline/event_index.h"
 #include "tests/testing/status_matchers.h"
@@ -75,15 +76,27 @@ class WindowScanTest : public ::testing::Test {
   }
 
   void Add(const TestEvent& e) {
-    storage::WriteBatch batch;
-    batch.Put(0, StartIndexKey(e.lower, e.upper, e.id), "");
-    for (const auto& org : e.orgs) {
-      batch.Put(1, OrgIndexKey(org, e.lower, e.upper, e.id), "");
-      batch.Put(1, OrgRunKey(org, e.lower, e.upper, e.id), "");
-    }
-    bounds_.Raise(e.upper - e.lower, kMeta, &batch);
-    ASSERT_THAT(store_->Write(batch), IsOk());
+    ASSERT_THAT(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
+      txn.Put(0, StartIndexKey(e.lower, e.upper, e.id), "");
+      for (const auto& org : e.orgs) {
+        txn.Put(1, OrgIndexKey(org, e.lower, e.upper, e.id), "");
+        txn.Put(1, OrgRunKey(org, e.lower, e.upper, e.id), "");
+      }
+      absl::StatusOr<SpanBounds> bounds = SpanBounds::Load(txn, kMeta);
+      if (!bounds.ok()) return bounds.status();
+      bounds->Raise(e.upper - e.lower, kMeta, txn);
+      bounds_ = *bounds;
+      return absl::OkStatus();
+    }), IsOk());
     events_.push_back(e);
+  }
+
+  // The span bound records in the meta table.
+  int BoundRecords() {
+    std::unique_ptr<storage::Iterator> it = store_->NewIterator(kMeta, {});
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
   }
 
   // Every id the scan yields, optionally resuming page by page.
@@ -204,28 +217,43 @@ TEST_F(WindowScanTest, MatchesBruteForceOnRandomData) {
 }
 
 TEST_F(WindowScanTest, SpanBoundsAreTheLongestSpanPerLevelAndPersist) {
-  Add({0, 1000, "long", {"x"}});  // Level 20 (725..1023).
-  Add({0, 600, "shorter", {"x"}});
+  Add({0, 750, "long", {"x"}});  // Level 20 (725..1023).
+  auto before = store_->GetSnapshot();
+  ASSERT_THAT(before, IsOk());
+  Add({0, 1000, "longer", {"x"}});
+  Add({0, 800, "shorter", {"x"}});  // Not a raise.
   Add({5, 5, "instant", {"x"}});
   EXPECT_EQ(bounds_.Bound(SpanLevel(1000)), 1000);
   EXPECT_EQ(bounds_.Bound(0), 0);
   EXPECT_EQ(bounds_.Bound(SpanLevel(3)), -1);
-  // Two raises of one level in flight at once: both records are written, so
-  // whichever commits last the larger one survives.
-  storage::WriteBatch first, second;
-  SpanBounds racing;
-  racing.Raise(750, kMeta, &first);
-  racing.Raise(900, kMeta, &second);
-  racing.Raise(800, kMeta, &second);  // Not a raise: nothing written.
-  EXPECT_EQ(second.ops().size(), 1u);
-  ASSERT_THAT(store_->Write(second), IsOk());
-  ASSERT_THAT(store_->Write(first), IsOk());
-  auto loaded = SpanBounds::Load(store_.get(), kMeta);
+  // One record per level used: a raise replaces the level's record.
+  EXPECT_EQ(BoundRecords(), 2);
+  auto loaded = SpanBounds::Load(store_.get(), kMeta, nullptr);
   ASSERT_THAT(loaded, IsOk());
-  EXPECT_EQ((*loaded)->Bound(SpanLevel(1000)), 1000);
-  EXPECT_EQ((*loaded)->Bound(SpanLevel(750)), 1000);
-  EXPECT_EQ((*loaded)->Bound(0), 0);
-  EXPECT_EQ((*loaded)->Bound(SpanLevel(3)), -1);
+  EXPECT_EQ(loaded->Bound(SpanLevel(1000)), 1000);
+  EXPECT_EQ(loaded->Bound(SpanLevel(750)), 1000);
+  EXPECT_EQ(loaded->Bound(0), 0);
+  EXPECT_EQ(loaded->Bound(SpanLevel(3)), -1);
+  // A snapshot's bounds are those of its events.
+  auto old = SpanBounds::Load(store_.get(), kMeta, before->get());
+  ASSERT_THAT(old, IsOk());
+  EXPECT_EQ(old->Bound(SpanLevel(1000)), 750);
+  EXPECT_EQ(old->Bound(0), -1);
+}
+
+TEST_F(WindowScanTest, SeveralRecordsOfALevelCountAsTheLargest) {
+  // Layouts before 5 wrote a record per raise.
+  storage::WriteBatch batch;
+  for (int64_t span : {730, 900, 800}) {
+    std::string key = "span_bound/";
+    key.push_back(static_cast<char>(SpanLevel(span)));
+    AppendInt64(&key, span);
+    batch.Put(kMeta, key, "");
+  }
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  auto loaded = SpanBounds::Load(store_.get(), kMeta, nullptr);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(loaded->Bound(SpanLevel(900)), 900);
 }
 
 TEST_F(WindowScanTest, EventsBeyondTheRecordedBoundAreNotScanned) {

@@ -2,6 +2,10 @@
 // gRPC, over a real store: the rules of every method, and the invariants
 // that must hold under concurrent writers (alias claims, children of
 // deleted parents, parent cycles, request ids, consecutive revisions).
+// Built twice: registry_test over RocksDB (label unit) and
+// registry_postgres_test over PostgreSQL (label postgres), where the same
+// invariants must also hold between two Registry instances (replicas) on
+// one database.
 
 #include <algorithm>
 #include <atomic>
@@ -18,10 +22,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/key_codec.h"
 #include "services/registry/registry.h"
+#include "services/registry/registry_internal.pb.h"
+#include "services/registry/seed.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
-#include "tests/testing/test_server.h"
+#include "tests/testing/store_engines.h"
+#include "tests/testing/subprocess.h"
 
 namespace presence {
 namespace {
@@ -69,19 +76,38 @@ DeleteOrganizationRequest DeleteRequest(const std::string& id) {
   return request;
 }
 
+#ifdef PRESENCE_TEST_POSTGRES
+using Engine = testing::PostgresEngine;
+#else
+using Engine = testing::RocksEngine;
+#endif
+
 class RegistryTest : public ::testing::Test {
  protected:
-  void SetUp() override { Reopen(); }
+  void SetUp() override {
+    ASSERT_THAT(engine_.Init(), IsOk());
+    Reopen();
+  }
+
+  // Another Registry over the store (a replica: only on shared engines).
+  std::unique_ptr<Registry> Open(RegistryOptions options = {}) {
+    options.now = [this] { return Now(); };
+    storage::StoreOptions store_options;
+    store_options.tables.assign(std::begin(registry::kTableNames),
+                                std::end(registry::kTableNames));
+    store_options.schema_version = registry::kSchemaVersion;
+    auto store = engine_.Open(store_options);
+    EXPECT_THAT(store, IsOk());
+    if (!store.ok()) return nullptr;
+    auto opened = Registry::Open(*std::move(store), options);
+    EXPECT_THAT(opened, IsOk());
+    return opened.ok() ? *std::move(opened) : nullptr;
+  }
 
   void Reopen(RegistryOptions options = {}) {
     registry_.reset();
-    options.now = [this] { return Now(); };
-    auto store = testing::OpenTestStore(dir_.Sub("db"), registry::kTableNames,
-                                        registry::kSchemaVersion);
-    ASSERT_THAT(store, IsOk());
-    auto opened = Registry::Open(*std::move(store), options);
-    ASSERT_THAT(opened, IsOk());
-    registry_ = *std::move(opened);
+    registry_ = Open(options);
+    ASSERT_NE(registry_, nullptr);
   }
 
   absl::Time Now() {
@@ -124,15 +150,14 @@ class RegistryTest : public ::testing::Test {
     return all;
   }
 
-  testing::TempDir dir_;
+  Engine engine_;
   absl::Mutex clock_mu_;
   absl::Time now_ ABSL_GUARDED_BY(clock_mu_) = absl::FromUnixSeconds(1700000000);
   std::unique_ptr<Registry> registry_;
 };
 
 TEST_F(RegistryTest, CreateStampsOutputFieldsAndGetReturnsIt) {
-  ASSERT_THAT(registry_->IsEmpty(), IsOk());
-  EXPECT_TRUE(*registry_->IsEmpty());
+  EXPECT_EQ(*registry_->CurrentRevision(), 0);
   CallContext call;
   call.principal = "alice";
   Organization requested = MakeOrg("Kosovo Force", "KFOR");
@@ -147,8 +172,7 @@ TEST_F(RegistryTest, CreateStampsOutputFieldsAndGetReturnsIt) {
   EXPECT_EQ(created->etag(), "\"1\"");
   EXPECT_EQ(created->last_modified_by(), "alice");
   EXPECT_EQ(created->create_time().seconds(), 1700000000);
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
-  EXPECT_FALSE(*registry_->IsEmpty());
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
 
   absl::StatusOr<Organization> got =
       registry_->GetOrganization("organizations/kfor");
@@ -164,7 +188,7 @@ TEST_F(RegistryTest, SurvivesReopenWithItsRevision) {
   MustCreate("nato", MakeOrg("NATO"));
   MustCreate("kfor", MakeOrg("Kosovo Force", "KFOR", "organizations/nato"));
   Reopen();
-  EXPECT_EQ(registry_->CurrentRevision(), 2);
+  EXPECT_EQ(*registry_->CurrentRevision(), 2);
   EXPECT_THAT(registry_->LookupOrganization("kfor"), IsOk());
   EXPECT_EQ(MustCreate("eulex", MakeOrg("EULEX")).revision(), 3);
 }
@@ -278,7 +302,7 @@ TEST_F(RegistryTest, ValidateOnlyChecksEverythingAndWritesNothing) {
   DeleteOrganizationRequest del = DeleteRequest("nato");
   del.set_validate_only(true);
   EXPECT_THAT(registry_->DeleteOrganization(del), IsOk());
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
   EXPECT_THAT(registry_->GetOrganization("organizations/kfor"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(registry_->GetOrganization("organizations/nato")->state(),
@@ -301,7 +325,30 @@ TEST_F(RegistryTest, RequestIdRetriesReturnTheFirstResult) {
   EXPECT_THAT(registry_->CreateOrganization(
                   CreateRequest("x", MakeOrg("X"), "not-a-uuid")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id")));
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
+}
+
+// Issue 12, defect 7: request ids are remembered for a retention (a flag),
+// not forever.
+TEST_F(RegistryTest, RequestIdsExpireAfterTheRetention) {
+  RegistryOptions options;
+  options.request_id_retention = absl::Hours(1);
+  Reopen(options);
+  absl::StatusOr<Organization> first = registry_->CreateOrganization(
+      CreateRequest("unmik", MakeOrg("UNMIK"), kRequestId));
+  ASSERT_THAT(first, IsOk());
+  Advance(absl::Minutes(59));
+  EXPECT_THAT(registry_->CreateOrganization(
+                  CreateRequest("unmik", MakeOrg("UNMIK"), kRequestId)),
+              IsOk());
+  Advance(absl::Minutes(1));
+  // Expired: the id is new again, so the retry is a second create.
+  EXPECT_THAT(registry_->CreateOrganization(
+                  CreateRequest("unmik", MakeOrg("UNMIK"), kRequestId)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(registry_->CreateOrganization(
+                  CreateRequest("other", MakeOrg("Other"), kRequestId)),
+              IsOk());
 }
 
 TEST_F(RegistryTest, BatchCreateIsAllOrNothingWithIndexedErrors) {
@@ -320,31 +367,32 @@ TEST_F(RegistryTest, BatchCreateIsAllOrNothingWithIndexedErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("requests[3].organization_id")));
   batch.mutable_requests()->RemoveLast();
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
   auto created = registry_->BatchCreateOrganizations(batch);
   ASSERT_THAT(created, IsOk());
   ASSERT_EQ(created->organizations_size(), 3);
   EXPECT_EQ(created->organizations(0).revision(), 2);
   EXPECT_EQ(created->organizations(2).revision(), 4);
-  EXPECT_EQ(registry_->CurrentRevision(), 4);
+  EXPECT_EQ(*registry_->CurrentRevision(), 4);
 }
 
 TEST_F(RegistryTest, ChangeLogHoldsEveryChangeInOrder) {
+  MustCreate("p", MakeOrg("P"));
   MustCreate("a", MakeOrg("A"));
-  ASSERT_THAT(SetParent("a", ""), IsOk());
+  ASSERT_THAT(SetParent("a", "p"), IsOk());
   ASSERT_THAT(registry_->DeleteOrganization(DeleteRequest("a")), IsOk());
   std::vector<OrganizationChange> changes = AllChanges();
-  ASSERT_EQ(changes.size(), 3u);
-  EXPECT_EQ(changes[0].type(), OrganizationChange::CREATED);
-  EXPECT_EQ(changes[1].type(), OrganizationChange::UPDATED);
-  EXPECT_EQ(changes[2].type(), OrganizationChange::DELETED);
-  for (int i = 0; i < 3; ++i) {
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(changes[1].type(), OrganizationChange::CREATED);
+  EXPECT_EQ(changes[2].type(), OrganizationChange::UPDATED);
+  EXPECT_EQ(changes[3].type(), OrganizationChange::DELETED);
+  for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(changes[i].revision(), i + 1);
     EXPECT_EQ(changes[i].organization().revision(), i + 1);
   }
   EXPECT_THAT(registry_->CheckWatchStart(0), IsOk());
-  EXPECT_THAT(registry_->CheckWatchStart(3), IsOk());
-  EXPECT_THAT(registry_->CheckWatchStart(4), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(registry_->CheckWatchStart(4), IsOk());
+  EXPECT_THAT(registry_->CheckWatchStart(5), StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(registry_->CheckWatchStart(-1),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
@@ -468,7 +516,7 @@ TEST_F(RegistryTest, OneRequestIdFromConcurrentCallersYieldsOneResult) {
     ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->SerializeAsString(), results[0]->SerializeAsString());
   }
-  EXPECT_EQ(registry_->CurrentRevision(), 1);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
 }
 
 TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWriters) {
@@ -488,7 +536,7 @@ TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWrite
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(registry_->CurrentRevision(), kThreads * kWrites);
+  EXPECT_EQ(*registry_->CurrentRevision(), kThreads * kWrites);
   std::vector<OrganizationChange> changes = AllChanges();
   ASSERT_EQ(changes.size(), static_cast<size_t>(kThreads * kWrites));
   std::map<std::string, Organization> last;
@@ -501,6 +549,198 @@ TEST_F(RegistryTest, RevisionsAreConsecutiveAndTheLogMatchesUnderConcurrentWrite
     ASSERT_THAT(stored, IsOk());
     EXPECT_EQ(stored->SerializeAsString(), org.SerializeAsString());
     EXPECT_EQ(stored->description(), absl::StrCat(kWrites - 1));
+  }
+}
+
+// --- Update masks and updates that change nothing (issue 12, defect 4) ---
+
+TEST_F(RegistryTest, EmptyOrUnknownUpdateMaskPathsAreInvalidArgumentNamingThePath) {
+  Organization created = MustCreate("eulex", MakeOrg("EULEX"));
+  for (const std::vector<std::string>& paths :
+       std::vector<std::vector<std::string>>{{""}, {"description", ""}, {"colour"},
+                                             {"established..year"}, {".description"},
+                                             {"description."}}) {
+    SCOPED_TRACE(::testing::PrintToString(paths));
+    UpdateOrganizationRequest update;
+    update.mutable_organization()->set_name("organizations/eulex");
+    update.mutable_organization()->set_description("changed");
+    for (const std::string& p : paths) update.mutable_update_mask()->add_paths(p);
+    const std::string& bad = paths.back();
+    EXPECT_THAT(registry_->UpdateOrganization(update),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("update_mask: \"", bad, "\""))));
+  }
+  EXPECT_EQ(*registry_->CurrentRevision(), created.revision());
+}
+
+TEST_F(RegistryTest, AnUpdateThatChangesNothingWritesNoRevision) {
+  Organization org = MakeOrg("EULEX");
+  org.set_description("Rule of law");
+  Organization created = MustCreate("eulex", org);
+  Advance(absl::Minutes(5));
+  const std::vector<std::vector<std::string>> masks = {
+      {"description"}, {"display_name", "description"}, {"revision"}, {}};
+  for (const std::vector<std::string>& paths : masks) {
+    SCOPED_TRACE(::testing::PrintToString(paths));
+    UpdateOrganizationRequest update;
+    update.mutable_organization()->set_name("organizations/eulex");
+    update.mutable_organization()->set_display_name("EULEX");
+    update.mutable_organization()->set_description("Rule of law");
+    update.mutable_organization()->set_revision(42);  // Output-only: ignored.
+    update.mutable_update_mask();
+    for (const std::string& p : paths) update.mutable_update_mask()->add_paths(p);
+    absl::StatusOr<Organization> updated = registry_->UpdateOrganization(update);
+    ASSERT_THAT(updated, IsOk());
+    // The current version, as it was: same revision, etag and update time.
+    EXPECT_EQ(updated->SerializeAsString(), created.SerializeAsString());
+  }
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
+  EXPECT_EQ(AllChanges().size(), 1u);
+  // A real change still writes.
+  UpdateOrganizationRequest change;
+  change.mutable_organization()->set_name("organizations/eulex");
+  change.mutable_organization()->set_description("Rule of law mission");
+  absl::StatusOr<Organization> changed = registry_->UpdateOrganization(change);
+  ASSERT_THAT(changed, IsOk());
+  EXPECT_EQ(changed->revision(), 2);
+}
+
+// Schema version 1 kept request ids as {organization id, revision}; the
+// upgrade to 2 keeps them answering retries.
+TEST_F(RegistryTest, UpgradeFromVersionOneKeepsRequestIdsAnswering) {
+  Engine old_database;  // Not the fixture's, which is stamped already.
+  ASSERT_THAT(old_database.Init(), IsOk());
+  Organization org = MakeOrg("UNMIK");
+  org.set_name("organizations/unmik");
+  org.set_state(Organization::ACTIVE);
+  org.set_revision(1);
+  org.set_etag("\"1\"");
+  {
+    storage::StoreOptions v1;
+    v1.tables.assign(std::begin(registry::kTableNames), std::end(registry::kTableNames));
+    v1.schema_version = 1;
+    auto store = old_database.Open(v1);
+    ASSERT_THAT(store, IsOk());
+    OrganizationChange change;
+    change.set_revision(1);
+    change.set_type(OrganizationChange::CREATED);
+    *change.mutable_organization() = org;
+    std::string revision_key = "unmik";
+    revision_key.push_back('\0');
+    revision_key += EncodeUint64(1);
+    registry::internal::StoredRequest record;
+    record.set_organization_id("unmik");
+    record.set_revision(1);
+    storage::WriteBatch batch;
+    batch.Put(registry::kRecords, "unmik", org.SerializeAsString());
+    batch.Put(registry::kRevisions, revision_key, org.SerializeAsString());
+    batch.Put(registry::kChanges, EncodeUint64(1), change.SerializeAsString());
+    batch.Put(registry::kMeta, std::string("r/") + kRequestId, record.SerializeAsString());
+    ASSERT_THAT((*store)->Write(batch), IsOk());
+  }
+  storage::StoreOptions v2;
+  v2.tables.assign(std::begin(registry::kTableNames), std::end(registry::kTableNames));
+  v2.schema_version = registry::kSchemaVersion;
+  v2.upgrade = [this](storage::KvStore* store, int64_t from) {
+    return registry::UpgradeStore(store, from, Now());
+  };
+  auto store = old_database.Open(v2);
+  ASSERT_THAT(store, IsOk());
+  RegistryOptions options;
+  options.now = [this] { return Now(); };
+  auto opened = Registry::Open(*std::move(store), options);
+  ASSERT_THAT(opened, IsOk());
+  registry_ = *std::move(opened);
+  absl::StatusOr<Organization> retried = registry_->CreateOrganization(
+      CreateRequest("unmik", MakeOrg("UNMIK, again"), kRequestId));
+  ASSERT_THAT(retried, IsOk());
+  EXPECT_EQ(retried->SerializeAsString(), org.SerializeAsString());
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
+}
+
+// --- Seeding (issue 12, defect 6) ---
+
+TEST_F(RegistryTest, TheSeedIsLoadedOncePerDatabase) {
+  auto created = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
+  ASSERT_THAT(created, IsOk());
+  ASSERT_GT(*created, 10);
+  EXPECT_EQ(*registry_->CurrentRevision(), *created);
+  // Everything deleted (children first), then a restart: not seeded again.
+  ListOrganizationsRequest all;
+  all.set_page_size(1000);
+  auto listed = registry_->ListOrganizations(all);
+  ASSERT_THAT(listed, IsOk());
+  for (int round = 0; round < 5; ++round) {
+    for (const Organization& org : listed->organizations()) {
+      DeleteOrganizationRequest del;
+      del.set_name(org.name());
+      (void)registry_->DeleteOrganization(del);
+    }
+  }
+  listed = registry_->ListOrganizations(all);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(listed->organizations_size(), 0);
+  Reopen();
+  auto again = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(*again, 0);
+}
+
+TEST_F(RegistryTest, ADatabaseWrittenBeforeIsNotSeeded) {
+  MustCreate("mine", MakeOrg("Mine"));
+  auto created = registry::LoadSeedOnce(*registry_, registry::KosovoSeed());
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(*created, 0);
+  EXPECT_EQ(*registry_->CurrentRevision(), 1);
+}
+
+TEST_F(RegistryTest, ReplicasStartingTogetherSeedOnceBetweenThem) {
+  if constexpr (!Engine::kShared) {
+    GTEST_SKIP() << "one process per database for this engine";
+  } else {
+    std::vector<std::unique_ptr<Registry>> replicas;
+    for (int i = 0; i < 3; ++i) replicas.push_back(Open());
+    std::vector<absl::StatusOr<int>> created(replicas.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      threads.emplace_back([&, i] {
+        created[i] = registry::LoadSeedOnce(*replicas[i], registry::KosovoSeed());
+      });
+    }
+    for (auto& t : threads) t.join();
+    int total = 0, seeders = 0;
+    for (const auto& c : created) {
+      ASSERT_THAT(c, IsOk());
+      total += *c;
+      seeders += *c > 0 ? 1 : 0;
+    }
+    EXPECT_EQ(seeders, 1);
+    EXPECT_EQ(*registry_->CurrentRevision(), total);
+  }
+}
+
+// --- Replicas on one database ---
+
+TEST_F(RegistryTest, ReplicasSeeEachOthersRevisionsAndClaims) {
+  if constexpr (!Engine::kShared) {
+    GTEST_SKIP() << "one process per database for this engine";
+  } else {
+    std::unique_ptr<Registry> other = Open();
+    ASSERT_NE(other, nullptr);
+    std::atomic<int> heard{0};
+    other->Subscribe([&] { ++heard; });
+    MustCreate("kfor", MakeOrg("Kosovo Force", "KFOR"));
+    EXPECT_EQ(*other->CurrentRevision(), 1);
+    EXPECT_TRUE(testing::WaitUntil([&] { return heard > 0; }, absl::Seconds(5)));
+    EXPECT_THAT(other->CreateOrganization(CreateRequest("other", MakeOrg("O", "kfor"))),
+                StatusIs(absl::StatusCode::kAlreadyExists));
+    absl::StatusOr<Organization> created =
+        other->CreateOrganization(CreateRequest("eulex", MakeOrg("EULEX")));
+    ASSERT_THAT(created, IsOk());
+    EXPECT_EQ(created->revision(), 2);
+    std::vector<OrganizationChange> changes = AllChanges();
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_EQ(changes[1].organization().name(), "organizations/eulex");
   }
 }
 

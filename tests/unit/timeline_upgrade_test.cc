@@ -34,7 +34,11 @@ storage::RocksDbOptions Options(const std::string& path, int64_t version) {
   options.path = path;
   options.tables = {std::begin(kTableNames), std::end(kTableNames)};
   options.schema_version = version;
-  if (version == kSchemaVersion) options.upgrade = UpgradeStore;
+  if (version == kSchemaVersion) {
+    options.upgrade = [](storage::KvStore* store, int64_t from) {
+      return UpgradeStore(store, from);
+    };
+  }
   return options;
 }
 
@@ -103,7 +107,7 @@ std::vector<std::string> Names(const v1::ListEventsResponse& response) {
 // are upgraded alike: the indexes and bounds are rebuilt from the records.
 class TimelineUpgradeTest : public ::testing::TestWithParam<int64_t> {};
 
-INSTANTIATE_TEST_SUITE_P(FromVersion, TimelineUpgradeTest, ::testing::Values(2, 3));
+INSTANTIATE_TEST_SUITE_P(FromVersion, TimelineUpgradeTest, ::testing::Values(2, 3, 4));
 
 TEST_P(TimelineUpgradeTest, OldStoreIsUpgradedAndAnswersEveryQuery) {
   testing::TempDir dir;

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace presence {
 namespace {
@@ -249,5 +250,46 @@ void Log(LogLevel level, absl::string_view event, const LogFields& fields) {
 }
 
 void FlushLogs() { Writer().Flush(); }
+
+namespace {
+thread_local ProtobufLogCapture* t_capture = nullptr;
+}  // namespace
+
+// REQUIRES: t_capture is set.
+void AppendProtobufLog(absl::string_view message) {
+  std::string& text = t_capture->text_;
+  if (!text.empty()) text.append("; ");
+  const absl::string_view stripped = absl::StripAsciiWhitespace(message);
+  text.append(stripped.data(), stripped.size());
+}
+
+namespace {
+
+void ProtobufLogHandler(google::protobuf::LogLevel level, const char* filename,
+                        int line, const std::string& message) {
+  if (t_capture != nullptr && level != google::protobuf::LOGLEVEL_FATAL) {
+    AppendProtobufLog(message);
+    return;
+  }
+  const LogLevel ours = level == google::protobuf::LOGLEVEL_INFO      ? LogLevel::kInfo
+                        : level == google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                                      : LogLevel::kError;
+  Log(ours, "protobuf",
+      {{"message", message}, {"file", filename == nullptr ? "" : filename}, {"line", line}});
+  if (level == google::protobuf::LOGLEVEL_FATAL) FlushLogs();
+}
+
+}  // namespace
+
+void RouteProtobufLogs() {
+  static const bool kRouted = [] {
+    google::protobuf::SetLogHandler(&ProtobufLogHandler);
+    return true;
+  }();
+  (void)kRouted;
+}
+
+ProtobufLogCapture::ProtobufLogCapture() : outer_(t_capture) { t_capture = this; }
+ProtobufLogCapture::~ProtobufLogCapture() { t_capture = outer_; }
 
 }  // namespace presence

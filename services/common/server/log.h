@@ -80,6 +80,32 @@ void Log(LogLevel level, absl::string_view event, const LogFields& fields);
 // Writes every queued line now. Call before the process exits.
 void FlushLogs();
 
+// Routes libprotobuf's own log messages (GOOGLE_LOG: a string field with
+// invalid UTF-8 met while parsing, say) into this log as "protobuf" events,
+// instead of the raw text lines libprotobuf writes to stderr by default.
+// Idempotent and thread-safe; the services call it at start-up and
+// ParseRequest (server/raw_call.h) before its first parse.
+void RouteProtobufLogs();
+
+// While one is alive, the libprotobuf messages the constructing thread
+// causes are collected here instead of logged: ParseRequest uses one to say
+// why a request could not be parsed. Not thread-safe; one at a time per
+// thread. REQUIRES: RouteProtobufLogs() was called.
+class ProtobufLogCapture {
+ public:
+  ProtobufLogCapture();
+  ~ProtobufLogCapture();
+  ProtobufLogCapture(const ProtobufLogCapture&) = delete;
+  ProtobufLogCapture& operator=(const ProtobufLogCapture&) = delete;
+  // The messages so far, separated by "; " (empty if none).
+  const std::string& text() const { return text_; }
+
+ private:
+  friend void AppendProtobufLog(absl::string_view message);
+  ProtobufLogCapture* const outer_;
+  std::string text_;
+};
+
 inline void LogInfo(absl::string_view message) {
   Log(LogLevel::kInfo, "message", {{"message", message}});
 }

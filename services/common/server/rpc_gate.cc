@@ -16,6 +16,7 @@
 #include "grpcpp/grpcpp.h"
 #include "services/common/error_reasons.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/echo.h"
 #include "services/common/server/log.h"
 #include "services/common/server/metrics.h"
 
@@ -23,6 +24,11 @@ namespace presence {
 namespace {
 
 constexpr size_t kMaxRequestIdLength = 128;
+// The last-resort bound of a status message (every echoed value is bounded
+// where it is echoed, services/common/echo.h; this catches what is not): far
+// below gRPC's default 8 KiB metadata limit, so that every client sees the
+// answer.
+constexpr size_t kMaxStatusMessageBytes = 1024;
 
 std::string NewRequestId() {
   thread_local absl::InsecureBitGen gen;
@@ -144,8 +150,14 @@ grpc::Status RpcScope::Finish(grpc::ServerContextBase* context, grpc::Status sta
   // In the trailers, not the headers: an error sent without headers
   // ("trailers-only") stays retryable for clients with a retry policy.
   context->AddTrailingMetadata("x-request-id", request_id_);
+  if (status.error_message().size() > kMaxStatusMessageBytes) {
+    status = grpc::Status(status.error_code(),
+                          BoundText(status.error_message(), kMaxStatusMessageBytes),
+                          status.error_details());
+  }
   // Every error leaves with its details complete (AIP-193), in the domain of
-  // the service answering.
+  // the service answering; after the bound, so that the google.rpc.Status
+  // repeats the bounded message.
   if (!status.ok()) status = CompleteGrpcStatus(status, ErrorDomainOfMethod(method_));
   const absl::Duration latency = absl::Now() - start_;
   const char* code = StatusCodeName(status.error_code());

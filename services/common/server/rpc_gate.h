@@ -21,6 +21,7 @@
 // the README's Performance section. gRPC's own health and reflection
 // services are therefore neither logged nor counted.)
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,10 @@ struct GateOptions {
   absl::Duration default_deadline = absl::Seconds(30);
   // One log line per RPC.
   bool log_rpcs = true;
+  // Unary calls in flight at once, from their start until their answer is
+  // sent; more are refused with RESOURCE_EXHAUSTED (0: no limit). Bounds the
+  // memory held by answers waiting for slow clients under overload.
+  int max_in_flight = 0;
 };
 
 // Thread-safe. Must outlive the services using it.
@@ -52,8 +57,21 @@ class RpcGate {
   explicit RpcGate(GateOptions options) : options_(std::move(options)) {}
   const GateOptions& options() const { return options_; }
 
+  // Counts a unary call in flight; false (and nothing counted) at the
+  // limit. Every true is paired with one Leave() when the answer is sent.
+  bool TryEnter() const {
+    if (in_flight_.fetch_add(1, std::memory_order_relaxed) < options_.max_in_flight ||
+        options_.max_in_flight <= 0) {
+      return true;
+    }
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void Leave() const { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
  private:
   const GateOptions options_;
+  mutable std::atomic<int> in_flight_{0};
 };
 
 // One RPC passing the gate. Not thread-safe; lives in the handler.
@@ -77,8 +95,9 @@ class RpcScope {
   // Echoes the request id in the trailers of `context` (before the status is
   // sent), logs and counts the call; returns `status`, an error with its
   // details completed (CompleteGrpcStatus) in the domain of the method's
-  // service (ErrorDomainOfMethod). Anything that rebuilds the returned
-  // grpc::Status must keep its error_details().
+  // service (ErrorDomainOfMethod) and its message cut to 1 KiB if longer
+  // (the last-resort bound of echoed values). Anything that rebuilds the
+  // returned grpc::Status must keep its error_details().
   grpc::Status Finish(grpc::ServerContextBase* context, grpc::Status status,
                       size_t request_bytes);
 

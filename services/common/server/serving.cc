@@ -10,7 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "services/common/server/log.h"
+#include "services/common/storage/postgres_kv_store.h"
 #include "services/common/storage/rocksdb_kv_store.h"
 #include "services/common/version.h"
 
@@ -43,6 +45,23 @@ ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
           "How long calls (watch streams) may go on after a connection's "
           "--max_connection_age GOAWAY before it is closed.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
+ABSL_FLAG(std::string, store, "",
+          "Where the data lives. Empty (the default): embedded RocksDB under "
+          "--data_dir, one process. Otherwise a libpq connection string or URI "
+          "of a PostgreSQL database that every replica shares, e.g. "
+          "postgresql://h1:5432,h2:5432/presence?target_session_attrs=read-write "
+          "(the password comes from PGPASSWORD or PGPASSFILE, never from here).");
+ABSL_FLAG(int32_t, store_pool_size, 8,
+          "With --store: PostgreSQL connections this process keeps at most "
+          "(snapshots and transactions hold one each while they last).");
+ABSL_FLAG(std::string, store_read, "",
+          "With --store: a second connection string, e.g. the same hosts with "
+          "target_session_attrs=prefer-standby, that reads fall back to while "
+          "the primary cannot be reached (during a failover); such reads may "
+          "lag the latest writes by the replication delay.");
+ABSL_FLAG(int32_t, max_in_flight, 1000,
+          "Unary calls in flight at once (until their answer is sent); more are "
+          "refused with RESOURCE_EXHAUSTED. 0: no limit.");
 
 namespace presence {
 namespace {
@@ -85,24 +104,47 @@ void ParseServiceFlags(int argc, char** argv, absl::string_view program,
   absl::ParseCommandLine(argc, argv);
 }
 
+bool StoreIsShared() { return !absl::GetFlag(FLAGS_store).empty(); }
+
 absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
-    const std::string& path, std::vector<std::string> tables,
+    const std::string& name, const std::string& path, std::vector<std::string> tables,
     int64_t schema_version, int64_t block_cache_mb,
     std::function<absl::Status(storage::KvStore*, int64_t)> upgrade) {
-  storage::RocksDbOptions options;
+  const std::string where = StoreIsShared() ? absl::StrCat("PostgreSQL store ", name) : path;
+  storage::StoreOptions schema;
   if (upgrade) {
-    options.upgrade = [path, upgrade = std::move(upgrade), schema_version](
-                          storage::KvStore* store, int64_t from) {
-      LogInfo(absl::StrCat("upgrading ", path, " from schema version ", from, " to ",
+    schema.upgrade = [where, upgrade = std::move(upgrade), schema_version](
+                         storage::KvStore* store, int64_t from) {
+      LogInfo(absl::StrCat("upgrading ", where, " from schema version ", from, " to ",
                            schema_version));
       absl::Status status = upgrade(store, from);
-      if (status.ok()) LogInfo(absl::StrCat("upgraded ", path, " to schema version ", schema_version));
+      if (status.ok()) LogInfo(absl::StrCat("upgraded ", where, " to schema version ", schema_version));
       return status;
     };
   }
+  schema.tables = std::move(tables);
+  schema.schema_version = schema_version;
+  if (StoreIsShared()) {
+    storage::PostgresOptions options;
+    static_cast<storage::StoreOptions&>(options) = std::move(schema);
+    options.conninfo = absl::GetFlag(FLAGS_store);
+    options.read_conninfo = absl::GetFlag(FLAGS_store_read);
+    options.name = name;
+    options.pool_size = absl::GetFlag(FLAGS_store_pool_size);
+    absl::StatusOr<std::unique_ptr<storage::KvStore>> store =
+        storage::OpenPostgresKvStore(options);
+    if (!store.ok()) {
+      return absl::Status(store.status().code(),
+                          absl::StrCat("--store: ", store.status().message()));
+    }
+    return store;
+  }
+  if (!absl::GetFlag(FLAGS_store_read).empty()) {
+    return absl::InvalidArgumentError("--store_read needs --store");
+  }
+  storage::RocksDbOptions options;
+  static_cast<storage::StoreOptions&>(options) = std::move(schema);
   options.path = path;
-  options.tables = std::move(tables);
-  options.schema_version = schema_version;
   options.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
   return storage::OpenRocksDbKvStore(options);
 }
@@ -122,11 +164,12 @@ int FailStartup(const absl::Status& status) {
 void AddStorageMetrics(storage::KvStore* store) {
   // The store's figures by their KvStore::Stats() name; sizes in bytes end
   // in _bytes (Prometheus' base units).
-  static constexpr struct {
+  struct Stat {
     const char* stat;
     const char* metric;
     const char* help;
-  } kStats[] = {
+  };
+  static constexpr Stat kRocksDbStats[] = {
       {"estimate-num-keys", "presence_rocksdb_estimate_num_keys",
        "Estimated number of keys in RocksDB (all tables)."},
       {"live-sst-files-size", "presence_rocksdb_live_sst_files_size_bytes",
@@ -138,7 +181,15 @@ void AddStorageMetrics(storage::KvStore* store) {
       {"block-cache-usage", "presence_rocksdb_block_cache_usage_bytes",
        "Bytes in RocksDB's block cache."},
   };
-  for (const auto& s : kStats) {
+  static constexpr Stat kPostgresStats[] = {
+      {"estimate-num-keys", "presence_postgres_estimate_num_keys",
+       "Estimated number of keys in the service's PostgreSQL tables."},
+      {"table-bytes", "presence_postgres_table_bytes",
+       "Size of the service's PostgreSQL tables, indexes and TOAST included."},
+  };
+  const absl::Span<const Stat> stats =
+      StoreIsShared() ? absl::MakeConstSpan(kPostgresStats) : absl::MakeConstSpan(kRocksDbStats);
+  for (const Stat& s : stats) {
     const std::string stat = s.stat;
     Metrics::Global().AddGauge(s.metric, s.help, [store, stat] {
       for (const auto& [name, value] : store->Stats()) {
@@ -179,6 +230,7 @@ void Serving::Reload() {
 absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
     absl::string_view service, const std::string& listen_address) {
   SetLogService(service);
+  RouteProtobufLogs();  // libprotobuf's messages become JSON lines too.
   LogLevel level;
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -202,6 +254,7 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   auto serving = std::make_unique<Serving>();
   GateOptions gate;
   gate.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  gate.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   gate.auth.require_auth_for_reads = absl::GetFlag(FLAGS_require_auth_for_reads);
   gate.auth.loopback_only = IsLoopbackAddress(listen_address);
   if (const std::string path = absl::GetFlag(FLAGS_tokens_file); !path.empty()) {

@@ -8,7 +8,8 @@
 // Flags: --tokens_file, --require_auth_for_reads, --tls_cert, --tls_key,
 // --tls_client_ca, --health_listen, --metrics_listen, --metrics_port_file,
 // --max_request_bytes, --max_concurrent_streams, --max_threads,
-// --default_deadline, --max_connection_age, --log_level.
+// --default_deadline, --max_connection_age, --log_level; and the store's:
+// --store, --store_pool_size, --store_read.
 
 #include <functional>
 #include <memory>
@@ -51,14 +52,21 @@ struct Serving {
 void ParseServiceFlags(int argc, char** argv, absl::string_view program,
                        absl::string_view usage);
 
-// The RocksDB store of a service at `path`, with its tables and schema
-// version and a block cache of `block_cache_mb` MiB. `upgrade` brings an
-// older schema up to date (see storage::RocksDbOptions::upgrade); without
-// it an older database is refused.
+// The store of service `name` ("registry", "timeline"): with --store, the
+// PostgreSQL database it names (tables "{name}_*", a pool of
+// --store_pool_size connections, reads falling back to --store_read);
+// without, RocksDB at `path` with a block cache of `block_cache_mb` MiB. In
+// both, `tables` at `schema_version`; `upgrade` brings an older schema up to
+// date (see storage::StoreOptions::upgrade); without it an older database
+// is refused.
 absl::StatusOr<std::unique_ptr<storage::KvStore>> OpenServiceStore(
-    const std::string& path, std::vector<std::string> tables,
+    const std::string& name, const std::string& path, std::vector<std::string> tables,
     int64_t schema_version, int64_t block_cache_mb,
     std::function<absl::Status(storage::KvStore*, int64_t)> upgrade = nullptr);
+
+// True with --store: the store is a database shared by every replica, each
+// read a network round trip.
+bool StoreIsShared();
 
 // The seed data: the content of `path` if set, else `embedded`.
 absl::StatusOr<std::string> SeedText(absl::string_view embedded,
@@ -67,9 +75,10 @@ absl::StatusOr<std::string> SeedText(absl::string_view embedded,
 // For main(): logs `status` as an error, flushes the logs, returns 1.
 int FailStartup(const absl::Status& status);
 
-// Exposes the store's figures (estimated keys, live SST size, block cache
-// usage, pending compaction bytes, memtables) as presence_rocksdb_* gauges
-// (sizes in *_bytes).
+// Exposes the store's figures as gauges: presence_rocksdb_* (estimated
+// keys, live SST size, block cache usage, pending compaction bytes,
+// memtables) or, with --store, presence_postgres_* (estimated keys, table
+// bytes); sizes in *_bytes.
 // `store` must outlive the process's metrics use.
 void AddStorageMetrics(storage::KvStore* store);
 

@@ -1,5 +1,10 @@
 #include "services/common/storage/kv_store.h"
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/status_macros.h"
+
 namespace presence::storage {
 
 void WriteBatch::ExpectValue(TableId table, absl::string_view key,
@@ -24,6 +29,83 @@ void WriteBatch::DeleteRange(TableId table, absl::string_view begin,
                              absl::string_view end) {
   ops_.push_back(
       {OpType::kDeleteRange, table, std::string(begin), std::string(end)});
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> Transaction::MultiGet(
+    TableId table, const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(keys.size());
+  for (const std::string& key : keys) {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(table, key));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+absl::Status KvStore::Write(const WriteBatch& batch,
+                            const TransactOptions& options) {
+  return Transact(
+      [this, &batch](Transaction& txn) -> absl::Status {
+        for (const WriteBatch::Precondition& p : batch.preconditions()) {
+          PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> current,
+                                    txn.Get(p.table, p.key));
+          if (current != p.value) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "precondition failed on ", TableName(p.table), "/",
+                absl::CEscape(p.key), ": expected ",
+                p.value ? "a specific value" : "absence", ", found ",
+                current.has_value() ? "another value" : "absence"));
+          }
+        }
+        for (const WriteBatch::Op& op : batch.ops()) {
+          switch (op.type) {
+            case WriteBatch::OpType::kPut:
+              txn.Put(op.table, op.key, op.value);
+              break;
+            case WriteBatch::OpType::kDelete:
+              txn.Delete(op.table, op.key);
+              break;
+            case WriteBatch::OpType::kDeleteRange:
+              txn.DeleteRange(op.table, op.key, op.value);
+              break;
+          }
+        }
+        return absl::OkStatus();
+      },
+      options);
+}
+
+absl::Status ValidateTableNames(const std::vector<std::string>& tables) {
+  if (tables.empty()) return absl::InvalidArgumentError("no tables given");
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& t : tables) {
+    bool valid = !t.empty() && t != "default" && seen.insert(t).second;
+    for (char c : t) {
+      valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+    }
+    if (!valid) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad or duplicate table name \"", absl::CEscape(t), "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+KvStore::ListenerId CommitListeners::Add(KvStore::CommitListener listener) {
+  absl::MutexLock lock(&mu_);
+  const KvStore::ListenerId id = next_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void CommitListeners::Remove(KvStore::ListenerId id) {
+  absl::MutexLock lock(&mu_);
+  listeners_.erase(id);
+}
+
+void CommitListeners::NotifyAll() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, listener] : listeners_) listener();
 }
 
 }  // namespace presence::storage

@@ -2,30 +2,44 @@
 #define PRESENCE_SERVICES_COMMON_STORAGE_KV_STORE_H_
 
 // The storage contract of both services: an ordered key-value store with
-// named tables, point reads, range scans over consistent snapshots, and
-// atomic, durable, conditional write batches. Modeled on LevelDB's DB
-// interface; the domain layer owns this interface and the RocksDB
-// implementation (rocksdb_kv_store.h) is the only code that includes RocksDB
-// headers. A distributed ordered store (e.g. one with multi-key transactions)
-// can implement the same contract.
+// named tables, point reads, range scans over consistent snapshots,
+// serializable read-write transactions, and commit notifications. Modeled
+// on LevelDB's DB interface; the domain layer owns this interface, and each
+// engine has one implementation, the only code that includes the engine's
+// headers:
+//   rocksdb_kv_store.cc   embedded RocksDB (one process owns the database)
+//   postgres_kv_store.cc  PostgreSQL through libpq (any number of processes
+//                         share the database)
 //
 // Keys and values are arbitrary byte strings; keys within a table are ordered
-// bytewise (memcmp).
+// bytewise (memcmp, shorter first on a common prefix).
+//
+// Visibility and durability. Reads outside transactions (Get, NewIterator,
+// GetSnapshot) see exactly the committed state that is durable: a write is
+// visible to them only once it is acknowledged, and everything acknowledged
+// survives a crash of the process (and, with the engines' settings here, of
+// the machine). Transactions are serializable (unless they opt into
+// snapshot isolation, see TransactOptions): every committed transaction
+// behaves as if it ran alone, in commit order.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace presence::storage {
 
-// A table ("column family"): an index into the table names the store was
-// opened with.
+// A table: an index into the table names the store was opened with.
 using TableId = int;
 
 // A consistent read view. Reads through the same snapshot see the store as it
@@ -36,8 +50,8 @@ class Snapshot {
 };
 
 // Iterates over one table in key order. Not thread-safe: use one iterator
-// from one thread at a time. An iterator must be destroyed before the store
-// and before the snapshot it reads from.
+// from one thread at a time. An iterator must be destroyed before the store,
+// and before the snapshot or transaction it reads from.
 class Iterator {
  public:
   virtual ~Iterator() = default;
@@ -57,17 +71,71 @@ class Iterator {
   // REQUIRES: Valid(). Valid until the iterator is moved or destroyed.
   virtual absl::string_view key() const = 0;
   virtual absl::string_view value() const = 0;
-  // OK unless an I/O error or corruption was found.
+  // OK unless the store failed (I/O error, corruption, connection lost);
+  // then Valid() is false.
   virtual absl::Status status() const = 0;
 };
 
 struct ReadOptions {
-  // Read from this snapshot; null reads the latest committed state.
+  // Read from this snapshot; null reads the latest durable committed state
+  // (an iterator then reads one consistent state throughout its life).
+  // Ignored by Transaction::NewIterator, which reads the transaction.
   const Snapshot* snapshot = nullptr;
   // If non-empty, iterators see only keys in [lower_bound, upper_bound).
   // Bounds let the store skip work outside the range.
   std::string lower_bound;
   std::string upper_bound;
+};
+
+// A transaction's view of the store, handed to the function given to
+// KvStore::Transact. Reads see the committed state the transaction runs
+// against plus the transaction's own writes; writes take effect at commit,
+// all of them or none. Used by one thread, only during the call.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // The value of `key`, or nullopt if absent. Errors: as KvStore::Get.
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      TableId table, absl::string_view key) = 0;
+  // The values of `keys` (nullopt where absent), in order: as many Gets, in
+  // one round trip where the engine can.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      TableId table, const std::vector<std::string>& keys);
+  // An iterator over the transaction's view of `table` (options.snapshot is
+  // ignored). REQUIRES: destroyed before the transaction function returns,
+  // and no write of the transaction between its creation and its last use.
+  virtual std::unique_ptr<Iterator> NewIterator(TableId table,
+                                                const ReadOptions& options) = 0;
+
+  virtual void Put(TableId table, absl::string_view key,
+                   absl::string_view value) = 0;
+  virtual void Delete(TableId table, absl::string_view key) = 0;
+  // Deletes every key in [begin, end) at commit. REQUIRES: the transaction
+  // neither reads nor writes a key in [begin, end) otherwise.
+  virtual void DeleteRange(TableId table, absl::string_view begin,
+                           absl::string_view end) = 0;
+};
+
+struct TransactOptions {
+  // Runs ordered with every other `serialized` transaction of the store: no
+  // two of them overlap, so a record they all read and write (the
+  // registry's revision) never makes them conflict. On PostgreSQL they queue
+  // for one lock before they read; RocksDB runs every transaction this way.
+  bool serialized = false;
+  // After the commit, wake every commit listener of every process using the
+  // store (see AddCommitListener).
+  bool notify = false;
+  // Snapshot isolation instead of serializability: the transaction's writes
+  // still conflict with concurrent writes of the same keys (the first to
+  // commit wins, the other is run again), but what it only read is not
+  // checked at commit. Enough when every rule the transaction checks is
+  // about keys it writes ("this id is free": the create writes the id);
+  // wrong for a rule about a key it only reads (write skew). Cheaper on
+  // PostgreSQL (REPEATABLE READ: no predicate locks, whose page granularity
+  // makes concurrent inserts of neighbouring keys fail as serialization
+  // conflicts). RocksDB runs every transaction serializably anyway.
+  bool snapshot_isolation = false;
 };
 
 // A set of preconditions and mutations applied atomically by KvStore::Write:
@@ -97,7 +165,8 @@ class WriteBatch {
 
   void Put(TableId table, absl::string_view key, absl::string_view value);
   void Delete(TableId table, absl::string_view key);
-  // Deletes every key in [begin, end). Not covered by preconditions.
+  // Deletes every key in [begin, end). Not covered by preconditions; the
+  // batch must not otherwise touch keys in the range.
   void DeleteRange(TableId table, absl::string_view begin, absl::string_view end);
 
   const std::vector<Op>& ops() const { return ops_; }
@@ -113,47 +182,122 @@ class WriteBatch {
 
 class KvStore {
  public:
+  // Runs a transaction: see Transact.
+  using TransactionFn = std::function<absl::Status(Transaction& txn)>;
+  // Called after commits: see AddCommitListener.
+  using CommitListener = std::function<void()>;
+  using ListenerId = uint64_t;
+
   KvStore() = default;
   KvStore(const KvStore&) = delete;
   KvStore& operator=(const KvStore&) = delete;
-  // Closes the store cleanly. Every Snapshot and Iterator must be gone.
+  // Closes the store cleanly. Every Snapshot and Iterator must be gone and
+  // no call may be in progress.
   virtual ~KvStore() = default;
 
   // Returns the value of `key`, or nullopt if absent. Never blocks on
-  // writers. Errors: INTERNAL/UNAVAILABLE/DATA_LOSS for I/O errors or
-  // corruption.
+  // writers. Errors: UNAVAILABLE when the store cannot be reached (retry),
+  // INTERNAL or DATA_LOSS for I/O errors and corruption.
   virtual absl::StatusOr<std::optional<std::string>> Get(
       TableId table, absl::string_view key,
       const Snapshot* snapshot = nullptr) = 0;
 
   // Returns an iterator over `table`; it starts unpositioned (call a Seek).
-  // The caller owns it.
+  // The caller owns it. Errors are reported by its status().
   virtual std::unique_ptr<Iterator> NewIterator(TableId table,
                                                 const ReadOptions& options) = 0;
 
-  // Returns a snapshot of the current committed state. Shared: the snapshot
-  // is released when the last reference is dropped, which must happen before
-  // the store is destroyed.
-  virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
+  // Returns a snapshot of the current durable committed state. Shared: the
+  // snapshot is released when the last reference is dropped, which must
+  // happen before the store is destroyed. Errors: as Get.
+  virtual absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() = 0;
 
-  // Applies `batch` atomically and durably: on OK, the batch is in the synced
-  // write-ahead log and survives a crash of the process or the machine.
-  // Returns FAILED_PRECONDITION, naming the table and key, if a precondition
-  // does not hold (nothing is written); other errors for I/O failures (in
-  // which case nothing is acknowledged and the store may refuse later
-  // writes).
+  // Runs `fn` against a new transaction and commits what it wrote, atomically
+  // and durably: on OK every write of `fn` is applied, survives a crash, and
+  // is visible to every later read. `fn` may run several times (after a
+  // conflict with a concurrent transaction it is run again against a newer
+  // state), so it must reset whatever it computes at its start and have no
+  // effect outside the transaction; the outcome is that of its last run.
   //
-  // Thread-safe. Concurrent Write calls on disjoint keys do not wait for each
-  // other's sync one by one: the store may commit them in one group.
-  virtual absl::Status Write(const WriteBatch& batch) = 0;
+  // Returns fn's status if it is not OK (nothing is written); ABORTED if the
+  // transaction kept conflicting over a bounded number of attempts
+  // (nothing is written; retry later); UNAVAILABLE if the store cannot be
+  // reached (nothing is written) or if the commit's outcome is unknown (the
+  // connection was lost during the commit: the message says the write may
+  // have been applied); INTERNAL or DATA_LOSS for storage failures.
+  // A transaction that writes nothing commits nothing, but still returns
+  // only once what it read is durable.
+  //
+  // Thread-safe. Concurrent transactions do not wait for each other's
+  // sync one by one: the store may sync them as a group.
+  virtual absl::Status Transact(const TransactionFn& fn,
+                                const TransactOptions& options = {}) = 0;
+
+  // Applies `batch` atomically and durably (one transaction). Returns
+  // FAILED_PRECONDITION, naming the table and key, if a precondition does not
+  // hold (nothing is written); otherwise as Transact.
+  absl::Status Write(const WriteBatch& batch,
+                     const TransactOptions& options = {});
+
+  // Registers `listener`, called after every `notify` transaction commits —
+  // one of this process or, for a store shared by several processes, of any
+  // of them — once the commit is visible to reads, and at times with no
+  // commit (a shared store also polls; at least once a second). Calls are
+  // coalesced: one call may stand for several commits. Listeners run on a
+  // thread of the store, one at a time; they must be quick and must not
+  // call AddCommitListener or RemoveCommitListener. Thread-safe.
+  virtual ListenerId AddCommitListener(CommitListener listener) = 0;
+  // After it returns, the listener is not running and will not run again.
+  virtual void RemoveCommitListener(ListenerId id) = 0;
+
+  // The name `table` was opened with (for messages).
+  virtual const std::string& TableName(TableId table) const = 0;
 
   // Writes a consistent, openable copy of the store to `dir`, which must not
-  // exist. Used for backups.
+  // exist. UNIMPLEMENTED for engines backed up by their own tools.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
 
   // Approximate figures for monitoring, by name (e.g. "estimate-num-keys",
   // "live-sst-files-size"); summed over tables.
   virtual std::vector<std::pair<std::string, uint64_t>> Stats() = 0;
+};
+
+// What every engine's factory is given besides where the data lives.
+struct StoreOptions {
+  // Table names; TableId i is tables[i]. Non-empty, unique, made of
+  // [a-z0-9_], and not "default".
+  std::vector<std::string> tables;
+  // The data layout version this binary reads and writes. A new database is
+  // stamped with it. Opening a database stamped with a newer version fails
+  // with FAILED_PRECONDITION; one stamped with an older version is passed to
+  // `upgrade` and then stamped, or refused with FAILED_PRECONDITION if
+  // `upgrade` is null. Exactly one process runs an upgrade; others opening
+  // the same database meanwhile wait for it.
+  int64_t schema_version = 1;
+  // Brings a store of `stored_version` up to schema_version. It runs before
+  // the store is returned, and must be idempotent: a crash before the new
+  // version is stamped runs it again at the next open.
+  std::function<absl::Status(KvStore* store, int64_t stored_version)> upgrade;
+};
+
+// INVALID_ARGUMENT unless `tables` are valid table names (see StoreOptions).
+absl::Status ValidateTableNames(const std::vector<std::string>& tables);
+
+// The commit listeners of one store: the part of AddCommitListener and
+// RemoveCommitListener every engine shares. Thread-safe.
+class CommitListeners {
+ public:
+  KvStore::ListenerId Add(KvStore::CommitListener listener);
+  void Remove(KvStore::ListenerId id);
+  // Calls every listener, one call at a time.
+  void NotifyAll();
+
+ private:
+  // Held while listeners run, so that Remove can wait them out.
+  absl::Mutex mu_;
+  KvStore::ListenerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<KvStore::ListenerId, KvStore::CommitListener> listeners_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace presence::storage

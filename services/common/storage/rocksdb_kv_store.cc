@@ -1,34 +1,65 @@
 #include "services/common/storage/rocksdb_kv_store.h"
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/comparator.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
-#include "services/common/key_locks.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
+#include "services/common/server/log.h"
 #include "services/common/status_macros.h"
+#include "services/common/storage/store_schema.h"
 
 namespace presence::storage {
 namespace {
 
 constexpr char kSchemaVersionKey[] = "presence.schema_version";
 
+// RocksDB's own log, as "rocksdb" events of the JSON log, warnings and
+// errors only. Not its LOG file in the data directory: when writes to the
+// data directory fail (a full disk, an I/O error), Debian's RocksDB (built
+// with assertions) aborts the process on the LOG writer's next write after a
+// failed one — it logs the very error — so a failing disk crashed the
+// service instead of failing its writes (tests/fault/fault_test.cc).
+class JsonInfoLogger final : public rocksdb::Logger {
+ public:
+  JsonInfoLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char message[2048];
+    std::vsnprintf(message, sizeof(message), format, ap);
+    Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError : LogLevel::kWarning,
+        "rocksdb", {{"message", message}});
+  }
+};
+
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
   if (s.ok()) return absl::OkStatus();
   const std::string message = absl::StrCat(context, ": ", s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
-    return absl::UnavailableError(message);
+    return ErrorBuilder(absl::UnavailableError(message))
+        .Reason(kStoreUnavailable)
+        .RetryAfter(absl::Seconds(1));
   }
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
   return absl::InternalError(message);
@@ -42,6 +73,7 @@ absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
 }
 
+// A RocksDB snapshot, released with the last reference.
 class RocksSnapshot final : public Snapshot {
  public:
   RocksSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
@@ -54,32 +86,58 @@ class RocksSnapshot final : public Snapshot {
   const rocksdb::Snapshot* snapshot_;
 };
 
-class RocksIterator final : public Iterator {
+// Enforces [lower, upper) over a RocksDB iterator (the iterators of a
+// WriteBatchWithIndex do not all honour the bounds of their ReadOptions),
+// and keeps what the iterator reads from alive.
+class BoundedIterator final : public Iterator {
  public:
-  // Owns the bound strings because RocksDB keeps pointers to them.
-  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                const ReadOptions& options)
-      : lower_(options.lower_bound), upper_(options.upper_bound) {
-    rocksdb::ReadOptions ro;
-    if (options.snapshot != nullptr) {
-      ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
-    }
+  BoundedIterator(std::string lower, std::string upper,
+                  std::shared_ptr<const RocksSnapshot> keep_alive)
+      : lower_(std::move(lower)),
+        upper_(std::move(upper)),
+        keep_alive_(std::move(keep_alive)) {}
+
+  // The bounds RocksDB should apply too; they point into this object.
+  void FillBounds(rocksdb::ReadOptions* ro) {
     if (!lower_.empty()) {
       lower_slice_ = rocksdb::Slice(lower_);
-      ro.iterate_lower_bound = &lower_slice_;
+      ro->iterate_lower_bound = &lower_slice_;
     }
     if (!upper_.empty()) {
       upper_slice_ = rocksdb::Slice(upper_);
-      ro.iterate_upper_bound = &upper_slice_;
+      ro->iterate_upper_bound = &upper_slice_;
     }
-    it_.reset(db->NewIterator(ro, cf));
   }
+  void Reset(rocksdb::Iterator* it) { it_.reset(it); }
 
-  bool Valid() const override { return it_->Valid(); }
-  void SeekToFirst() override { it_->SeekToFirst(); }
-  void SeekToLast() override { it_->SeekToLast(); }
-  void Seek(absl::string_view target) override { it_->Seek(ToSlice(target)); }
+  bool Valid() const override {
+    if (!it_->Valid()) return false;
+    const absl::string_view k = ToView(it_->key());
+    return k >= lower_ && (upper_.empty() || k < upper_);
+  }
+  void SeekToFirst() override {
+    if (lower_.empty()) {
+      it_->SeekToFirst();
+    } else {
+      it_->Seek(lower_);
+    }
+  }
+  void SeekToLast() override {
+    if (upper_.empty()) {
+      it_->SeekToLast();
+      return;
+    }
+    it_->SeekForPrev(upper_);
+    if (it_->Valid() && ToView(it_->key()) >= upper_) it_->Prev();
+  }
+  void Seek(absl::string_view target) override {
+    it_->Seek(ToSlice(std::max(target, absl::string_view(lower_))));
+  }
   void SeekForPrev(absl::string_view target) override {
+    if (!upper_.empty() && target >= upper_) {
+      SeekToLast();
+      return;
+    }
     it_->SeekForPrev(ToSlice(target));
   }
   void Next() override { it_->Next(); }
@@ -95,7 +153,90 @@ class RocksIterator final : public Iterator {
   std::string upper_;
   rocksdb::Slice lower_slice_;
   rocksdb::Slice upper_slice_;
+  const std::shared_ptr<const RocksSnapshot> keep_alive_;
   std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+// Reads the latest applied state (durable or not: transactions run one at
+// a time, see RocksDbKvStore::Transact) merged with the transaction's own
+// writes.
+class RocksTransaction final : public Transaction {
+ public:
+  RocksTransaction(rocksdb::DB* db,
+                   const std::vector<rocksdb::ColumnFamilyHandle*>* handles)
+      : db_(db),
+        handles_(handles),
+        batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      TableId table, absl::string_view key) override {
+    std::string value;
+    rocksdb::Status s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(),
+                                                 Handle(table), ToSlice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) return FromRocks(s, "transaction get");
+    return value;
+  }
+
+  std::unique_ptr<Iterator> NewIterator(TableId table,
+                                        const ReadOptions& options) override {
+    auto it = std::make_unique<BoundedIterator>(options.lower_bound,
+                                                options.upper_bound, nullptr);
+    rocksdb::ReadOptions ro;
+    it->FillBounds(&ro);
+    base_options_.push_back(ro);
+    it->Reset(batch_.NewIteratorWithBase(
+        Handle(table), db_->NewIterator(ro, Handle(table)), &base_options_.back()));
+    return it;
+  }
+
+  void Put(TableId table, absl::string_view key,
+           absl::string_view value) override {
+    Check(batch_.Put(Handle(table), ToSlice(key), ToSlice(value)));
+    written_ = true;
+  }
+  void Delete(TableId table, absl::string_view key) override {
+    Check(batch_.Delete(Handle(table), ToSlice(key)));
+    written_ = true;
+  }
+  void DeleteRange(TableId table, absl::string_view begin,
+                   absl::string_view end) override {
+    ranges_.push_back({table, std::string(begin), std::string(end)});
+    written_ = true;
+  }
+
+  bool written() const { return written_; }
+  // The batch to commit. REQUIRES: the transaction function returned.
+  absl::StatusOr<rocksdb::WriteBatch*> Finish() {
+    PRESENCE_RETURN_IF_ERROR(error_);
+    rocksdb::WriteBatch* wb = batch_.GetWriteBatch();
+    for (const Range& r : ranges_) {
+      PRESENCE_RETURN_IF_ERROR(FromRocks(
+          wb->DeleteRange(Handle(r.table), r.begin, r.end), "delete range"));
+    }
+    return wb;
+  }
+
+ private:
+  struct Range {
+    TableId table;
+    std::string begin, end;
+  };
+  rocksdb::ColumnFamilyHandle* Handle(TableId table) const {
+    return (*handles_)[static_cast<size_t>(table) + 1];  // [0] is "default".
+  }
+  void Check(const rocksdb::Status& s) {
+    if (error_.ok()) error_ = FromRocks(s, "transaction write");
+  }
+
+  rocksdb::DB* const db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* const handles_;
+  rocksdb::WriteBatchWithIndex batch_;
+  std::vector<Range> ranges_;
+  // The delta iterators keep a pointer to their ReadOptions.
+  std::deque<rocksdb::ReadOptions> base_options_;
+  absl::Status error_;
+  bool written_ = false;
 };
 
 class RocksDbKvStore final : public KvStore {
@@ -105,9 +246,13 @@ class RocksDbKvStore final : public KvStore {
                  std::vector<std::string> table_names)
       : db_(std::move(db)),
         handles_(std::move(handles)),
-        table_names_(std::move(table_names)) {}
+        table_names_(std::move(table_names)) {
+    synced_seq_ = db_->GetLatestSequenceNumber();
+    published_ = std::make_shared<RocksSnapshot>(db_.get(), db_->GetSnapshot());
+  }
 
   ~RocksDbKvStore() override {
+    published_.reset();
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       db_->DestroyColumnFamilyHandle(h);
     }
@@ -118,9 +263,13 @@ class RocksDbKvStore final : public KvStore {
 
   absl::StatusOr<std::optional<std::string>> Get(
       TableId table, absl::string_view key, const Snapshot* snapshot) override {
+    std::shared_ptr<const RocksSnapshot> published;
     rocksdb::ReadOptions ro;
     if (snapshot != nullptr) {
       ro.snapshot = static_cast<const RocksSnapshot*>(snapshot)->get();
+    } else {
+      published = Published();
+      ro.snapshot = published->get();
     }
     std::string value;
     rocksdb::Status s = db_->Get(ro, Handle(table), ToSlice(key), &value);
@@ -131,65 +280,56 @@ class RocksDbKvStore final : public KvStore {
 
   std::unique_ptr<Iterator> NewIterator(TableId table,
                                         const ReadOptions& options) override {
-    return std::make_unique<RocksIterator>(db_.get(), Handle(table), options);
+    std::shared_ptr<const RocksSnapshot> published;
+    rocksdb::ReadOptions ro;
+    if (options.snapshot != nullptr) {
+      ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
+    } else {
+      published = Published();
+      ro.snapshot = published->get();
+    }
+    auto it = std::make_unique<BoundedIterator>(
+        options.lower_bound, options.upper_bound, std::move(published));
+    it->FillBounds(&ro);
+    it->Reset(db_->NewIterator(ro, Handle(table)));
+    return it;
   }
 
-  std::shared_ptr<const Snapshot> GetSnapshot() override {
-    return std::make_shared<RocksSnapshot>(db_.get(), db_->GetSnapshot());
+  absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() override {
+    return std::shared_ptr<const Snapshot>(Published());
   }
 
-  absl::Status Write(const WriteBatch& batch) override {
-    // Lock every key the batch reads or writes, so that preconditions are
-    // checked and the batch applied without another writer in between.
-    // Writers with disjoint keys do not wait for each other, and RocksDB
-    // group-commits their synced writes.
-    std::vector<std::string> lock_keys;
-    for (const auto& p : batch.preconditions()) {
-      lock_keys.push_back(absl::StrCat(p.table, ":", p.key));
-    }
-    for (const auto& op : batch.ops()) {
-      if (op.type != WriteBatch::OpType::kDeleteRange) {
-        lock_keys.push_back(absl::StrCat(op.table, ":", op.key));
+  absl::Status Transact(const TransactionFn& fn,
+                        const TransactOptions& options) override {
+    rocksdb::SequenceNumber seq;
+    {
+      // The commit section: one transaction at a time reads the latest
+      // applied state and appends its batch to the log, unsynced.
+      absl::MutexLock lock(&commit_mu_);
+      RocksTransaction txn(db_.get(), &handles_);
+      PRESENCE_RETURN_IF_ERROR(fn(txn));
+      if (txn.written()) {
+        PRESENCE_ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, txn.Finish());
+        rocksdb::WriteOptions wo;
+        wo.sync = false;
+        PRESENCE_RETURN_IF_ERROR(FromRocks(db_->Write(wo, batch), "write"));
+        if (options.notify) notify_pending_ = true;
       }
+      // What the transaction read or wrote: all of it must be durable
+      // before the caller hears of it.
+      seq = db_->GetLatestSequenceNumber();
     }
-    std::vector<absl::string_view> views(lock_keys.begin(), lock_keys.end());
-    KeyLocks::Guard guard = locks_.LockAll(views);
-
-    for (const auto& p : batch.preconditions()) {
-      absl::StatusOr<std::optional<std::string>> current =
-          Get(p.table, p.key, nullptr);
-      if (!current.ok()) return current.status();
-      if (*current != p.value) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "precondition failed on ", table_names_[p.table], "/",
-            absl::CEscape(p.key), ": expected ",
-            p.value ? "a specific value" : "absence", ", found ",
-            current->has_value() ? "another value" : "absence"));
-      }
-    }
-
-    rocksdb::WriteBatch wb;
-    for (const auto& op : batch.ops()) {
-      rocksdb::Status s;
-      switch (op.type) {
-        case WriteBatch::OpType::kPut:
-          s = wb.Put(Handle(op.table), ToSlice(op.key), ToSlice(op.value));
-          break;
-        case WriteBatch::OpType::kDelete:
-          s = wb.Delete(Handle(op.table), ToSlice(op.key));
-          break;
-        case WriteBatch::OpType::kDeleteRange:
-          s = wb.DeleteRange(Handle(op.table), ToSlice(op.key),
-                             ToSlice(op.value));
-          break;
-      }
-      if (!s.ok()) return FromRocks(s, "write batch");
-    }
-    if (wb.Count() == 0) return absl::OkStatus();
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db_->Write(wo, &wb), "write");
+    return WaitDurable(seq);
   }
+
+  const std::string& TableName(TableId table) const override {
+    return table_names_[static_cast<size_t>(table)];
+  }
+
+  ListenerId AddCommitListener(CommitListener listener) override {
+    return listeners_.Add(std::move(listener));
+  }
+  void RemoveCommitListener(ListenerId id) override { listeners_.Remove(id); }
 
   absl::Status Checkpoint(const std::string& dir) override {
     rocksdb::Checkpoint* raw = nullptr;
@@ -229,11 +369,78 @@ class RocksDbKvStore final : public KvStore {
     return handles_[static_cast<size_t>(table) + 1];  // [0] is "default".
   }
 
+  std::shared_ptr<const RocksSnapshot> Published() {
+    absl::MutexLock lock(&view_mu_);
+    return published_;
+  }
+
+  // Returns once the log is synced up to `seq`. The first waiter syncs
+  // everything appended so far (commits continue meanwhile), publishes the
+  // read view of exactly that, wakes the others, then runs the commit
+  // listeners if a notifying transaction was among them; a waiter whose
+  // commit came after the sync started waits for the next one.
+  absl::Status WaitDurable(rocksdb::SequenceNumber seq) {
+    bool run_listeners = false;
+    absl::Status result;
+    {
+      absl::MutexLock lock(&sync_mu_);
+      while (synced_seq_ < seq) {
+        if (syncing_) {
+          sync_cv_.Wait(&sync_mu_);
+          continue;
+        }
+        syncing_ = true;
+        sync_mu_.Unlock();
+        rocksdb::SequenceNumber target;
+        const rocksdb::Snapshot* view;
+        bool notify;
+        {
+          absl::MutexLock commit(&commit_mu_);
+          target = db_->GetLatestSequenceNumber();
+          view = db_->GetSnapshot();
+          notify = notify_pending_;
+          notify_pending_ = false;
+        }
+        auto snapshot = std::make_shared<RocksSnapshot>(db_.get(), view);
+        const absl::Status synced = FromRocks(db_->SyncWAL(), "sync the write-ahead log");
+        if (synced.ok()) {
+          absl::MutexLock view_lock(&view_mu_);
+          published_ = std::move(snapshot);
+        }
+        sync_mu_.Lock();
+        syncing_ = false;
+        sync_cv_.SignalAll();
+        if (!synced.ok()) {
+          result = synced;
+          break;
+        }
+        synced_seq_ = std::max(synced_seq_, target);
+        run_listeners = run_listeners || notify;
+      }
+    }
+    if (run_listeners) listeners_.NotifyAll();
+    return result;
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
   // [0] is the default column family, [i + 1] is table i.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> table_names_;
-  KeyLocks locks_{256};
+
+  // Held while a transaction runs and appends to the log.
+  absl::Mutex commit_mu_;
+  bool notify_pending_ ABSL_GUARDED_BY(commit_mu_) = false;
+
+  absl::Mutex sync_mu_ ABSL_ACQUIRED_BEFORE(commit_mu_);
+  absl::CondVar sync_cv_;
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  rocksdb::SequenceNumber synced_seq_ ABSL_GUARDED_BY(sync_mu_) = 0;
+
+  // What reads outside transactions see: everything durable, nothing else.
+  absl::Mutex view_mu_;
+  std::shared_ptr<const RocksSnapshot> published_ ABSL_GUARDED_BY(view_mu_);
+
+  CommitListeners listeners_;
 };
 
 absl::Status StampSchemaVersion(rocksdb::DB* db, int64_t version) {
@@ -243,33 +450,6 @@ absl::Status StampSchemaVersion(rocksdb::DB* db, int64_t version) {
                    "stamp schema version");
 }
 
-// The schema version stored in `db`, stamping `want` on a new database.
-absl::StatusOr<int64_t> StoredSchemaVersion(rocksdb::DB* db, int64_t want,
-                                            const std::string& path) {
-  std::string stored;
-  rocksdb::Status s =
-      db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(),
-              kSchemaVersionKey, &stored);
-  if (s.IsNotFound()) {
-    PRESENCE_RETURN_IF_ERROR(StampSchemaVersion(db, want));
-    return want;
-  }
-  if (!s.ok()) return FromRocks(s, "read schema version");
-  int64_t have = 0;
-  if (!absl::SimpleAtoi(stored, &have)) {
-    return absl::DataLossError(absl::StrCat("database ", path,
-                                            ": unreadable schema version \"",
-                                            absl::CEscape(stored), "\""));
-  }
-  if (have > want) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database ", path, " has schema version ", have,
-        ", newer than this binary supports (", want,
-        "); run a newer release"));
-  }
-  return have;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
@@ -277,17 +457,7 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
   if (options.path.empty()) {
     return absl::InvalidArgumentError("storage path is empty");
   }
-  if (options.tables.empty()) {
-    return absl::InvalidArgumentError("no tables given");
-  }
-  absl::flat_hash_set<std::string> seen;
-  for (const std::string& t : options.tables) {
-    if (t.empty() || t == rocksdb::kDefaultColumnFamilyName ||
-        !seen.insert(t).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad or duplicate table name \"", t, "\""));
-    }
-  }
+  PRESENCE_RETURN_IF_ERROR(ValidateTableNames(options.tables));
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) {
@@ -326,10 +496,9 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
-  // The leader of a write group inserts the whole group into the memtable:
-  // with parallel inserts every follower is woken once to insert and once
-  // more when the group completes, and on few cores those hand-offs cost
-  // more than the inserts.
+  db_options.info_log = std::make_shared<JsonInfoLogger>();
+  // Writes come from the commit section one at a time (see Transact), so
+  // RocksDB's write groups would only add hand-offs.
   db_options.allow_concurrent_memtable_write = false;
   // The machines have little memory to spare: bound the total of memtables.
   db_options.db_write_buffer_size = 64 << 20;
@@ -352,27 +521,41 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(
     return FromRocks(s, absl::StrCat("open ", options.path));
   }
   std::unique_ptr<rocksdb::DB> db(raw);
-  absl::StatusOr<int64_t> have =
-      StoredSchemaVersion(db.get(), options.schema_version, options.path);
-  if (have.ok() && *have < options.schema_version && !options.upgrade) {
-    have = absl::FailedPreconditionError(
-        absl::StrCat("database ", options.path, " has schema version ", *have,
-                     " and this binary needs ", options.schema_version,
-                     "; no upgrade exists for it"));
-  }
-  if (!have.ok()) {
+  const auto close = [&] {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     db->Close().PermitUncheckedError();
+  };
+  // What recovery replayed from the log may not have been synced before the
+  // crash: make it durable before anything reads it.
+  if (absl::Status synced = FromRocks(db->FlushWAL(/*sync=*/true), "sync recovered log");
+      !synced.ok()) {
+    close();
+    return synced;
+  }
+  std::string stored;
+  s = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(),
+              kSchemaVersionKey, &stored);
+  absl::StatusOr<int64_t> have =
+      s.IsNotFound() ? CheckStoredSchemaVersion(std::nullopt, options, options.path)
+      : s.ok()       ? CheckStoredSchemaVersion(stored, options, options.path)
+                     : absl::StatusOr<int64_t>(FromRocks(s, "read schema version"));
+  if (have.ok() && s.IsNotFound()) {
+    // A new database. (A database that has tables but no stamp cannot
+    // exist: the stamp is written right after the tables are created.)
+    have = StampSchemaVersion(db.get(), options.schema_version).ok()
+               ? absl::StatusOr<int64_t>(options.schema_version)
+               : absl::InternalError("cannot stamp the schema version");
+  }
+  if (!have.ok()) {
+    close();
     return have.status();
   }
   rocksdb::DB* const db_ptr = db.get();
   auto store = std::make_unique<RocksDbKvStore>(std::move(db), std::move(handles),
                                                 options.tables);
   if (*have < options.schema_version) {
-    if (absl::Status s = options.upgrade(store.get(), *have); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("upgrading ", options.path, " from schema version ",
-                                                 *have, ": ", s.message()));
-    }
+    // The database's lock file makes this process the only one using it.
+    PRESENCE_RETURN_IF_ERROR(RunSchemaUpgrade(store.get(), *have, options, options.path));
     PRESENCE_RETURN_IF_ERROR(StampSchemaVersion(db_ptr, options.schema_version));
   }
   return std::unique_ptr<KvStore>(std::move(store));
