@@ -17,6 +17,7 @@
 #include "services/timeline/timeline.h"
 #include "services/timeline/timeline_grpc_service.h"
 #include "tests/testing/fake_registry_client.h"
+#include "tests/testing/flaky_kv_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_server.h"
@@ -74,7 +75,9 @@ class TimelineServiceTest : public ::testing::Test {
     fake_.Put(MakeOrg("gone", /*deleted=*/true));
     auto store = testing::OpenTestStore(dir_.Sub("db"), timeline::kTableNames);
     ASSERT_THAT(store, IsOk());
-    auto opened = timeline::Timeline::Open(*std::move(store), &fake_, &cache_);
+    auto flaky = std::make_unique<testing::FlakyKvStore>(*std::move(store));
+    flaky_ = flaky.get();
+    auto opened = timeline::Timeline::Open(std::move(flaky), &fake_, &cache_);
     ASSERT_THAT(opened, IsOk());
     timeline_ = *std::move(opened);
     service_ = std::make_unique<timeline::TimelineGrpcService>(
@@ -132,6 +135,7 @@ class TimelineServiceTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeRegistryClient fake_;
+  testing::FlakyKvStore* flaky_ = nullptr;  // The timeline's store.
   timeline::OrganizationCache cache_;
   std::unique_ptr<timeline::Timeline> timeline_;
   std::unique_ptr<timeline::TimelineGrpcService> service_;
@@ -561,6 +565,38 @@ TEST_F(TimelineServiceTest, PresenceFromTheCache) {
   ASSERT_GE(presence.organizations_size(), 1);
   EXPECT_EQ(presence.organizations(0).organization(), "organizations/kfor");
   EXPECT_EQ(presence.organizations(0).basis(), type::v1::WITHIN_BOUND_UNCERTAINTY);
+}
+
+// A snapshot of a shared store dies with its connection (a failover of the
+// database): a read is answered from a new snapshot rather than failing; a
+// write is not run again by the server (its outcome may be unknown: the
+// client retries with its request id).
+TEST_F(TimelineServiceTest, AReadWhoseSnapshotIsLostIsAnsweredAndAWriteIsNotRetried) {
+  MustCreate("a", MakeEvent("2008-03"));
+  cache_.Replace({MakeOrg("kfor")}, 1);
+  flaky_->FailNextSnapshotReads(1);
+  ListEventsResponse listed;
+  ASSERT_THAT(stub_->ListEvents(Ctx().get(), Window("2008", "2008"), &listed), IsOk());
+  EXPECT_EQ(listed.events_size(), 1);
+  EXPECT_EQ(flaky_->failed(), 1);
+
+  flaky_->FailNextSnapshotReads(1);
+  GetPresenceRequest request;
+  *request.mutable_date() = D("2009");
+  request.set_include_unknown_bounds(true);  // kfor has no established date.
+  Presence presence;
+  ASSERT_THAT(stub_->GetPresence(Ctx().get(), request, &presence), IsOk());
+  ASSERT_EQ(presence.organizations_size(), 1);
+  EXPECT_EQ(presence.organizations(0).events_size(), 1);
+  EXPECT_EQ(flaky_->failed(), 2);
+
+  flaky_->FailNextTransactions(1);
+  EXPECT_THAT(Create("b", MakeEvent("2009")), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(flaky_->failed(), 3);
+  GetEventRequest get;
+  get.set_name("events/b");
+  Event event;
+  EXPECT_THAT(stub_->GetEvent(Ctx().get(), get, &event), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

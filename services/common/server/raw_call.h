@@ -54,7 +54,8 @@ grpc::Status SerializeResponse(const google::protobuf::Message& response,
 // `entered`, the caller's RpcGate::TryEnter(); a call whose deadline has
 // already passed is DEADLINE_EXCEEDED without being served), parses
 // `raw_request` as a Request, answers with `call(request, call_context)` (an
-// absl::StatusOr<Response>) serialized into `*raw_response`, and lets the
+// absl::StatusOr<Response>; for a read, called once more if it fails with
+// UNAVAILABLE) serialized into `*raw_response`, and lets the
 // gate echo the request id, log and count the call. Returns the status to
 // finish the call with.
 template <typename Request, typename Call>
@@ -81,6 +82,14 @@ grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
     status = ToGrpcStatus(parsed);
   } else {
     auto result = call(request, *admitted);
+    // A read is idempotent: served once more when the store lost its
+    // connection under it (a failover of a shared database), from a new
+    // snapshot on a server that answers. A write is not: its outcome may be
+    // unknown, and the client retries it with its request id or etag.
+    if (access == Access::kRead && absl::IsUnavailable(result.status()) &&
+        admitted->deadline > absl::Now()) {
+      result = call(request, *admitted);
+    }
     status = result.ok() ? SerializeResponse(*result, raw_response)
                          : ToGrpcStatus(result.status());
   }

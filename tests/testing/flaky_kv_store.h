@@ -1,0 +1,105 @@
+#ifndef PRESENCE_TESTS_TESTING_FLAKY_KV_STORE_H_
+#define PRESENCE_TESTS_TESTING_FLAKY_KV_STORE_H_
+
+// A storage::KvStore that forwards to another one, except that it can be
+// told to fail the next few reads through snapshots or the next few
+// transactions with UNAVAILABLE, as a store shared over the network does
+// when its connection is lost mid-read (a failover of the database): what
+// the services' handling of a lost store is tested with, deterministically.
+//
+// Thread-safe as the wrapped store is; the failure counters are atomic.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/common/storage/kv_store.h"
+
+namespace presence::testing {
+
+class FlakyKvStore final : public storage::KvStore {
+ public:
+  explicit FlakyKvStore(std::unique_ptr<storage::KvStore> store) : store_(std::move(store)) {}
+
+  // The next `n` iterators made on a snapshot fail (status() UNAVAILABLE,
+  // never Valid()).
+  void FailNextSnapshotReads(int n) { failing_reads_.store(n); }
+  // The next `n` calls of Transact fail with UNAVAILABLE, running nothing.
+  void FailNextTransactions(int n) { failing_transactions_.store(n); }
+  // How many calls failed so.
+  int failed() const { return failed_.load(); }
+
+  absl::StatusOr<std::optional<std::string>> Get(storage::TableId table, absl::string_view key,
+                                                 const storage::Snapshot* snapshot) override {
+    return store_->Get(table, key, snapshot);
+  }
+  std::unique_ptr<storage::Iterator> NewIterator(storage::TableId table,
+                                                 const storage::ReadOptions& options) override {
+    if (options.snapshot != nullptr && Take(failing_reads_)) {
+      return std::make_unique<FailedIterator>();
+    }
+    return store_->NewIterator(table, options);
+  }
+  absl::StatusOr<std::shared_ptr<const storage::Snapshot>> GetSnapshot() override {
+    return store_->GetSnapshot();
+  }
+  absl::Status Transact(const TransactionFn& fn,
+                        const storage::TransactOptions& options) override {
+    if (Take(failing_transactions_)) return Lost();
+    return store_->Transact(fn, options);
+  }
+  ListenerId AddCommitListener(CommitListener listener) override {
+    return store_->AddCommitListener(std::move(listener));
+  }
+  void RemoveCommitListener(ListenerId id) override { store_->RemoveCommitListener(id); }
+  const std::string& TableName(storage::TableId table) const override {
+    return store_->TableName(table);
+  }
+  absl::Status Checkpoint(const std::string& dir) override { return store_->Checkpoint(dir); }
+  std::vector<std::pair<std::string, uint64_t>> Stats() override { return store_->Stats(); }
+
+ private:
+  static absl::Status Lost() {
+    return absl::UnavailableError("test: the connection to the store was lost");
+  }
+
+  class FailedIterator final : public storage::Iterator {
+   public:
+    bool Valid() const override { return false; }
+    void SeekToFirst() override {}
+    void SeekToLast() override {}
+    void Seek(absl::string_view) override {}
+    void SeekForPrev(absl::string_view) override {}
+    void Next() override {}
+    void Prev() override {}
+    absl::string_view key() const override { return {}; }
+    absl::string_view value() const override { return {}; }
+    absl::Status status() const override { return Lost(); }
+  };
+
+  // Consumes one failure of `counter` if any is left.
+  bool Take(std::atomic<int>& counter) {
+    int left = counter.load();
+    while (left > 0) {
+      if (counter.compare_exchange_weak(left, left - 1)) {
+        failed_.fetch_add(1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::unique_ptr<storage::KvStore> store_;
+  std::atomic<int> failing_reads_{0};
+  std::atomic<int> failing_transactions_{0};
+  std::atomic<int> failed_{0};
+};
+
+}  // namespace presence::testing
+
+#endif  // PRESENCE_TESTS_TESTING_FLAKY_KV_STORE_H_
