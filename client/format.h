@@ -60,6 +60,9 @@ absl::Status FromJson(absl::string_view json, google::protobuf::Message* message
 // Human-readable reports.
 std::string OrganizationReport(const registry::v1::Organization& org);
 std::string EventReport(const timeline::v1::Event& event);
+// The organizations present on the date (each with its basis unless its
+// lifespan covers the date), then, apart, those whose start is not recorded
+// (unknown_bound_organizations): nothing says whether they were there.
 std::string PresenceReport(const timeline::v1::Presence& presence);
 
 }  // namespace presence::cli
