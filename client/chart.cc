@@ -142,6 +142,9 @@ struct Lane {
   Days evidence;
   double y = 0;
   bool present = false;
+  // In the presence report's unknown_bound_organizations: nothing says it
+  // was there on the date, nor that it was not (shown apart, not faded).
+  bool unknown_bound = false;
   const timeline::v1::Presence::PresentOrganization* presence = nullptr;
 };
 
@@ -229,6 +232,12 @@ class Chart {
         for (const auto& p : input_.presence->organizations()) {
           if (p.organization() == org.name()) {
             lane.present = true;
+            lane.presence = &p;
+          }
+        }
+        for (const auto& p : input_.presence->unknown_bound_organizations()) {
+          if (p.organization() == org.name()) {
+            lane.unknown_bound = true;
             lane.presence = &p;
           }
         }
@@ -359,7 +368,11 @@ class Chart {
                                                       : "end not recorded");
         const size_t events = EventsOf(lane->org->name()).size();
         if (events > 0) absl::StrAppend(&text, ", ", events, events == 1 ? " event" : " events");
-        if (input_.presence) absl::StrAppend(&text, lane->present ? ", present" : ", not present");
+        if (input_.presence) {
+          absl::StrAppend(&text, lane->present         ? ", present"
+                                 : lane->unknown_bound ? ", presence unknown"
+                                                       : ", not present");
+        }
         parts.push_back(text);
       }
     }
@@ -430,9 +443,13 @@ class Chart {
     std::string sub = absl::StrCat(lanes_.size(), " organizations · ", input_.events.size(),
                                    input_.events.size() == 1 ? " event" : " events");
     if (input_.at) {
-      int present = 0;
-      for (const Lane& lane : lanes_) present += lane.present;
+      int present = 0, unknown = 0;
+      for (const Lane& lane : lanes_) {
+        present += lane.present;
+        unknown += lane.unknown_bound;
+      }
       absl::StrAppend(&sub, " · ", present, " present on ", FormatPartialDateHuman(*input_.at));
+      if (unknown > 0) absl::StrAppend(&sub, ", ", unknown, " unknown");
     }
     absl::StrAppend(&sub, " · from the presence registry and timeline");
     absl::StrAppend(out, "<text class=\"subtitle\" x=\"16\" y=\"48\" font-size=\"12\" "
@@ -516,8 +533,9 @@ class Chart {
     const size_t index = static_cast<size_t>(&lane - lanes_.data());
     const double y = lane.y;
     const double bar_y = y + kBarTop;
-    const bool dim = input_.presence && !lane.present;
+    const bool dim = input_.presence && !lane.present && !lane.unknown_bound;
     absl::StrAppend(out, "<g class=\"lane", lane.present ? " present" : "",
+                    lane.unknown_bound ? " unknown-bound" : "",
                     "\" data-organization=\"", Esc(lane.org->name()), "\"",
                     dim ? " opacity=\"0.5\"" : "", ">\n");
     if (lane.present) {
@@ -525,6 +543,12 @@ class Chart {
                       N(kPlotRight + 16 - 8), "\" height=\"", N(kLaneHeight - 2),
                       "\" rx=\"4\" fill=\"#fdf3d0\" fill-opacity=\"0.75\"><title>", Esc(PresenceTooltip(lane)),
                       "</title></rect>\n");
+    } else if (lane.unknown_bound) {
+      // Apart from the present ones: an outline, no fill.
+      absl::StrAppend(out, "<rect class=\"highlight unknown-bound\" x=\"8\" y=\"", N(y + 1),
+                      "\" width=\"", N(kPlotRight + 16 - 8), "\" height=\"", N(kLaneHeight - 2),
+                      "\" rx=\"4\" fill=\"none\" stroke=\"#c9a227\" stroke-dasharray=\"4 3\"><title>",
+                      Esc(PresenceTooltip(lane)), "</title></rect>\n");
     }
     // The label column.
     absl::StrAppend(out, "<text class=\"lane-label\" x=\"24\" y=\"", N(y + 26),
@@ -710,8 +734,12 @@ class Chart {
   }
 
   std::string PresenceTooltip(const Lane& lane) const {
-    std::string text = absl::StrCat("Present on ", FormatPartialDateHuman(*input_.at));
+    const std::string when = FormatPartialDateHuman(*input_.at);
+    std::string text = lane.unknown_bound
+                           ? absl::StrCat("Presence on ", when, " unknown")
+                           : absl::StrCat("Present on ", when);
     if (lane.presence == nullptr) return text;
+    absl::StrAppend(&text, "\nBasis: ", BasisText(lane.presence->basis()));
     for (const auto& l : lane.presence->leaders()) {
       absl::StrAppend(&text, "\nLed by ", l.person(), ", ", l.role());
     }
@@ -865,8 +893,9 @@ std::string ChartHtml(const ChartInput& input) {
       input.at ? "<dt><svg width=\"56\" height=\"14\"><rect width=\"56\" height=\"14\" "
                  "fill=\"#fff4c2\"/><line x1=\"28\" y1=\"0\" x2=\"28\" y2=\"14\" "
                  "stroke=\"#d64545\" stroke-width=\"1.5\"/></svg></dt><dd>The date asked "
-                 "about; highlighted lanes are the organizations present then (others are "
-                 "faded).</dd>\n"
+                 "about; highlighted lanes are the organizations present then, outlined ones "
+                 "those whose start is not recorded, so that nothing says whether they were "
+                 "there (others are faded).</dd>\n"
                : "",
       "</dl>\n<p>Numbers on the lanes refer to the list of events under the chart; hover over "
       "any symbol for its dates and details. Every fact comes from the presence registry and "

@@ -68,6 +68,19 @@ std::string KindName(Event::Kind kind) {
   return EnumToWords(Event::Kind_Name(kind), "");
 }
 
+std::string BasisText(type::v1::PresenceBasis basis) {
+  switch (basis) {
+    case type::v1::SPAN_COVERS_DATE:
+      return "its recorded lifespan covers the date";
+    case type::v1::WITHIN_BOUND_UNCERTAINTY:
+      return "the date is within the uncertainty of a partial bound";
+    case type::v1::BOUND_UNKNOWN:
+      return "its start is not recorded";
+    default:
+      return "";
+  }
+}
+
 std::vector<std::string> OrganizationKindNames() {
   std::vector<std::string> names;
   for (int k = 1; Organization::Kind_IsValid(k); ++k) {
@@ -220,32 +233,52 @@ std::string EventReport(const Event& event) {
   return out;
 }
 
+namespace {
+
+// One organization of a presence report, with its leaders, figures, events
+// and, unless its lifespan covers the date or it is listed `apart` (where
+// the heading says it), the basis it is there on.
+void AppendPresent(const timeline::v1::Presence::PresentOrganization& p, bool apart,
+                   std::string* out) {
+  absl::StrAppend(out, "\n", p.acronym().empty() ? IdOf(p.organization()) : p.acronym(),
+                  " - ", p.display_name(), " (", KindName(p.kind()));
+  if (!p.parent_organization().empty()) {
+    absl::StrAppend(out, ", part of ", IdOf(p.parent_organization()));
+  }
+  absl::StrAppend(out, ")\n");
+  if (!apart && p.basis() != type::v1::SPAN_COVERS_DATE && !BasisText(p.basis()).empty()) {
+    absl::StrAppend(out, "  basis    ", BasisText(p.basis()), "\n");
+  }
+  for (const auto& l : p.leaders()) {
+    absl::StrAppend(out, "  led by   ", l.person(), ", ", l.role());
+    if (l.has_appointed() && !IsUnset(l.appointed())) {
+      absl::StrAppend(out, " (since ", FormatPartialDateHuman(l.appointed()), ")");
+    }
+    absl::StrAppend(out, "\n");
+  }
+  for (const auto& h : p.headcounts()) {
+    absl::StrAppend(out, "  strength ", FormatCount(h), " ", CategoryName(h.category()));
+    if (!h.contributor().empty()) absl::StrAppend(out, " from ", h.contributor());
+    absl::StrAppend(out, " (", FormatPartialDateHuman(h.as_of()), ")\n");
+  }
+  for (const auto& e : p.events()) {
+    absl::StrAppend(out, "  event    ", FormatPartialDateHuman(e.start()), ": ", e.title(),
+                    "\n");
+  }
+}
+
+}  // namespace
+
 std::string PresenceReport(const timeline::v1::Presence& presence) {
-  std::string out = absl::StrCat("Present on ", FormatPartialDateHuman(presence.date()),
-                                 ": ", presence.organizations_size(),
+  const std::string when = FormatPartialDateHuman(presence.date());
+  std::string out = absl::StrCat("Present on ", when, ": ", presence.organizations_size(),
                                  " organizations\n");
-  for (const auto& p : presence.organizations()) {
-    absl::StrAppend(&out, "\n", p.acronym().empty() ? IdOf(p.organization()) : p.acronym(),
-                    " - ", p.display_name(), " (", KindName(p.kind()));
-    if (!p.parent_organization().empty()) {
-      absl::StrAppend(&out, ", part of ", IdOf(p.parent_organization()));
-    }
-    absl::StrAppend(&out, ")\n");
-    for (const auto& l : p.leaders()) {
-      absl::StrAppend(&out, "  led by   ", l.person(), ", ", l.role());
-      if (l.has_appointed() && !IsUnset(l.appointed())) {
-        absl::StrAppend(&out, " (since ", FormatPartialDateHuman(l.appointed()), ")");
-      }
-      absl::StrAppend(&out, "\n");
-    }
-    for (const auto& h : p.headcounts()) {
-      absl::StrAppend(&out, "  strength ", FormatCount(h), " ", CategoryName(h.category()));
-      if (!h.contributor().empty()) absl::StrAppend(&out, " from ", h.contributor());
-      absl::StrAppend(&out, " (", FormatPartialDateHuman(h.as_of()), ")\n");
-    }
-    for (const auto& e : p.events()) {
-      absl::StrAppend(&out, "  event    ", FormatPartialDateHuman(e.start()), ": ",
-                      e.title(), "\n");
+  for (const auto& p : presence.organizations()) AppendPresent(p, /*apart=*/false, &out);
+  if (presence.unknown_bound_organizations_size() > 0) {
+    absl::StrAppend(&out, "\nPresence on ", when, " unknown (start not recorded): ",
+                    presence.unknown_bound_organizations_size(), " organizations\n");
+    for (const auto& p : presence.unknown_bound_organizations()) {
+      AppendPresent(p, /*apart=*/true, &out);
     }
   }
   return out;

@@ -31,6 +31,11 @@ class Table {
 // TRANSFER_OF_AUTHORITY.
 std::string KindName(registry::v1::Organization::Kind kind);
 std::string KindName(timeline::v1::Event::Kind kind);
+// On what basis an organization is in a presence report, for people:
+// "its recorded lifespan covers the date" (SPAN_COVERS_DATE), "the date is
+// within the uncertainty of a partial bound" (WITHIN_BOUND_UNCERTAINTY),
+// "its start is not recorded" (BOUND_UNKNOWN); empty when unspecified.
+std::string BasisText(type::v1::PresenceBasis basis);
 // Every kind's name, in enum order (for help, completion and errors).
 std::vector<std::string> OrganizationKindNames();
 std::vector<std::string> EventKindNames();
@@ -55,6 +60,9 @@ absl::Status FromJson(absl::string_view json, google::protobuf::Message* message
 // Human-readable reports.
 std::string OrganizationReport(const registry::v1::Organization& org);
 std::string EventReport(const timeline::v1::Event& event);
+// The organizations present on the date (each with its basis unless its
+// lifespan covers the date), then, apart, those whose start is not recorded
+// (unknown_bound_organizations): nothing says whether they were there.
 std::string PresenceReport(const timeline::v1::Presence& presence);
 
 }  // namespace presence::cli

@@ -64,8 +64,13 @@ class Output {
   void Note(absl::string_view text);
 
   // Renders a failed command on stderr: "presencectl: <call>: <CODE>:
-  // <message>" for call errors, "presencectl: <message>" for local ones; with
-  // -o json or jsonl, an ErrorOutput object instead. Nothing for OK.
+  // <message>" for call errors, "presencectl: <message>" for local ones,
+  // then the server's error details (grpc-status-details-bin, AIP-193) as
+  // indented lines: "  reason: <REASON> (<domain>) key=value...", "  field
+  // <path>: <description>" per field violation, "  resource: <name>
+  // (<type>)", "  precondition <type> <subject>: <description>", "  retry
+  // after <delay>". With -o json or jsonl, an ErrorOutput object instead,
+  // the details in its fields. Nothing for OK.
   void Error(const absl::Status& status);
 
   std::ostream& out() { return out_; }

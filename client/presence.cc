@@ -19,7 +19,7 @@ void AddPresenceCommand(const CommandSet& set) {
     int max_events = 0;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = set.app.add_subcommand("presence", "Who was present on a date, with strength and leaders");
+  CLI::App* cmd = set.app.add_subcommand("presence", "Who was present on a date, with strength and leaders (those whose start is not recorded apart)");
   cmd->add_option("date", f->date, "e.g. 2009-06-01, 2009, early 2010")->required();
   cmd->add_option("--kind", f->kinds, "Only organizations of this kind (repeatable)");
   cmd->add_option("--max-events", f->max_events, "Events per organization (default 10)");

@@ -13,6 +13,7 @@
 #include "client/format.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/common/field_behavior.h"
 #include "services/common/status_macros.h"
 
 namespace presence::cli {
@@ -443,22 +444,20 @@ std::vector<ImportLine> ParseImportText(
   return lines;
 }
 
+// The OUTPUT_ONLY fields come from the protos' google.api.field_behavior
+// annotations (services/common/field_behavior.h), as in the services; the
+// etag is a precondition, not content.
 Organization ExportContent(Organization org) {
-  org.clear_revision();
+  const Organization::State state = org.state();  // Exported: deleted ones stay deleted.
+  ClearOutputOnlyFields(&org);
+  org.set_state(state);
   org.clear_etag();
-  org.clear_create_time();
-  org.clear_update_time();
-  org.clear_delete_time();
-  org.clear_last_modified_by();
   return org;
 }
 
 Event ExportContent(Event event) {
+  ClearOutputOnlyFields(&event);
   event.clear_etag();
-  event.clear_create_time();
-  event.clear_update_time();
-  event.clear_created_by();
-  event.clear_updated_by();
   return event;
 }
 

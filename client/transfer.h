@@ -60,8 +60,9 @@ std::vector<ImportLine> ParseImportText(
     absl::string_view text,
     const std::function<void(int line, absl::string_view message)>& on_error);
 
-// The content of a resource: without the fields the services set
-// (revision, etag, times, principals). An organization keeps its state.
+// The content of a resource: without the fields the services set (its
+// OUTPUT_ONLY fields by the protos' annotations: revision, times,
+// principals) and the etag. An organization keeps its state.
 registry::v1::Organization ExportContent(registry::v1::Organization org);
 timeline::v1::Event ExportContent(timeline::v1::Event event);
 

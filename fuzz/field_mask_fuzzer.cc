@@ -39,11 +39,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!patch.ParseFromString(patch_bytes)) patch.Clear();
   if (!target.ParseFromString(target_bytes)) target.Clear();
 
+  // What must never be updated through a mask, written out independently of
+  // the annotations the code reads: the OUTPUT_ONLY fields, the name, the
+  // etag.
   const std::vector<std::string> output_only = {"name", "state", "revision", "etag",
                                                 "create_time", "update_time",
                                                 "delete_time", "last_modified_by"};
   absl::StatusOr<presence::UpdateMask> resolved =
-      presence::ResolveUpdateMask(patch, with_mask ? &mask : nullptr, output_only);
+      presence::ResolveUpdateMask(patch, with_mask ? &mask : nullptr);
   if (!resolved.ok()) {
     PRESENCE_FUZZ_CHECK(resolved.status().code() == absl::StatusCode::kInvalidArgument,
                         resolved.status().ToString());

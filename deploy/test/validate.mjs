@@ -353,6 +353,14 @@ function policy(name, objs, opts) {
       const np = (byKind.NetworkPolicy ?? []).find((p) =>
         Object.keys(p.spec.podSelector?.matchLabels ?? {}).length > 0 && selects(p.spec.podSelector.matchLabels, labels));
       check(Boolean(np), `${where}: a NetworkPolicy of its own`);
+      // A stock Prometheus scrapes without labels of ours: every pod of its
+      // namespace (by the automatic kubernetes.io/metadata.name label,
+      // deploy/k8s/base/monitoring.yaml) reaches the metrics port.
+      const scrape = (np?.spec.ingress ?? []).find((r) =>
+        (r.ports ?? []).some((p) => p.port === "metrics") &&
+        (r.from ?? []).some((f) => !f.podSelector &&
+          /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] ?? "")));
+      check(Boolean(scrape), `${where}: metrics port open to Prometheus' namespace`);
     }
     const sa = (byKind.ServiceAccount ?? []).find((s) => s.metadata.name === spec.serviceAccountName);
     if (opts.stateless && !isService) {

@@ -17,6 +17,12 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   // Correlates log lines across services; propagated to the registry.
   std::string request_id;
+  // The caller's W3C trace context (traceparent, and tracestate if any), if
+  // it sent a valid one: logged, and passed on unchanged to the registry
+  // (presence takes part in no tracing system of its own, so it forwards
+  // the context as W3C Trace Context asks of such a participant).
+  std::string traceparent;
+  std::string tracestate;
 };
 
 }  // namespace presence

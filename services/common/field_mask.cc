@@ -7,6 +7,9 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/field_mask_util.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
+#include "services/common/field_behavior.h"
 #include "services/common/echo.h"
 
 namespace presence {
@@ -15,15 +18,16 @@ using ::google::protobuf::util::FieldMaskUtil;
 
 absl::StatusOr<UpdateMask> ResolveUpdateMask(
     const google::protobuf::Message& patch,
-    const google::protobuf::FieldMask* mask,
-    const std::vector<std::string>& output_only) {
+    const google::protobuf::FieldMask* mask) {
+  const std::vector<std::string>& output_only = OutputOnlyFieldNames(patch.GetDescriptor());
   UpdateMask resolved;
   if (mask != nullptr) {
     for (const std::string& path : mask->paths()) {
       if (path == "*") {
         if (mask->paths_size() != 1) {
-          return absl::InvalidArgumentError(
-              "update_mask: \"*\" must be the only path");
+          return ErrorBuilder(absl::InvalidArgumentError(
+                                  "update_mask: \"*\" must be the only path"))
+              .Reason(kInvalidUpdateMask);
         }
         resolved.full_replacement = true;
         return resolved;
@@ -32,14 +36,20 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
       // no field at all.
       if (path.empty() || path.front() == '.' || path.back() == '.' ||
           path.find("..") != std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "update_mask: \"", path, "\" is not a field path (empty segment)"));
+        return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                                "update_mask: ", QuotedEcho(path),
+                                " is not a field path (empty segment)")))
+            .Reason(kInvalidUpdateMask)
+            .Meta("path", path);
       }
       if (!FieldMaskUtil::GetFieldDescriptors(patch.GetDescriptor(), path,
                                               nullptr)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("update_mask: ", QuotedEcho(path), " is not a field of ",
-                         patch.GetDescriptor()->name()));
+        return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                                "update_mask: ", QuotedEcho(path),
+                                " is not a field of ",
+                                patch.GetDescriptor()->name())))
+            .Reason(kInvalidUpdateMask)
+            .Meta("path", path);
       }
       resolved.paths.push_back(path);
     }
@@ -54,7 +64,8 @@ absl::StatusOr<UpdateMask> ResolveUpdateMask(
                                const absl::string_view top =
                                    absl::string_view(path).substr(
                                        0, path.find('.'));
-                               return std::find(output_only.begin(),
+                               return top == "name" || top == "etag" ||
+                                      std::find(output_only.begin(),
                                                 output_only.end(),
                                                 top) != output_only.end();
                              }),

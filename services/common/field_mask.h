@@ -25,12 +25,14 @@ struct UpdateMask {
 // Resolves the mask of an update: `mask` null (omitted) means every field
 // populated in `patch`; "*" alone means full replacement; any other path must
 // name a field of `patch`'s type (INVALID_ARGUMENT naming update_mask and the
-// path, also for an empty path or an empty segment as in "a..b").
-// Paths under `output_only` top-level fields are dropped (AIP-203).
+// path, also for an empty path or an empty segment as in "a..b"; reason
+// INVALID_UPDATE_MASK). Paths under the OUTPUT_ONLY fields of `patch`'s type
+// (its google.api.field_behavior annotations, AIP-203) are dropped, and so
+// are `name` (it identifies the resource, AIP-134) and `etag` (a
+// precondition, AIP-154).
 absl::StatusOr<UpdateMask> ResolveUpdateMask(
     const google::protobuf::Message& patch,
-    const google::protobuf::FieldMask* mask,
-    const std::vector<std::string>& output_only);
+    const google::protobuf::FieldMask* mask);
 
 // Copies the masked fields of `patch` into `*target` (same type). A masked
 // field absent from `patch` is cleared; repeated fields are replaced, not

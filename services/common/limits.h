@@ -10,6 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 
 namespace presence {
 
@@ -22,14 +24,20 @@ inline constexpr int kMaxHeadcounts = 256;
 inline absl::Status CheckLength(absl::string_view field, absl::string_view value,
                                 size_t max) {
   if (value.size() <= max) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, ": ", value.size(), " bytes exceed the limit of ", max));
+  return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+             field, ": ", value.size(), " bytes exceed the limit of ", max)))
+      .Reason(kLimitExceeded)
+      .Meta("field", field)
+      .Meta("limit", absl::StrCat(max));
 }
 
 inline absl::Status CheckCount(absl::string_view field, int count, int max) {
   if (count <= max) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": ", count, " entries exceed the limit of ", max));
+  return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+             field, ": ", count, " entries exceed the limit of ", max)))
+      .Reason(kLimitExceeded)
+      .Meta("field", field)
+      .Meta("limit", absl::StrCat(max));
 }
 
 }  // namespace presence

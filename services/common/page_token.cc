@@ -6,6 +6,8 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/echo.h"
 #include "services/common/page_token.pb.h"
 
@@ -51,22 +53,25 @@ absl::StatusOr<std::string> DecodePageToken(
   common::internal::PageToken decoded;
   if (!absl::WebSafeBase64Unescape(token, &bytes) ||
       !decoded.ParseFromString(bytes) || decoded.last_key().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_token: ", QuotedEcho(token),
-        " is not a page token issued by this method"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "page_token: ", QuotedEcho(token),
+               " is not a page token issued by this method")))
+        .Reason(kInvalidPageToken);
   }
   if (decoded.request_type() != request_without_paging.GetDescriptor()->full_name()) {
     // Bound: the type name comes from the token, i.e. from the caller.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_token: was issued for ", QuotedEcho(decoded.request_type()),
-        ", not for ", request_without_paging.GetDescriptor()->full_name(),
-        "; a page token is valid only for the method that returned it"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "page_token: was issued for ", QuotedEcho(decoded.request_type()),
+               ", not for ", request_without_paging.GetDescriptor()->full_name(),
+               "; a page token is valid only for the method that returned it")))
+        .Reason(kInvalidPageToken);
   }
   if (decoded.request_fingerprint() != Fingerprint(request_without_paging)) {
-    return absl::InvalidArgumentError(
-        "page_token: was issued for a request with other parameters; "
-        "repeat every field but page_size unchanged, or start over without "
-        "page_token");
+    return ErrorBuilder(absl::InvalidArgumentError(
+               "page_token: was issued for a request with other parameters; "
+               "repeat every field but page_size unchanged, or start over "
+               "without page_token"))
+        .Reason(kInvalidPageToken);
   }
   return std::string(decoded.last_key());
 }

@@ -12,6 +12,8 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "presence/type/v1/types.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/echo.h"
 
 namespace presence {
@@ -57,36 +59,48 @@ bool IsUnset(const PartialDate& date) {
          date.part() == PartialDate::PART_UNSPECIFIED && !date.approximate();
 }
 
+namespace {
+
+// INVALID_ARGUMENT with reason INVALID_DATE naming `field` (when known).
+absl::Status InvalidDate(absl::string_view field, const std::string& message) {
+  ErrorBuilder error(absl::InvalidArgumentError(message));
+  error.Reason(kInvalidDate);
+  if (!field.empty()) error.Meta("field", field);
+  return error;
+}
+
+}  // namespace
+
 absl::Status ValidatePartialDate(const PartialDate& date,
                                  absl::string_view field) {
   if (date.year() < kMinYear || date.year() > kMaxYear) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return InvalidDate(field, absl::StrCat(
         field, ".year: ", date.year(), " is not a year in ", kMinYear, "..",
         kMaxYear));
   }
   if (date.month() < 0 || date.month() > 12) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return InvalidDate(field, absl::StrCat(
         field, ".month: ", date.month(), " is not a month (1..12, or 0 when unknown)"));
   }
   if (date.day() != 0) {
     if (date.month() == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return InvalidDate(field, absl::StrCat(
           field, ".day: ", date.day(), " is set but the month is not"));
     }
     const int days = DaysInMonth(date.year(), date.month());
     if (date.day() < 0 || date.day() > days) {
-      return absl::InvalidArgumentError(absl::StrFormat(
+      return InvalidDate(field, absl::StrFormat(
           "%s.day: %04d-%02d-%02d does not exist (%04d-%02d has %d days)",
           field, date.year(), date.month(), date.day(), date.year(),
           date.month(), days));
     }
   }
   if (!PartialDate::Part_IsValid(date.part())) {
-    return absl::InvalidArgumentError(
+    return InvalidDate(field,
         absl::StrCat(field, ".part: ", date.part(), " is not a known part"));
   }
   if (date.part() != PartialDate::PART_UNSPECIFIED && date.day() != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return InvalidDate(field, absl::StrCat(
         field, ".part: ", PartialDate::Part_Name(date.part()),
         " cannot narrow a date known to the day (day ", date.day(), ")"));
   }
@@ -157,6 +171,20 @@ DayInterval SpanBetween(const PartialDate* from, const PartialDate* to) {
   return span;
 }
 
+std::optional<type::v1::PresenceBasis> ActiveBasis(const PartialDate* established,
+                                                   const PartialDate* ended,
+                                                   const DayInterval& date) {
+  const bool start_known = established != nullptr && !IsUnset(*established);
+  const bool end_known = ended != nullptr && !IsUnset(*ended);
+  // The earliest and latest days each bound may denote.
+  const DayInterval start = start_known ? ToInterval(*established) : DayInterval{MinDay(), MinDay()};
+  const DayInterval end = end_known ? ToInterval(*ended) : DayInterval{MaxDay(), MaxDay()};
+  if (start.lower > date.upper || end.upper < date.lower) return std::nullopt;
+  if (!start_known) return type::v1::BOUND_UNKNOWN;
+  if (start.upper <= date.upper && end.lower >= date.lower) return type::v1::SPAN_COVERS_DATE;
+  return type::v1::WITHIN_BOUND_UNCERTAINTY;
+}
+
 int64_t DayNumber(absl::CivilDay day) {
   return day - absl::CivilDay(1970, 1, 1);
 }
@@ -194,7 +222,7 @@ std::string FormatPartialDateHuman(const PartialDate& date) {
 
 absl::StatusOr<PartialDate> ParsePartialDate(absl::string_view text) {
   const auto reject = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return InvalidDate("", absl::StrCat(
         QuotedEcho(text), " is not a date", why.empty() ? "" : " (", why,
         why.empty() ? "" : ")", "; ", kAcceptedForms));
   };

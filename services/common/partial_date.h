@@ -6,6 +6,7 @@
 // the services, their storage keys and the CLI all use it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -19,6 +20,7 @@ class Message;
 
 namespace presence::type::v1 {
 class PartialDate;
+enum PresenceBasis : int;  // As protoc declares it.
 }  // namespace presence::type::v1
 
 namespace presence {
@@ -74,6 +76,18 @@ DayInterval ToInterval(const type::v1::PartialDate& date);
 // REQUIRES: set bounds are valid.
 DayInterval SpanBetween(const type::v1::PartialDate* from,
                         const type::v1::PartialDate* to);
+
+// On what basis a lifespan from `established` to `ended` is active on
+// `date` (presence.type.v1.PresenceBasis: SPAN_COVERS_DATE,
+// WITHIN_BOUND_UNCERTAINTY or BOUND_UNKNOWN), or nullopt if it is known not
+// to be: it began after the date's last day or ended before its first. A
+// null or unset `established` is an unknown start; a null or unset `ended`
+// counts as still active. The one rule for GetPresence and
+// ListOrganizations' active_on.
+// REQUIRES: set bounds are valid.
+std::optional<type::v1::PresenceBasis> ActiveBasis(const type::v1::PartialDate* established,
+                                                   const type::v1::PartialDate* ended,
+                                                   const DayInterval& date);
 
 // Days since 1970-01-01 (negative before). Order-preserving.
 int64_t DayNumber(absl::CivilDay day);

@@ -3,6 +3,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/echo.h"
 
 namespace presence {
@@ -32,24 +34,34 @@ absl::StatusOr<std::string> ParseResourceName(absl::string_view name,
                                               absl::string_view collection,
                                               absl::string_view field) {
   if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": is required (", collection, "/{id})"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                            field, ": is required (", collection, "/{id})")))
+        .Reason(kFieldRequired)
+        .Meta("field", field);
   }
   absl::string_view id = name;
   if (!absl::ConsumePrefix(&id, collection) || !absl::ConsumePrefix(&id, "/") ||
       !IsValidResourceId(id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", QuotedEcho(name), " is not a ", collection, " name (", collection,
-        "/{id}, id matching ", kIdPattern, ")"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               field, ": ", QuotedEcho(name), " is not a ", collection, " name (",
+               collection, "/{id}, id matching ", kIdPattern, ")")))
+        .Reason(kInvalidName)
+        .Meta("field", field);
   }
   return std::string(id);
 }
 
 absl::Status ValidateResourceId(absl::string_view id, absl::string_view field) {
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": is required"));
+  if (id.empty()) {
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(field, ": is required")))
+        .Reason(kFieldRequired)
+        .Meta("field", field);
+  }
   if (!IsValidResourceId(id)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", QuotedEcho(id), " does not match ", kIdPattern));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                            field, ": ", QuotedEcho(id), " does not match ", kIdPattern)))
+        .Reason(kInvalidName)
+        .Meta("field", field);
   }
   return absl::OkStatus();
 }
@@ -63,9 +75,10 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
               : absl::ascii_isxdigit(static_cast<unsigned char>(request_id[i]));
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: ", QuotedEcho(request_id),
-        " is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "request_id: ", QuotedEcho(request_id),
+               " is not a UUID (e.g. 123e4567-e89b-42d3-a456-426614174000)")))
+        .Reason(kInvalidRequestId);
   }
   return absl::OkStatus();
 }

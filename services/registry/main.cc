@@ -1,5 +1,6 @@
 // presence-registry: the registry service process.
 
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -80,15 +81,16 @@ int main(int argc, char** argv) {
       registry->get(), (*serving)->gate.get(), absl::GetFlag(FLAGS_max_watchers),
       presence::StoreIsShared());
   presence::AddStorageMetrics((*registry)->store());
-  presence::Metrics::Global().AddCollector([&service, &registry](std::string* out) {
-    presence::AppendGauge(out, "presence_registry_watch_streams",
-                          "Open WatchOrganizations streams.", service.watchers());
-    if (absl::StatusOr<int64_t> revision = (*registry)->CurrentRevision(); revision.ok()) {
-      presence::AppendGauge(out, "presence_registry_revision",
-                            "The registry's current revision.",
-                            static_cast<double>(*revision));
-    }
-  });
+  presence::Metrics::Global().AddGauge("presence_registry_watch_streams",
+                                       "Open WatchOrganizations streams.",
+                                       [&service] { return service.watchers(); });
+  // NaN while the store cannot tell (a PostgreSQL store out of reach).
+  presence::Metrics::Global().AddGauge(
+      "presence_registry_revision", "The registry's current revision.", [&registry] {
+        const absl::StatusOr<int64_t> revision = (*registry)->CurrentRevision();
+        return revision.ok() ? static_cast<double>(*revision)
+                             : std::numeric_limits<double>::quiet_NaN();
+      });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.registry.v1.RegistryService",
                                         {{"store", presence::StoreIsShared() ? "postgresql" : data_dir}, {"revision", (*registry)->CurrentRevision().value_or(-1)}});
   if (!server.ok()) return presence::FailStartup(server.status());

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/key_codec.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry.h"
@@ -43,9 +45,12 @@ absl::Status Registry::CheckWatchStart(int64_t start_revision) {
                             store_->GetSnapshot());
   PRESENCE_ASSIGN_OR_RETURN(const int64_t current, LastRevision(snapshot.get()));
   if (start_revision > current) {
-    return absl::OutOfRangeError(
-        absl::StrCat("start_revision: ", start_revision,
-                     " is ahead of the registry's current revision ", current));
+    return ErrorBuilder(absl::OutOfRangeError(absl::StrCat(
+               "start_revision: ", start_revision,
+               " is ahead of the registry's current revision ", current)))
+        .Reason(kRevisionAhead)
+        .Meta("startRevision", absl::StrCat(start_revision))
+        .Meta("currentRevision", absl::StrCat(current));
   }
   if (start_revision == current) return absl::OkStatus();
   storage::ReadOptions ro;
@@ -59,12 +64,15 @@ absl::Status Registry::CheckWatchStart(int64_t start_revision) {
     first = static_cast<int64_t>(ConsumeUint64(&key).value_or(0));
   }
   if (start_revision < first - 1) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "start_revision: the changes after ", start_revision,
-        " are no longer retained (the oldest retained revision is ", first,
-        "; the registry keeps the last ", options_.change_retention,
-        " changes); list the organizations and watch from the list's "
-        "revision"));
+    return ErrorBuilder(absl::OutOfRangeError(absl::StrCat(
+               "start_revision: the changes after ", start_revision,
+               " are no longer retained (the oldest retained revision is ", first,
+               "; the registry keeps the last ", options_.change_retention,
+               " changes); list the organizations and watch from the list's "
+               "revision")))
+        .Reason(kRevisionNotRetained)
+        .Meta("startRevision", absl::StrCat(start_revision))
+        .Meta("oldestRevision", absl::StrCat(first));
   }
   return absl::OkStatus();
 }
@@ -89,11 +97,13 @@ absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
           absl::StrCat("unreadable change at revision ", expected));
     }
     if (change.revision() != expected) {
-      return absl::OutOfRangeError(absl::StrCat(
-          "the change log no longer holds revision ", expected,
-          " (retention: the last ", options_.change_retention,
-          " changes); list the organizations and watch from the list's "
-          "revision"));
+      return ErrorBuilder(absl::OutOfRangeError(absl::StrCat(
+                 "the change log no longer holds revision ", expected,
+                 " (retention: the last ", options_.change_retention,
+                 " changes); list the organizations and watch from the list's "
+                 "revision")))
+          .Reason(kRevisionNotRetained)
+          .Meta("revision", absl::StrCat(expected));
     }
     ++expected;
     changes.push_back(std::move(change));

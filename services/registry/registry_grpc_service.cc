@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/call_context.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/happens_before.h"
 #include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
@@ -186,6 +188,7 @@ class WatchReactor final
       Stop(std::move(s));
       return;
     }
+    scope_->MessageSent();
     PRESENCE_HAPPENS_BEFORE(this);  // OnWriteDone follows StartWrite.
     StartWrite(&current_bytes_);
   }
@@ -225,10 +228,11 @@ void RegistryGrpcService::EndStreams() {
   absl::MutexLock lock(&mu_);
   streams_ended_ = true;
   for (WatchReactor* watcher : watchers_) {
-    watcher->Stop(grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        "the registry is shutting down; resume from the last revision "
-        "received"));
+    watcher->Stop(ToGrpcStatus(
+        ErrorBuilder(absl::UnavailableError("the registry is shutting down; resume "
+                                            "from the last revision received"))
+            .Reason(kShuttingDown)
+            .RetryAfter(absl::Seconds(1))));
   }
 }
 
@@ -327,7 +331,8 @@ RegistryGrpcService::WatchOrganizations(grpc::CallbackServerContext* context,
     context->AddInitialMetadata("presence-revision", std::to_string(*revision));
   }
   auto scope = std::make_unique<RpcScope>(
-      gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations");
+      gate_, context, "/presence.registry.v1.RegistryService/WatchOrganizations",
+      RpcType::kServerStream);
   absl::Status valid = scope->Admit(Access::kRead).status();
   v1::WatchOrganizationsRequest request;
   if (valid.ok()) valid = ParseRequest(*raw_request, &request);
@@ -338,12 +343,17 @@ RegistryGrpcService::WatchOrganizations(grpc::CallbackServerContext* context,
   {
     absl::MutexLock lock(&mu_);
     if (valid.ok() && streams_ended_) {
-      valid = absl::UnavailableError("the registry is shutting down");
+      valid = ErrorBuilder(absl::UnavailableError("the registry is shutting down"))
+                  .Reason(kShuttingDown)
+                  .RetryAfter(absl::Seconds(1));
     }
     if (valid.ok() && static_cast<int>(watchers_.size()) >= max_watchers_) {
-      valid = absl::ResourceExhaustedError(absl::StrCat(
-          "the registry serves at most ", max_watchers_,
-          " watch streams at once (--max_watchers); retry later"));
+      valid = ErrorBuilder(absl::ResourceExhaustedError(absl::StrCat(
+                  "the registry serves at most ", max_watchers_,
+                  " watch streams at once (--max_watchers); retry later")))
+                  .Reason(kTooManyWatchers)
+                  .Meta("maxWatchers", absl::StrCat(max_watchers_))
+                  .RetryAfter(absl::Seconds(5));
     }
     if (valid.ok()) watchers_.insert(reactor);
   }

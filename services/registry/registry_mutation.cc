@@ -10,8 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/echo.h"
 #include "services/common/key_codec.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry_internal.pb.h"
 #include "services/registry/registry_keys.h"
@@ -37,14 +40,8 @@ absl::Status Registry::CheckLiveReference(storage::Transaction& txn,
                                           absl::string_view field) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, field));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(txn, id));
-  if (!org) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", name, " does not exist"));
-  }
-  if (!IsLive(*org)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", name, " is deleted"));
-  }
+  if (!org) return UnknownOrganizationError(field, name);
+  if (!IsLive(*org)) return DeletedOrganizationError(field, name);
   return absl::OkStatus();
 }
 
@@ -58,10 +55,7 @@ absl::Status Registry::CheckAppointers(storage::Transaction& txn,
     PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(by, field));
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> appointer,
                               ReadRecord(txn, id));
-    if (!appointer) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", by, " does not exist"));
-    }
+    if (!appointer) return UnknownOrganizationError(field, by);
   }
   return absl::OkStatus();
 }
@@ -76,27 +70,37 @@ absl::Status Registry::CheckAliasesFree(
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                               txn.Get(kIndex, AliasIndexKey(id)));
     if (holder && *holder != id) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(Name(id), ": the id \"", id, "\" is an alias of ",
-                       Name(*holder)));
+      return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                 Name(id), ": the id \"", id, "\" is an alias of ", Name(*holder))))
+          .Reason(kAliasTaken)
+          .Meta("alias", id)
+          .Meta("holder", Name(*holder))
+          .Resource(kOrganizationType, Name(*holder));
     }
   }
   for (const std::string& key : AliasKeys(org)) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                               txn.Get(kIndex, AliasIndexKey(key)));
     if (holder && *holder != id) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("organization.aliases: ", QuotedEcho(key),
-                       " (acronym or alias, case-insensitive) is already "
-                       "used by ",
-                       Name(*holder)));
+      return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                 "organization.aliases: ", QuotedEcho(key),
+                 " (acronym or alias, case-insensitive) is already used by ",
+                 Name(*holder))))
+          .Reason(kAliasTaken)
+          .Meta("alias", key)
+          .Meta("holder", Name(*holder))
+          .Resource(kOrganizationType, Name(*holder));
     }
     if (key != id && IsValidOrganizationId(key)) {
       PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> other,
                                 ReadRecord(txn, key));
       if (IsLive(other)) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "organization.aliases: ", QuotedEcho(key), " is the id of ", Name(key)));
+        return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                   "organization.aliases: ", QuotedEcho(key), " is the id of ", Name(key))))
+            .Reason(kAliasTaken)
+            .Meta("alias", key)
+            .Meta("holder", Name(key))
+            .Resource(kOrganizationType, Name(key));
       }
     }
   }
@@ -114,9 +118,15 @@ absl::Status Registry::CheckNoLiveChildren(storage::Transaction& txn,
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
                               ReadRecord(txn, child));
     if (IsLive(org) && org->parent_organization() == Name(id)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          Name(id), " is the parent_organization of live ", Name(child),
-          "; delete or re-parent it first"));
+      return ErrorBuilder(absl::FailedPreconditionError(absl::StrCat(
+                 Name(id), " is the parent_organization of live ", Name(child),
+                 "; delete or re-parent it first")))
+          .Reason(kParentHasLiveChildren)
+          .Meta("organization", Name(id))
+          .Meta("child", Name(child))
+          .Precondition("LIVE_CHILD", Name(child),
+                        absl::StrCat(Name(child), " is live and names ", Name(id),
+                                     " as its parent_organization"));
     }
   }
   return it->status();
@@ -128,9 +138,12 @@ absl::Status Registry::CheckNoCycle(storage::Transaction& txn,
   std::string ancestor(absl::StripPrefix(parent_name, kNamePrefix));
   for (int depth = 0; depth < kMaxParentDepth && !ancestor.empty(); ++depth) {
     if (ancestor == id) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "organization.parent_organization: ", parent_name,
-          " would make ", Name(id), " its own ancestor"));
+      return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+                 "organization.parent_organization: ", parent_name,
+                 " would make ", Name(id), " its own ancestor")))
+          .Reason(kParentCycle)
+          .Meta("organization", Name(id))
+          .Meta("parent", parent_name);
     }
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
                               ReadRecord(txn, ancestor));
@@ -138,9 +151,12 @@ absl::Status Registry::CheckNoCycle(storage::Transaction& txn,
     ancestor = ParentId(*org);
   }
   if (!ancestor.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "organization.parent_organization: ", parent_name,
-        " has more than ", kMaxParentDepth, " ancestors"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "organization.parent_organization: ", parent_name,
+               " has more than ", kMaxParentDepth, " ancestors")))
+        .Reason(kParentCycle)
+        .Meta("organization", Name(id))
+        .Meta("parent", parent_name);
   }
   return absl::OkStatus();
 }
@@ -228,9 +244,7 @@ absl::StatusOr<Organization> Registry::Mutate(absl::string_view id,
                                     request_ids_.Find(txn, request_id));
           if (previous) {
             if (previous->resource_id != id) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "request_id: ", request_id, " was already used to create ",
-                  Name(previous->resource_id)));
+              return RequestIdReusedError(request_id, Name(previous->resource_id));
             }
             PRESENCE_ASSIGN_OR_RETURN(
                 result, ParseOrganization(previous->result, Name(id)));

@@ -6,11 +6,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/echo.h"
 #include "services/common/key_codec.h"
 #include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_keys.h"
@@ -29,19 +32,24 @@ constexpr size_t kMaxBatchGet = 1000;
 absl::StatusOr<Organization> Registry::GetOrganization(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, "name"));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
-  if (!org) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  if (!org) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
   return *std::move(org);
 }
 
 absl::StatusOr<v1::BatchGetOrganizationsResponse>
 Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request) {
   if (request.names_size() == 0) {
-    return absl::InvalidArgumentError("names: at least one name is required");
+    return ErrorBuilder(absl::InvalidArgumentError("names: at least one name is required"))
+        .Reason(kFieldRequired)
+        .Meta("field", "names");
   }
   if (static_cast<size_t>(request.names_size()) > kMaxBatchGet) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "names: ", request.names_size(), " names, at most ", kMaxBatchGet,
-        " allowed"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "names: ", request.names_size(), " names, at most ", kMaxBatchGet,
+               " allowed")))
+        .Reason(kLimitExceeded)
+        .Meta("field", "names")
+        .Meta("limit", absl::StrCat(kMaxBatchGet));
   }
   std::vector<std::string> ids;
   for (int i = 0; i < request.names_size(); ++i) {
@@ -57,9 +65,10 @@ Registry::BatchGetOrganizations(const v1::BatchGetOrganizationsRequest& request)
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
                               ReadRecord(ids[i], snapshot.get()));
     if (!org) {
-      return absl::NotFoundError(absl::StrCat(
-          "names[", i, "]: ", request.names(static_cast<int>(i)),
-          " not found"));
+      return OrganizationNotFoundError(
+          request.names(static_cast<int>(i)),
+          absl::StrCat("names[", i, "]: ", request.names(static_cast<int>(i)),
+                       " not found"));
     }
     *response.add_organizations() = *std::move(org);
   }
@@ -104,7 +113,6 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
     if (!parent_id.empty() && org.parent_organization() != Name(parent_id)) {
       return false;
     }
-    if (active_on && !Lifespan(org).Overlaps(*active_on)) return false;
     return true;
   };
 
@@ -134,6 +142,10 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
     if (it->Valid() && it->key() == resume) it->Next();
   }
   std::string last_id;
+  // Unknown-bound organizations seen since the last listed one: reported
+  // with the next listed one (so a page reports those of its own range of
+  // ids) or at the end, never twice across pages.
+  std::vector<std::string> unknown_since_last;
   for (; it->Valid(); it->Next()) {
     const std::string id(it->key().substr(prefix.size()));
     Organization org;
@@ -146,15 +158,34 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
       PRESENCE_ASSIGN_OR_RETURN(org, ParseOrganization(it->value(), Name(id)));
     }
     if (!matches(org)) continue;
+    std::optional<type::v1::PresenceBasis> basis;
+    if (active_on) {
+      basis = ActiveBasis(org.has_established() ? &org.established() : nullptr,
+                          org.has_ended() ? &org.ended() : nullptr, *active_on);
+      if (!basis) continue;
+      if (*basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()) {
+        unknown_since_last.push_back(org.name());
+        continue;
+      }
+    }
     if (response.organizations_size() == page_size) {
       // One more match exists: the page is not the last.
       response.set_next_page_token(EncodePageToken(fingerprint, last_id));
+      unknown_since_last.clear();  // The next page reports them.
       break;
     }
+    for (std::string& name : unknown_since_last) {
+      response.add_unknown_bound_organizations(std::move(name));
+    }
+    unknown_since_last.clear();
     last_id = id;
     *response.add_organizations() = std::move(org);
+    if (basis) response.add_active_on_bases(*basis);
   }
   PRESENCE_RETURN_IF_ERROR(it->status());
+  for (std::string& name : unknown_since_last) {
+    response.add_unknown_bound_organizations(std::move(name));
+  }
   return response;
 }
 
@@ -164,7 +195,7 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
   // nothing and is a mistake.
   PRESENCE_RETURN_IF_ERROR(CheckLength("alias", alias, kMaxShortText));
   const std::string key = NormalizeAlias(alias);
-  if (key.empty()) return absl::InvalidArgumentError("alias: is required");
+  if (key.empty()) return FieldRequiredError("alias");
   // At most one live organization has the key as its id, acronym or alias
   // (CheckAliasesFree), so the order of the two reads only matters for
   // speed: acronyms and aliases first, the usual case, two reads.
@@ -179,9 +210,12 @@ absl::StatusOr<Organization> Registry::LookupOrganization(
     PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
     if (IsLive(org)) return *std::move(org);
   }
-  return absl::NotFoundError(absl::StrCat(
-      "alias: no live organization has the id, acronym or alias ",
-      QuotedEcho(alias)));
+  return ErrorBuilder(absl::NotFoundError(absl::StrCat(
+             "alias: no live organization has the id, acronym or alias ",
+             QuotedEcho(alias))))
+      .Reason(kOrganizationNotFound)
+      .Meta("alias", alias)
+      .Resource(kOrganizationType, alias, "no live organization has this id, acronym or alias");
 }
 
 absl::StatusOr<v1::ListOrganizationRevisionsResponse>
@@ -199,8 +233,9 @@ Registry::ListOrganizationRevisions(
     PRESENCE_ASSIGN_OR_RETURN(std::string last,
                               DecodePageToken(request.page_token(), fingerprint));
     if (!absl::SimpleAtoi(last, &before) || before <= 0) {
-      return absl::InvalidArgumentError(
-          "page_token: is not a page token issued by this method");
+      return ErrorBuilder(absl::InvalidArgumentError(
+                              "page_token: is not a page token issued by this method"))
+          .Reason(kInvalidPageToken);
     }
   }
   PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
@@ -208,7 +243,8 @@ Registry::ListOrganizationRevisions(
   PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> current,
                             ReadRecord(id, snapshot.get()));
   if (!current) {
-    return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+    return OrganizationNotFoundError(request.name(),
+                                     absl::StrCat(request.name(), " not found"));
   }
   storage::ReadOptions ro;
   ro.snapshot = snapshot.get();

@@ -5,6 +5,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "presence/registry/v1/registry.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/field_behavior.h"
 #include "services/common/echo.h"
 #include "services/common/limits.h"
 #include "services/common/partial_date.h"
@@ -64,13 +66,6 @@ absl::Status CheckLimits(const Organization& org) {
 
 }  // namespace
 
-const std::vector<std::string>& OutputOnlyFields() {
-  static const auto* const kFields = new std::vector<std::string>{
-      "name",        "state",       "revision",   "etag",
-      "create_time", "update_time", "delete_time", "last_modified_by"};
-  return *kFields;
-}
-
 std::string NormalizeAlias(absl::string_view alias) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(alias));
 }
@@ -90,25 +85,10 @@ std::vector<std::string> AliasKeys(const Organization& org) {
 }
 
 
-void ClearOutputOnly(Organization* org) {
-  org->clear_name();
-  org->clear_state();
-  org->clear_revision();
-  org->clear_etag();
-  org->clear_create_time();
-  org->clear_update_time();
-  org->clear_delete_time();
-  org->clear_last_modified_by();
-}
-
 absl::Status ValidateOrganization(const Organization& org) {
   PRESENCE_RETURN_IF_ERROR(CheckLimits(org));
-  if (absl::StripAsciiWhitespace(org.display_name()).empty()) {
-    return absl::InvalidArgumentError(
-        "organization.display_name: is required");
-  }
-  if (org.kind() == Organization::KIND_UNSPECIFIED ||
-      !Organization::Kind_IsValid(org.kind())) {
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(org, "organization."));
+  if (!Organization::Kind_IsValid(org.kind())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "organization.kind: ", org.kind(),
         " is not a kind; set one of KIND_INTERNATIONAL_ORGANIZATION .. "
@@ -147,13 +127,6 @@ absl::Status ValidateOrganization(const Organization& org) {
   for (int i = 0; i < org.leaders_size(); ++i) {
     const Organization::Leader& leader = org.leaders(i);
     const std::string field = absl::StrCat("organization.leaders[", i, "]");
-    if (absl::StripAsciiWhitespace(leader.role()).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".role: is required"));
-    }
-    if (absl::StripAsciiWhitespace(leader.person()).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".person: is required"));
-    }
     PRESENCE_RETURN_IF_ERROR(ValidateDateField(
         leader.has_appointed(), leader.appointed(), field + ".appointed"));
     PRESENCE_RETURN_IF_ERROR(
@@ -167,13 +140,8 @@ absl::Status ValidateOrganization(const Organization& org) {
   for (int i = 0; i < org.headcounts_size(); ++i) {
     const Organization::Headcount& h = org.headcounts(i);
     const std::string field = absl::StrCat("organization.headcounts[", i, "]");
-    if (!IsSet(h.has_as_of(), h.as_of())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".as_of: is required"));
-    }
     PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(h.as_of(), field + ".as_of"));
-    if (h.category() == Organization::Headcount::CATEGORY_UNSPECIFIED ||
-        !Organization::Headcount::Category_IsValid(h.category())) {
+    if (!Organization::Headcount::Category_IsValid(h.category())) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ".category: ", h.category(), " is not a category"));
     }
@@ -186,18 +154,7 @@ absl::Status ValidateOrganization(const Organization& org) {
           absl::StrCat(field, ".count: ", h.count(), " is negative"));
     }
   }
-  for (int i = 0; i < org.sources_size(); ++i) {
-    if (absl::StripAsciiWhitespace(org.sources(i).document()).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "organization.sources[", i, "].document: is required"));
-    }
-  }
   return absl::OkStatus();
-}
-
-DayInterval Lifespan(const Organization& org) {
-  return SpanBetween(org.has_established() ? &org.established() : nullptr,
-                     org.has_ended() ? &org.ended() : nullptr);
 }
 
 Organization ApplyUpdate(const Organization& current,
@@ -205,18 +162,11 @@ Organization ApplyUpdate(const Organization& current,
   Organization merged = current;
   ApplyUpdateMask(patch, mask, &merged);
   ClearEmptyPartialDates(&merged);
-  // Output-only fields always come from the current version.
+  // Output-only fields always come from the current version (a full
+  // replacement copied them from the patch), and so do the name and etag.
+  CopyOutputOnlyFields(current, &merged);
   merged.set_name(current.name());
-  merged.set_state(current.state());
-  merged.set_revision(current.revision());
   merged.set_etag(current.etag());
-  *merged.mutable_create_time() = current.create_time();
-  *merged.mutable_update_time() = current.update_time();
-  if (current.has_delete_time()) {
-    *merged.mutable_delete_time() = current.delete_time();
-  } else {
-    merged.clear_delete_time();
-  }
   return merged;
 }
 

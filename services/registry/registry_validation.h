@@ -2,7 +2,9 @@
 #define PRESENCE_SERVICES_REGISTRY_REGISTRY_VALIDATION_H_
 
 // The registry's rules about one organization on its own: field validation,
-// output-only fields, aliases, liveness and lifespans. Pure functions of
+// aliases and liveness. (Which fields are output only or
+// required comes from the protos' annotations, services/common/
+// field_behavior.h.) Pure functions of
 // their arguments (no store); the checks that need the store (references,
 // uniqueness, children, cycles) are in registry_mutation.cc.
 
@@ -21,14 +23,9 @@ class Organization;
 
 namespace presence::registry {
 
-// The output-only fields of Organization (AIP-203): ignored in create and
-// update requests.
-const std::vector<std::string>& OutputOnlyFields();
-// Clears every output-only field.
-void ClearOutputOnly(v1::Organization* org);
-
-// Checks every field of `org` (lengths and counts first), naming the
-// offending field in INVALID_ARGUMENT. References to other organizations are
+// Checks every field of `org` (lengths and counts first, then the REQUIRED
+// fields of its annotations), naming the offending field, as
+// "organization.<path>", in INVALID_ARGUMENT. References to other organizations are
 // only checked for their form here.
 absl::Status ValidateOrganization(const v1::Organization& org);
 
@@ -40,11 +37,8 @@ std::vector<std::string> AliasKeys(const v1::Organization& org);
 bool IsLive(const v1::Organization& org);
 bool IsLive(const std::optional<v1::Organization>& org);
 
-// The lifespan [lower(established) or -inf, upper(ended) or +inf].
-DayInterval Lifespan(const v1::Organization& org);
-
-// `current` with the masked fields of `patch`; output-only fields always
-// come from `current`.
+// `current` with the masked fields of `patch`; output-only fields (from the
+// annotations), the name and the etag always come from `current`.
 v1::Organization ApplyUpdate(const v1::Organization& current,
                              const v1::Organization& patch,
                              const UpdateMask& mask);

@@ -6,9 +6,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
+#include "services/common/field_behavior.h"
 #include "services/common/echo.h"
 #include "services/common/field_mask.h"
 #include "services/common/resource_name.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 #include "services/common/write/batch_create.h"
 #include "services/common/write/preconditions.h"
@@ -31,10 +35,12 @@ CreateEnvelope Envelope(const v1::CreateOrganizationRequest& request) {
 }
 
 // The organization a create request asks for: its fields without the
-// output-only ones, named organizations/{id}, live.
+// output-only ones (from the annotations) and the etag, named
+// organizations/{id}, live.
 Organization NewOrganization(const v1::CreateOrganizationRequest& request) {
   Organization org = request.organization();
-  ClearOutputOnly(&org);
+  ClearOutputOnlyFields(&org);
+  org.clear_etag();  // AIP-154: a precondition of updates only.
   ClearEmptyPartialDates(&org);
   org.set_name(Name(request.organization_id()));
   org.set_state(Organization::ACTIVE);
@@ -47,6 +53,7 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
     const v1::CreateOrganizationRequest& request, const CallContext& call) {
   PRESENCE_RETURN_IF_ERROR(CheckCreateEnvelope(Envelope(request)));
   const std::string& id = request.organization_id();
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   const Organization desired = NewOrganization(request);
   PRESENCE_RETURN_IF_ERROR(ValidateOrganization(desired));
 
@@ -54,15 +61,22 @@ absl::StatusOr<Organization> Registry::CreateOrganization(
                         const std::optional<Organization>& current)
       -> absl::StatusOr<Plan> {
     if (current) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          Name(id), " already exists",
-          IsLive(*current) ? "" : " (deleted; undelete it instead)"));
+      return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                 Name(id), " already exists",
+                 IsLive(*current) ? "" : " (deleted; undelete it instead)")))
+          .Reason(kOrganizationAlreadyExists)
+          .Meta("organization", Name(id))
+          .Meta("state", Organization::State_Name(current->state()))
+          .Resource(kOrganizationType, Name(id));
     }
     if (!desired.parent_organization().empty()) {
       if (desired.parent_organization() == desired.name()) {
-        return absl::InvalidArgumentError(
-            "organization.parent_organization: an organization cannot be its "
-            "own parent");
+        return ErrorBuilder(absl::InvalidArgumentError(
+                   "organization.parent_organization: an organization cannot be its "
+                   "own parent"))
+            .Reason(kParentCycle)
+            .Meta("organization", desired.name())
+            .Meta("parent", desired.parent_organization());
       }
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
           txn, desired.parent_organization(), "organization.parent_organization"));
@@ -102,6 +116,7 @@ absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
   PRESENCE_RETURN_IF_ERROR(CheckBatchCreate(
       n, [&](int i) { return Envelope(request.requests(i)); },
       [&](int i) {
+        PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request.requests(i), "", Nested::kSkip));
         position.emplace(request.requests(i).organization_id(), i);
         orgs.push_back(NewOrganization(request.requests(i)));
         return ValidateOrganization(orgs.back());
@@ -134,13 +149,21 @@ absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
           PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> existing,
                                     ReadRecord(txn, id));
           if (existing) {
-            return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
-                                    "organization_id: ", Name(id), " already exists")));
+            return InRequest(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                         "organization_id: ", Name(id), " already exists")))
+                                    .Reason(kOrganizationAlreadyExists)
+                                    .Meta("organization", Name(id))
+                                    .Meta("state", Organization::State_Name(existing->state()))
+                                    .Resource(kOrganizationType, Name(id)));
           }
           if (auto it = batch_aliases.find(id); it != batch_aliases.end()) {
-            return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
-                                    "organization_id: \"", id, "\" is an alias of ",
-                                    Name(it->second), " in this request")));
+            return InRequest(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                         "organization_id: \"", id, "\" is an alias of ",
+                                         Name(it->second), " in this request")))
+                                    .Reason(kAliasTaken)
+                                    .Meta("alias", id)
+                                    .Meta("holder", Name(it->second))
+                                    .Resource(kOrganizationType, Name(it->second)));
           }
           PRESENCE_RETURN_IF_ERROR(
               InRequest(i, CheckAliasesFree(txn, org, std::nullopt)));
@@ -148,9 +171,17 @@ absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
             auto taken = batch_aliases.find(key);
             if ((taken != batch_aliases.end() && taken->second != id) ||
                 (key != id && position.contains(key))) {
-              return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
-                                      "organization.aliases: ", QuotedEcho(key),
-                                      " is already used in this request")));
+              // Held by an earlier alias of the batch, or by an id in it.
+              const std::string holder =
+                  Name(taken != batch_aliases.end() && taken->second != id ? taken->second
+                                                                          : key);
+              return InRequest(i, ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(
+                                           "organization.aliases: ", QuotedEcho(key),
+                                           " is already used in this request")))
+                                      .Reason(kAliasTaken)
+                                      .Meta("alias", key)
+                                      .Meta("holder", holder)
+                                      .Resource(kOrganizationType, holder));
             }
             batch_aliases[key] = id;
           }
@@ -161,9 +192,12 @@ absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
           if (!org.parent_organization().empty() &&
               !earlier(org.parent_organization())) {
             if (org.parent_organization() == org.name()) {
-              return InRequest(i, absl::InvalidArgumentError(
-                                      "organization.parent_organization: an "
-                                      "organization cannot be its own parent"));
+              return InRequest(i, ErrorBuilder(absl::InvalidArgumentError(
+                                           "organization.parent_organization: an "
+                                           "organization cannot be its own parent"))
+                                      .Reason(kParentCycle)
+                                      .Meta("organization", org.name())
+                                      .Meta("parent", org.parent_organization()));
             }
             PRESENCE_RETURN_IF_ERROR(InRequest(
                 i, CheckLiveReference(txn, org.parent_organization(),
@@ -197,9 +231,7 @@ absl::StatusOr<v1::BatchCreateOrganizationsResponse> Registry::BatchCreate(
 
 absl::StatusOr<Organization> Registry::UpdateOrganization(
     const v1::UpdateOrganizationRequest& request, const CallContext& call) {
-  if (!request.has_organization()) {
-    return absl::InvalidArgumentError("organization: is required");
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
       ParseOrganizationName(request.organization().name(), "organization.name"));
@@ -207,22 +239,24 @@ absl::StatusOr<Organization> Registry::UpdateOrganization(
       const UpdateMask mask,
       ResolveUpdateMask(request.organization(),
                         request.has_update_mask() ? &request.update_mask()
-                                                  : nullptr,
-                        OutputOnlyFields()));
+                                                  : nullptr));
   const Organization& patch = request.organization();
 
   const auto plan = [&](storage::Transaction& txn,
                         const std::optional<Organization>& current)
       -> absl::StatusOr<Plan> {
     if (!current) {
-      return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+      return OrganizationNotFoundError(Name(id), absl::StrCat(Name(id), " not found"));
     }
     if (!IsLive(*current)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(Name(id), " is deleted; undelete it first"));
+      return ErrorBuilder(absl::FailedPreconditionError(absl::StrCat(Name(id), " is deleted; undelete it first")))
+          .Reason(kOrganizationIsDeleted)
+          .Meta("organization", Name(id))
+          .Resource(kOrganizationType, Name(id))
+          .Precondition("STATE", Name(id), "the organization is deleted");
     }
     PRESENCE_RETURN_IF_ERROR(CheckEtag("organization.etag", patch.etag(),
-                                       current->etag(), Name(id)));
+                                       current->etag(), Name(id), kOrganizationType));
     Organization merged = ApplyUpdate(*current, patch, mask);
     if (Unchanged(*current, merged)) {
       return Plan{*current, OrganizationChange::UPDATED, /*unchanged=*/true};
@@ -249,14 +283,19 @@ absl::StatusOr<Organization> Registry::DeleteOrganization(
                         const std::optional<Organization>& current)
       -> absl::StatusOr<Plan> {
     if (!current) {
-      return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+      return OrganizationNotFoundError(request.name(),
+                                       absl::StrCat(request.name(), " not found"));
     }
     if (!IsLive(*current)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(request.name(), " is already deleted"));
+      return ErrorBuilder(absl::FailedPreconditionError(
+                              absl::StrCat(request.name(), " is already deleted")))
+          .Reason(kOrganizationIsDeleted)
+          .Meta("organization", request.name())
+          .Resource(kOrganizationType, request.name())
+          .Precondition("STATE", request.name(), "the organization is deleted");
     }
-    PRESENCE_RETURN_IF_ERROR(
-        CheckEtag("etag", request.etag(), current->etag(), request.name()));
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("etag", request.etag(), current->etag(),
+                                       request.name(), kOrganizationType));
     // In the same transaction as the deletion: a child created, undeleted
     // or re-parented concurrently conflicts with this read.
     PRESENCE_RETURN_IF_ERROR(CheckNoLiveChildren(txn, id));
@@ -275,14 +314,19 @@ absl::StatusOr<Organization> Registry::UndeleteOrganization(
                         const std::optional<Organization>& current)
       -> absl::StatusOr<Plan> {
     if (!current) {
-      return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+      return OrganizationNotFoundError(request.name(),
+                                       absl::StrCat(request.name(), " not found"));
     }
     if (IsLive(*current)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(request.name(), " is not deleted"));
+      return ErrorBuilder(absl::FailedPreconditionError(
+                              absl::StrCat(request.name(), " is not deleted")))
+          .Reason(kOrganizationNotDeleted)
+          .Meta("organization", request.name())
+          .Resource(kOrganizationType, request.name())
+          .Precondition("STATE", request.name(), "the organization is not deleted");
     }
-    PRESENCE_RETURN_IF_ERROR(
-        CheckEtag("etag", request.etag(), current->etag(), request.name()));
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("etag", request.etag(), current->etag(),
+                                       request.name(), kOrganizationType));
     if (!current->parent_organization().empty()) {
       PRESENCE_RETURN_IF_ERROR(CheckLiveReference(
           txn, current->parent_organization(), "organization.parent_organization"));

@@ -131,6 +131,11 @@ class GrpcRegistryClient final : public RegistryClient {
     if (!call.request_id.empty()) {
       context->AddMetadata("x-request-id", call.request_id);
     }
+    // The caller's trace context, passed on unchanged (W3C Trace Context).
+    if (!call.traceparent.empty()) {
+      context->AddMetadata("traceparent", call.traceparent);
+      if (!call.tracestate.empty()) context->AddMetadata("tracestate", call.tracestate);
+    }
     AddToken(context);
   }
 

@@ -106,19 +106,19 @@ int main(int argc, char** argv) {
 
   tl::TimelineGrpcService service(timeline.get(), (*serving)->gate.get());
   presence::AddStorageMetrics(timeline->store());
-  presence::Metrics::Global().AddCollector([&follower, &cache](std::string* out) {
-    presence::AppendGauge(out, "presence_timeline_registry_link_up",
-                          "1 while the registry's change feed is followed live.",
-                          follower.live() ? 1 : 0);
-    presence::AppendGauge(out, "presence_timeline_registry_cache_filled",
-                          "1 once the organization cache has been loaded.",
-                          cache.filled() ? 1 : 0);
-    presence::AppendGauge(out, "presence_timeline_registry_cache_organizations",
-                          "Organizations in the cache.", static_cast<double>(cache.size()));
-    presence::AppendGauge(out, "presence_timeline_registry_cache_revision",
-                          "Registry revision the cache reflects.",
-                          static_cast<double>(cache.revision()));
-  });
+  presence::Metrics& metrics = presence::Metrics::Global();
+  metrics.AddGauge("presence_timeline_registry_link_up",
+                   "1 while the registry's change feed is followed live.",
+                   [&follower] { return follower.live() ? 1 : 0; });
+  metrics.AddGauge("presence_timeline_registry_cache_filled",
+                   "1 once the organization cache has been loaded.",
+                   [&cache] { return cache.filled() ? 1 : 0; });
+  metrics.AddGauge("presence_timeline_registry_cache_organizations",
+                   "Organizations in the cache.",
+                   [&cache] { return static_cast<double>(cache.size()); });
+  metrics.AddGauge("presence_timeline_registry_cache_revision",
+                   "Registry revision the cache reflects.",
+                   [&cache] { return static_cast<double>(cache.revision()); });
   auto server = (*serving)->StartServer(absl::GetFlag(FLAGS_listen), &service, "presence.timeline.v1.TimelineService",
                                         {{"store", presence::StoreIsShared() ? "postgresql" : data_dir}, {"registry", client_options.address}});
   if (!server.ok()) return presence::FailStartup(server.status());

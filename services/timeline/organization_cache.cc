@@ -180,7 +180,8 @@ void RegistryFollower::Run() {
       if (stopping_) return;
       stream_ = stream.get();
     }
-    if (stream->WaitUntilEstablished()) {
+    const bool established = stream->WaitUntilEstablished();
+    if (established) {
       cache_->SetLive(true);
       absl::MutexLock lock(&mu_);
       live_ = true;
@@ -207,8 +208,17 @@ void RegistryFollower::Run() {
       need_list = true;
       continue;
     }
-    LogWarning(absl::StrCat("registry watch ended, resuming from revision ",
-                            cache_->revision(), ": ", status.ToString()));
+    // A stream that was up and ends UNAVAILABLE is the registry closing the
+    // connection: routinely at its --max_connection_age (GOAWAY), or as it
+    // restarts. Resuming is business as usual (INFO); a stream that could
+    // not be established is trouble (WARNING), and so is any other end.
+    Log(established && status.code() == absl::StatusCode::kUnavailable ? LogLevel::kInfo
+                                                                         : LogLevel::kWarning,
+        "registry watch ended",
+        {{"message", absl::StrCat("registry watch ended, resuming from revision ",
+                                  cache_->revision(), ": ", status.ToString())},
+         {"revision", cache_->revision()},
+         {"code", absl::StatusCodeToString(status.code())}});
     if (!Backoff()) return;
   }
 }

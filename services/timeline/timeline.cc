@@ -13,11 +13,15 @@
 #include "google/protobuf/util/time_util.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "presence/timeline/v1/timeline.pb.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
+#include "services/common/field_behavior.h"
 #include "services/common/field_mask.h"
 #include "services/common/limits.h"
 #include "services/common/page_token.h"
 #include "services/common/partial_date.h"
 #include "services/common/resource_name.h"
+#include "services/common/standard_errors.h"
 #include "services/common/key_codec.h"
 #include "services/common/status_macros.h"
 #include "services/common/write/batch_create.h"
@@ -38,13 +42,6 @@ using ::presence::type::v1::PartialDate;
 constexpr char kCollection[] = "events";
 constexpr int kDefaultMaxEvents = 10;
 constexpr int kMaxMaxEvents = 100;
-
-const std::vector<std::string>& OutputOnlyFields() {
-  static const auto* const kFields =
-      new std::vector<std::string>{"name", "etag", "create_time", "update_time",
-                                   "created_by", "updated_by"};
-  return *kFields;
-}
 
 // [lower(start), upper(end or start)] as day numbers.
 std::pair<int64_t, int64_t> Span(const Event& event) {
@@ -73,16 +70,10 @@ absl::Status CheckLimits(const Event& event) {
 
 absl::Status ValidateEvent(const Event& event) {
   PRESENCE_RETURN_IF_ERROR(CheckLimits(event));
-  if (absl::StripAsciiWhitespace(event.title()).empty()) {
-    return absl::InvalidArgumentError("event.title: is required");
-  }
-  if (event.kind() == Event::KIND_UNSPECIFIED ||
-      !Event::Kind_IsValid(event.kind())) {
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(event, "event."));
+  if (!Event::Kind_IsValid(event.kind())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "event.kind: ", event.kind(), " is not a kind; set one of DECLARATION .. OTHER"));
-  }
-  if (!IsSet(event.has_start(), event.start())) {
-    return absl::InvalidArgumentError("event.start: is required");
   }
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(event.start(), "event.start"));
   if (IsSet(event.has_end(), event.end())) {
@@ -93,10 +84,6 @@ absl::Status ValidateEvent(const Event& event) {
           " is before event.start ", FormatPartialDate(event.start())));
     }
   }
-  if (event.organizations_size() == 0) {
-    return absl::InvalidArgumentError(
-        "event.organizations: at least one organization is required");
-  }
   std::set<std::string> seen;
   for (int i = 0; i < event.organizations_size(); ++i) {
     const std::string field = absl::StrCat("event.organizations[", i, "]");
@@ -104,14 +91,8 @@ absl::Status ValidateEvent(const Event& event) {
         std::string id,
         ParseResourceName(event.organizations(i), "organizations", field));
     if (!seen.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": ", event.organizations(i), " is listed twice"));
-    }
-  }
-  for (int i = 0; i < event.sources_size(); ++i) {
-    if (absl::StripAsciiWhitespace(event.sources(i).document()).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("event.sources[", i, "].document: is required"));
+      return DuplicateEntryError(
+          field, absl::StrCat(field, ": ", event.organizations(i), " is listed twice"));
     }
   }
   return absl::OkStatus();
@@ -131,14 +112,11 @@ google::protobuf::Timestamp ToProtoTime(absl::Time t) {
 }
 
 // The event a create request asks for: its fields without the output-only
-// ones, named events/{id}.
+// ones (from the annotations) and the etag, named events/{id}.
 Event NewEvent(const Event& requested, absl::string_view id) {
   Event event = requested;
-  event.clear_etag();
-  event.clear_create_time();
-  event.clear_update_time();
-  event.clear_created_by();
-  event.clear_updated_by();
+  ClearOutputOnlyFields(&event);
+  event.clear_etag();  // AIP-154: a precondition of updates only.
   event.set_name(ResourceName(kCollection, id));
   ClearEmptyPartialDates(&event);
   return event;
@@ -153,6 +131,23 @@ std::string NewEtag() {
 
 std::string OrgId(absl::string_view name) {
   return std::string(absl::StripPrefix(name, "organizations/"));
+}
+
+// ALREADY_EXISTS, EVENT_ALREADY_EXISTS, with ResourceInfo; `prefix` goes
+// before the message ("event_id: ").
+absl::Status EventAlreadyExistsError(absl::string_view name, absl::string_view prefix) {
+  return ErrorBuilder(absl::AlreadyExistsError(absl::StrCat(prefix, name, " already exists")))
+      .Reason(kEventAlreadyExists)
+      .Meta("event", name)
+      .Resource(kEventType, name);
+}
+
+// NOT_FOUND, EVENT_NOT_FOUND, with ResourceInfo.
+absl::Status EventNotFoundError(absl::string_view name) {
+  return ErrorBuilder(absl::NotFoundError(absl::StrCat(name, " not found")))
+      .Reason(kEventNotFound)
+      .Meta("event", name)
+      .Resource(kEventType, name);
 }
 
 bool IsPresenceKind(Organization::Kind kind) {
@@ -369,7 +364,7 @@ absl::StatusOr<Event> Timeline::GetEvent(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id,
                             ParseResourceName(name, kCollection, "name"));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
-  if (!raw) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  if (!raw) return EventNotFoundError(name);
   return ParseEvent(*raw, name);
 }
 
@@ -394,8 +389,7 @@ absl::Status Timeline::CheckOrganization(const std::string& name,
   if (cache_ != nullptr && cache_->live()) {
     if (std::optional<Organization> cached = cache_->Get(name)) {
       if (cached->state() == Organization::DELETED) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ": ", name, " is deleted in the registry"));
+        return DeletedOrganizationError(field, name, " in the registry");
       }
       return absl::OkStatus();
     }
@@ -403,22 +397,28 @@ absl::Status Timeline::CheckOrganization(const std::string& name,
   absl::StatusOr<Organization> org = registry_->GetOrganization(name, call);
   if (org.ok()) {
     if (org->state() == Organization::DELETED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", name, " is deleted in the registry"));
+      return DeletedOrganizationError(field, name, " in the registry");
     }
     return absl::OkStatus();
   }
   if (org.status().code() == absl::StatusCode::kNotFound) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", name, " does not exist in the registry"));
+    return UnknownOrganizationError(field, name, " in the registry");
   }
   if (org.status().code() == absl::StatusCode::kDeadlineExceeded &&
       absl::Now() >= call.deadline) {
     return org.status();
   }
-  return absl::UnavailableError(absl::StrCat(
+  ErrorBuilder unavailable(absl::UnavailableError(absl::StrCat(
       "cannot check ", field, " ", name, " against the registry: ",
-      org.status().message(), "; nothing was written"));
+      org.status().message(), "; nothing was written")));
+  unavailable.Reason(kRegistryUnavailable)
+      .Meta("organization", name)
+      .Meta("registryCode", absl::StatusCodeToString(org.status().code()))
+      .RetryAfter(absl::Seconds(1));
+  if (const std::string reason = ErrorReason(org.status()); !reason.empty()) {
+    unavailable.Meta("registryReason", reason);
+  }
+  return unavailable;
 }
 
 absl::Status Timeline::CheckOrganizations(const Event& event,
@@ -437,9 +437,7 @@ absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previou
                                                absl::string_view request_id,
                                                absl::string_view id) {
   if (previous.resource_id != id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: ", request_id, " was already used to create events/",
-        previous.resource_id));
+    return RequestIdReusedError(request_id, ResourceName(kCollection, previous.resource_id));
   }
   return ParseEvent(previous.result, id);
 }
@@ -447,6 +445,7 @@ absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previou
 absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& request,
                                             const CallContext& call) {
   const std::string& id = request.event_id();
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_RETURN_IF_ERROR(CheckCreateEnvelope(
       {"event_id", id, "event", request.has_event(), request.request_id()}));
   Event event = NewEvent(request.event(), id);
@@ -463,7 +462,7 @@ absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& reques
   }
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
   if (existing) {
-    return absl::AlreadyExistsError(absl::StrCat(event.name(), " already exists"));
+    return EventAlreadyExistsError(event.name(), "");
   }
   PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
   Event result;
@@ -477,9 +476,7 @@ absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& reques
       }
     }
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(kEvents, id));
-    if (raw) {
-      return absl::AlreadyExistsError(absl::StrCat(event.name(), " already exists"));
-    }
+    if (raw) return EventAlreadyExistsError(event.name(), "");
     result = event;
     if (request.validate_only()) return absl::OkStatus();
     PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
@@ -527,6 +524,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
         return {"event_id", create.event_id(), "event", create.has_event(), ""};
       },
       [&](int i) {
+        PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request.requests(i), "", Nested::kSkip));
         events.push_back(NewEvent(request.requests(i).event(),
                                   request.requests(i).event_id()));
         const Event& event = events.back();
@@ -563,10 +561,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
     PRESENCE_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> existing,
                               txn.MultiGet(kEvents, ids));
     for (int i = 0; i < n; ++i) {
-      if (existing[i]) {
-        return InRequest(i, absl::AlreadyExistsError(absl::StrCat(
-                                "event_id: ", events[i].name(), " already exists")));
-      }
+      if (existing[i]) return InRequest(i, EventAlreadyExistsError(events[i].name(), "event_id: "));
     }
     if (request.validate_only()) {
       for (const Event& e : events) *response.add_events() = e;
@@ -586,9 +581,7 @@ absl::StatusOr<v1::BatchCreateEventsResponse> Timeline::BatchCreate(
 
 absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& request,
                                             const CallContext& call) {
-  if (!request.has_event()) {
-    return absl::InvalidArgumentError("event: is required");
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request, "", Nested::kSkip));
   PRESENCE_ASSIGN_OR_RETURN(
       std::string id,
       ParseResourceName(request.event().name(), kCollection, "event.name"));
@@ -596,29 +589,23 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
       const UpdateMask mask,
       ResolveUpdateMask(request.event(),
                         request.has_update_mask() ? &request.update_mask()
-                                                  : nullptr,
-                        OutputOnlyFields()));
+                                                  : nullptr));
   // The update is planned from the current version outside a transaction
   // (its organizations are checked against the registry, another service),
   // then committed if the version is still the same, else planned again.
   for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, ReadRaw(id));
-    if (!raw) {
-      return absl::NotFoundError(absl::StrCat(request.event().name(), " not found"));
-    }
+    if (!raw) return EventNotFoundError(request.event().name());
     PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
     PRESENCE_RETURN_IF_ERROR(CheckEtag("event.etag", request.event().etag(),
-                                       current.etag(), current.name()));
+                                       current.etag(), current.name(), kEventType));
     Event updated = current;
     ApplyUpdateMask(request.event(), mask, &updated);
     ClearEmptyPartialDates(&updated);
-    // Output-only fields always come from the current version.
+    // Output-only fields, the name and the etag come from the current version.
+    CopyOutputOnlyFields(current, &updated);
     updated.set_name(current.name());
-    *updated.mutable_create_time() = current.create_time();
-    updated.set_created_by(current.created_by());
-    updated.set_updated_by(current.updated_by());
     updated.set_etag(current.etag());
-    *updated.mutable_update_time() = current.update_time();
     // Nothing changes: nothing is written (same etag and update time).
     if (Unchanged(current, updated)) return current;
     PRESENCE_RETURN_IF_ERROR(ValidateEvent(updated));
@@ -641,8 +628,11 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
     PRESENCE_RETURN_IF_ERROR(committed);
     return updated;
   }
-  return absl::AbortedError(absl::StrCat(
-      request.event().name(), " changed too often while being updated; retry"));
+  return ErrorBuilder(absl::AbortedError(absl::StrCat(
+             request.event().name(), " changed too often while being updated; retry")))
+      .Reason(kConcurrentModification)
+      .Meta("event", request.event().name())
+      .RetryAfter(absl::Milliseconds(100));
 }
 
 absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
@@ -650,10 +640,10 @@ absl::Status Timeline::DeleteEvent(const v1::DeleteEventRequest& request) {
       std::string id, ParseResourceName(request.name(), kCollection, "name"));
   return store_->Transact([&](storage::Transaction& txn) -> absl::Status {
     PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(kEvents, id));
-    if (!raw) return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
+    if (!raw) return EventNotFoundError(request.name());
     PRESENCE_ASSIGN_OR_RETURN(const Event current, ParseEvent(*raw, id));
-    PRESENCE_RETURN_IF_ERROR(
-        CheckEtag("etag", request.etag(), current.etag(), current.name()));
+    PRESENCE_RETURN_IF_ERROR(CheckEtag("etag", request.etag(), current.etag(),
+                                       current.name(), kEventType));
     SpanBounds unused;  // Removals raise nothing.
     AddIndexEntries(current, /*remove=*/true, &unused, txn);
     txn.Delete(kEvents, id);
@@ -705,8 +695,9 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
     PRESENCE_ASSIGN_OR_RETURN(query.after,
                               DecodePageToken(request.page_token(), fingerprint));
     if (EventIdOfSortKey(query.after).empty()) {
-      return absl::InvalidArgumentError(
-          "page_token: is not a page token issued by this method");
+      return ErrorBuilder(absl::InvalidArgumentError(
+                              "page_token: is not a page token issued by this method"))
+          .Reason(kInvalidPageToken);
     }
   }
 
@@ -758,9 +749,7 @@ absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
 
 absl::StatusOr<Presence> Timeline::GetPresence(
     const v1::GetPresenceRequest& request) {
-  if (!IsSet(request.has_date(), request.date())) {
-    return absl::InvalidArgumentError("date: is required");
-  }
+  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request));
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));
   std::set<int> kinds;
   for (int i = 0; i < request.kinds_size(); ++i) {
@@ -779,8 +768,10 @@ absl::StatusOr<Presence> Timeline::GetPresence(
       request.max_events() == 0 ? kDefaultMaxEvents
                                 : std::min(request.max_events(), kMaxMaxEvents);
   if (!cache_->filled()) {
-    return absl::UnavailableError(
-        "organizations have not been loaded from the registry yet; retry");
+    return ErrorBuilder(absl::UnavailableError(
+                            "organizations have not been loaded from the registry yet; retry"))
+        .Reason(kOrganizationsNotLoaded)
+        .RetryAfter(absl::Seconds(1));
   }
   const DayInterval date = ToInterval(request.date());
   Presence presence;
@@ -793,12 +784,17 @@ absl::StatusOr<Presence> Timeline::GetPresence(
     if (kinds.empty() ? !IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {
       continue;
     }
-    const DayInterval lifespan =
-        SpanBetween(org.has_established() ? &org.established() : nullptr,
-                    org.has_ended() ? &org.ended() : nullptr);
-    if (!lifespan.Overlaps(date)) continue;
+    const std::optional<type::v1::PresenceBasis> basis =
+        ActiveBasis(org.has_established() ? &org.established() : nullptr,
+                    org.has_ended() ? &org.ended() : nullptr, date);
+    if (!basis) continue;
 
-    Presence::PresentOrganization* present = presence.add_organizations();
+    // Unknown bounds apart, unless asked for among the others.
+    Presence::PresentOrganization* present =
+        *basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()
+            ? presence.add_unknown_bound_organizations()
+            : presence.add_organizations();
+    present->set_basis(*basis);
     present->set_organization(org.name());
     present->set_display_name(org.display_name());
     present->set_acronym(org.acronym());

@@ -1,6 +1,7 @@
 // The embedded Kosovo events against the fact sheet and the registry's data
 // set, and the seeded answers the timeline issue spells out.
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -201,10 +202,19 @@ TEST_F(EventsSeedTest, PresenceOnDatesFromTheIssue) {
     return std::make_pair(names, *presence);
   };
   auto [in_2009, report] = present("2009-06-01");
-  for (const char* id : {"eulex", "kfor", "unmik", "omik", "ico", "isg"}) {
+  for (const char* id : {"eulex", "kfor", "unmik", "isg"}) {
     EXPECT_TRUE(in_2009.count(absl::StrCat("organizations/", id))) << id;
   }
+  // The source gives the ICO and OMiK no establishment date: reported
+  // apart, as unknown bounds, not as present.
+  std::set<std::string> unknown;
+  for (const auto& p : report.unknown_bound_organizations()) {
+    EXPECT_EQ(p.basis(), type::v1::BOUND_UNKNOWN) << p.organization();
+    unknown.insert(p.organization());
+  }
+  EXPECT_EQ(unknown, (std::set<std::string>{"organizations/ico", "organizations/omik"}));
   for (const auto& p : report.organizations()) {
+    EXPECT_EQ(p.basis(), type::v1::SPAN_COVERS_DATE) << p.organization();
     if (p.organization() == "organizations/eulex") {
       // The April 2009 figures; nothing dated after June 2009.
       ASSERT_EQ(p.headcounts_size(), 2);
@@ -223,11 +233,29 @@ TEST_F(EventsSeedTest, PresenceOnDatesFromTheIssue) {
       EXPECT_EQ(p.headcounts_size(), 0);
     }
   }
-  auto [in_2007, unused] = present("2007-06-01");
+  // 1 June 2007, the issue's example: the ICO (set up after the February
+  // 2008 declaration; the source says only what it does in 2010) is not
+  // reported present, only as an unknown bound.
+  auto [in_2007, report_2007] = present("2007-06-01");
   EXPECT_FALSE(in_2007.count("organizations/eulex"));
   EXPECT_FALSE(in_2007.count("organizations/isg"));
+  EXPECT_FALSE(in_2007.count("organizations/ico"));
   EXPECT_TRUE(in_2007.count("organizations/kfor"));
   EXPECT_TRUE(in_2007.count("organizations/unmik"));
+  ASSERT_EQ(report_2007.unknown_bound_organizations_size(), 2);
+  EXPECT_EQ(report_2007.unknown_bound_organizations(0).organization(), "organizations/ico");
+  // KFOR was established in 1999 (inferred): on a day of 1999 that is within
+  // the uncertainty of the year.
+  timeline::v1::GetPresenceRequest request;
+  *request.mutable_date() = *ParsePartialDate("1999-03-01");
+  request.set_include_unknown_bounds(true);
+  auto in_1999 = timeline_->GetPresence(request);
+  ASSERT_THAT(in_1999, IsOk());
+  std::map<std::string, int> bases;
+  for (const auto& p : in_1999->organizations()) bases[p.organization()] = p.basis();
+  EXPECT_EQ(bases["organizations/kfor"], type::v1::WITHIN_BOUND_UNCERTAINTY);
+  EXPECT_EQ(bases["organizations/ico"], type::v1::BOUND_UNKNOWN);
+  EXPECT_TRUE(in_1999->unknown_bound_organizations().empty());
   // In 2010, KFOR's July figures apply.
   auto [in_2010, report_2010] = present("2010-08-01");
   for (const auto& p : report_2010.organizations()) {

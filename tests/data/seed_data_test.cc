@@ -230,27 +230,57 @@ TEST_F(SeedDataTest, LookupFindsTheFactSheetsSpellings) {
   }
 }
 
-TEST_F(SeedDataTest, ActiveOnFollowsLifespans) {
-  const auto active_on = [&](const std::string& date) {
+TEST_F(SeedDataTest, ActiveOnFollowsLifespansAndSaysOnWhatBasis) {
+  // name -> basis, for the listed and (apart) the unknown-bound ones.
+  struct Listed {
+    std::map<std::string, int> bases;
+    std::vector<std::string> unknown;
+  };
+  const auto active_on = [&](const std::string& date, bool include_unknown) {
     ListOrganizationsRequest request;
     request.set_page_size(1000);
+    request.set_include_unknown_bounds(include_unknown);
     auto parsed = ParsePartialDate(date);
     EXPECT_THAT(parsed, IsOk());
     *request.mutable_active_on() = *parsed;
     auto listed = registry_->ListOrganizations(request);
     EXPECT_THAT(listed, IsOk());
-    std::vector<std::string> names;
-    for (const auto& org : listed->organizations()) names.push_back(org.name());
-    return names;
+    Listed out;
+    EXPECT_EQ(listed->active_on_bases_size(), listed->organizations_size());
+    for (int i = 0; i < listed->organizations_size(); ++i) {
+      out.bases[listed->organizations(i).name()] = listed->active_on_bases(i);
+    }
+    out.unknown.assign(listed->unknown_bound_organizations().begin(),
+                       listed->unknown_bound_organizations().end());
+    return out;
   };
-  const auto in_2009 = active_on("2009-06-01");
-  for (const char* id : {"eulex", "kfor", "unmik", "omik", "ico", "isg"}) {
-    EXPECT_THAT(in_2009, ::testing::Contains(absl::StrCat("organizations/", id)));
+  using ::presence::type::v1::BOUND_UNKNOWN;
+  using ::presence::type::v1::SPAN_COVERS_DATE;
+  using ::testing::Contains;
+  using ::testing::ElementsAre;
+  using ::testing::Key;
+  using ::testing::Not;
+  using ::testing::Pair;
+  const Listed in_2009 = active_on("2009-06-01", false);
+  for (const char* id : {"eulex", "kfor", "unmik", "isg"}) {
+    EXPECT_THAT(in_2009.bases, Contains(Pair(absl::StrCat("organizations/", id), SPAN_COVERS_DATE)));
   }
-  const auto in_2007 = active_on("2007-06-01");
-  EXPECT_THAT(in_2007, ::testing::Not(::testing::Contains("organizations/eulex")));
-  EXPECT_THAT(in_2007, ::testing::Not(::testing::Contains("organizations/isg")));
-  EXPECT_THAT(in_2007, ::testing::Contains("organizations/kfor"));
+  // The fact sheet gives no establishment date for the ICO or OMiK: they
+  // are reported apart, not as present.
+  EXPECT_THAT(in_2009.bases, Not(Contains(Key("organizations/ico"))));
+  EXPECT_THAT(in_2009.bases, Not(Contains(Key("organizations/omik"))));
+  EXPECT_THAT(in_2009.unknown, Contains("organizations/ico"));
+  EXPECT_THAT(in_2009.unknown, Contains("organizations/omik"));
+  const Listed merged = active_on("2009-06-01", true);
+  EXPECT_THAT(merged.bases, Contains(Pair("organizations/ico", BOUND_UNKNOWN)));
+  EXPECT_THAT(merged.bases, Contains(Pair("organizations/omik", BOUND_UNKNOWN)));
+  EXPECT_TRUE(merged.unknown.empty());
+
+  const Listed in_2007 = active_on("2007-06-01", false);
+  EXPECT_THAT(in_2007.bases, Not(Contains(Key("organizations/eulex"))));
+  EXPECT_THAT(in_2007.bases, Not(Contains(Key("organizations/isg"))));
+  EXPECT_THAT(in_2007.bases, Contains(Pair("organizations/kfor", SPAN_COVERS_DATE)));
+  EXPECT_THAT(in_2007.unknown, Contains("organizations/ico"));
 }
 
 TEST_F(SeedDataTest, SeedNeverOverwritesExistingData) {

@@ -581,6 +581,9 @@ class Workload {
       } else if (kind == 2) {
         GetPresenceRequest request;
         request.mutable_date()->set_year(kProbeYear);
+        // The organizations here have no established date: reported apart
+        // (presence basis BOUND_UNKNOWN) unless asked for among the others.
+        request.set_include_unknown_bounds(true);
         Presence response;
         s = timeline.GetPresence(Ctx().get(), request, &response);
         if (s.ok() && response.organizations_size() == 0)

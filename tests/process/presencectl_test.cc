@@ -19,6 +19,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
+#include "client/presencectl.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/service_process.h"
 #include "tests/testing/subprocess.h"
@@ -184,6 +186,54 @@ TEST_F(PresencectlTest, ExitCodesAndDiagnostics) {
        "PRESENCE_TIMELINE=" + stack_->timeline().address()});
   EXPECT_EQ(from_env.exit_code, 0) << from_env.out << from_env.err;
   EXPECT_THAT(from_env.out, HasSubstr("SERVING"));
+}
+
+// The server's error details (AIP-193) on stderr and in -o json; exit codes
+// as without them.
+TEST_F(PresencectlTest, ErrorsShowTheirReasonAndDetails) {
+  const CommandResult missing = stack_->Run({"orgs", "get", "nope"});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND: organizations/nope not found\n"
+                                     "  reason: ORGANIZATION_NOT_FOUND (registry.presence.dev) "
+                                     "organization=organizations/nope\n"
+                                     "  resource: organizations/nope "
+                                     "(registry.presence.dev/Organization)\n"));
+
+  const CommandResult invalid =
+      stack_->Run({"events", "create", "x", "--title", "T", "--kind", "other", "--start",
+                   "2010", "--org", "organizations/nope"});
+  EXPECT_EQ(invalid.exit_code, 4);
+  EXPECT_THAT(invalid.err,
+              HasSubstr("  reason: UNKNOWN_ORGANIZATION (timeline.presence.dev) "
+                        "field=event.organizations[0] organization=organizations/nope\n"
+                        "  field event.organizations[0]: "));
+
+  const CommandResult json = stack_->Run({"orgs", "delete", "nato", "-o", "json"});
+  EXPECT_EQ(json.exit_code, 6);
+  EXPECT_EQ(json.out, "");
+  presence::cli::ErrorOutput output;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.err, &output).ok()) << json.err;
+  const auto& error = output.error();
+  EXPECT_EQ(error.status(), "FAILED_PRECONDITION");
+  EXPECT_EQ(error.exit_code(), 6);
+  EXPECT_EQ(error.reason(), "PARENT_HAS_LIVE_CHILDREN");
+  EXPECT_EQ(error.domain(), "registry.presence.dev");
+  EXPECT_EQ(error.metadata().at("organization"), "organizations/nato");
+  ASSERT_EQ(error.precondition_violations_size(), 1);
+  EXPECT_EQ(error.precondition_violations(0).type(), "LIVE_CHILD");
+
+  const CommandResult invalid_json =
+      stack_->Run({"events", "create", "x", "--title", "T", "--kind", "other", "--start",
+                   "2010", "--org", "organizations/nope", "-o", "json"});
+  EXPECT_EQ(invalid_json.exit_code, 4);
+  presence::cli::ErrorOutput violation;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(invalid_json.err, &violation).ok())
+      << invalid_json.err;
+  EXPECT_EQ(violation.error().reason(), "UNKNOWN_ORGANIZATION");
+  ASSERT_EQ(violation.error().field_violations_size(), 1);
+  EXPECT_EQ(violation.error().field_violations(0).field(), "event.organizations[0]");
+  // The JSON names are protobuf's mapping of ErrorOutput (lowerCamelCase).
+  EXPECT_THAT(invalid_json.err, HasSubstr("\"fieldViolations\""));
 }
 
 TEST_F(PresencectlTest, AllFollowsPagesToTheEnd) {

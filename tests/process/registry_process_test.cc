@@ -11,7 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/descriptor_database.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
@@ -184,7 +188,8 @@ TEST(RegistryProcessTest, SigtermShutsDownGracefullyAndSeedIsLoadedOnce) {
         registry.log(), "/presence.registry.v1.RegistryService/GetOrganization");
     ASSERT_EQ(gets.size(), 1u) << registry.log();
     EXPECT_EQ(testing::Field(gets[0], "code"), "OK");
-    EXPECT_EQ(testing::Field(gets[0], "level"), "info");
+    EXPECT_EQ(testing::Field(gets[0], "severity"), "INFO");
+    EXPECT_EQ(testing::Field(gets[0], "message"), "GetOrganization OK");
     EXPECT_EQ(testing::Field(gets[0], "service"), "presence-registry");
     EXPECT_EQ(testing::Field(gets[0], "principal"), "anonymous");
     EXPECT_THAT(testing::Field(gets[0], "peer"), HasSubstr("127.0.0.1"));
@@ -225,6 +230,56 @@ TEST(RegistryProcessTest, RefusesADatabaseWithANewerSchema) {
   ASSERT_TRUE(WIFEXITED(*status));
   EXPECT_NE(WEXITSTATUS(*status), 0);
   EXPECT_THAT(ReadFile(dir.Sub("log")), HasSubstr("newer than this binary"));
+}
+
+// Every service the binary lists through reflection can be described from
+// what reflection sends (the file and its imports), as grpcurl and grpcui
+// need: grpc.health.v1.Health included, whose descriptors gRPC's own health
+// service does not register.
+TEST(RegistryProcessTest, ReflectionDescribesEveryListedService) {
+  testing::TempDir dir;
+  RegistryProcess registry(dir, {});
+  ASSERT_TRUE(registry.ok());
+  namespace reflection = ::grpc::reflection::v1;
+  auto stub = reflection::ServerReflection::NewStub(registry.channel());
+  auto context = Ctx();
+  auto stream = stub->ServerReflectionInfo(context.get());
+  reflection::ServerReflectionRequest request;
+  reflection::ServerReflectionResponse response;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  std::vector<std::string> services;
+  for (const auto& service : response.list_services_response().service()) {
+    services.push_back(service.name());
+  }
+  EXPECT_THAT(services, ::testing::IsSupersetOf({"grpc.health.v1.Health",
+                                                 "presence.registry.v1.RegistryService"}));
+  google::protobuf::SimpleDescriptorDatabase files;
+  for (const std::string& service : services) {
+    request.set_file_containing_symbol(service);
+    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_FALSE(response.has_error_response())
+        << service << ": " << response.error_response().error_message();
+    for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(file.ParseFromString(bytes));
+      google::protobuf::FileDescriptorProto known;
+      if (!files.FindFileByName(file.name(), &known)) files.Add(file);
+    }
+  }
+  stream->WritesDone();
+  EXPECT_THAT(stream->Finish(), IsOk());
+  google::protobuf::DescriptorPool pool(&files);
+  for (const std::string& service : services) {
+    EXPECT_NE(pool.FindServiceByName(service), nullptr) << service;
+  }
+  const auto* check = pool.FindMethodByName("grpc.health.v1.Health.Check");
+  ASSERT_NE(check, nullptr);
+  EXPECT_EQ(check->input_type()->full_name(), "grpc.health.v1.HealthCheckRequest");
+  // The annotations' files come along with the API's.
+  EXPECT_NE(pool.FindFileByName("google/api/field_behavior.proto"), nullptr);
 }
 
 }  // namespace

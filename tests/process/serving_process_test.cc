@@ -221,7 +221,8 @@ TEST(ServingProcessTest, TimelineTalksToASecuredRegistry) {
   EXPECT_TRUE(WaitUntil([&] {
     return stub->GetPresence(Ctx().get(), presence, &report).ok();
   })) << timeline.log();
-  EXPECT_GE(report.organizations_size(), 6);
+  // The six presences of 2009: four known, the ICO and OMiK unknown bounds.
+  EXPECT_EQ(report.organizations_size() + report.unknown_bound_organizations_size(), 6);
   timeline::v1::CreateEventRequest create;
   create.set_event_id("checked");
   create.mutable_event()->set_title("T");
@@ -305,12 +306,15 @@ TEST(ServingProcessTest, MetricsOfBothServices) {
                           {"--registry=" + registry.address(),
                            "--metrics_port_file=" + dir.Sub("timeline.metrics")});
   ASSERT_TRUE(timeline.ok());
-  const auto scrape = [](const std::string& port_file) {
+  std::map<std::string, std::string> texts;  // port file -> last exposition
+  const auto scrape = [&texts](const std::string& port_file) {
     std::optional<int> port = testing::WaitForPortFile(port_file);
     if (!port) return std::map<std::string, double>{};
     httplib::Client client("127.0.0.1", *port);
     auto response = client.Get("/metrics");
-    return response ? testing::ParseExposition(response->body) : std::map<std::string, double>{};
+    if (!response) return std::map<std::string, double>{};
+    texts[port_file] = response->body;
+    return testing::ParseExposition(response->body);
   };
   // The timeline's link comes up once it follows the registry's feed.
   std::map<std::string, double> tl;
@@ -331,14 +335,35 @@ TEST(ServingProcessTest, MetricsOfBothServices) {
   }
   const auto reg = scrape(dir.Sub("registry.metrics"));
   EXPECT_EQ(testing::Sample(reg,
-      "presence_rpc_requests_total{method=\"/presence.registry.v1.RegistryService/GetOrganization\",code=\"OK\"}"), 4);
+      "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"GetOrganization\","
+      "grpc_service=\"presence.registry.v1.RegistryService\",grpc_type=\"unary\"}"), 4);
+  // The timeline's watch stream: started, one request, the history replayed.
+  const std::string watch =
+      "{grpc_method=\"WatchOrganizations\",grpc_service=\"presence.registry.v1.RegistryService\","
+      "grpc_type=\"server_stream\"}";
+  EXPECT_GE(testing::Sample(reg, "grpc_server_started_total" + watch), 1);
+  EXPECT_GE(testing::Sample(reg, "grpc_server_msg_sent_total" + watch), 0);
   EXPECT_EQ(testing::Sample(reg, "presence_registry_watch_streams"), 1) << "the timeline's";
   EXPECT_EQ(testing::Sample(reg, "presence_registry_revision"), 17);
-  for (const char* name : {"presence_rocksdb_estimate_num_keys", "presence_rocksdb_live_sst_files_size",
-                           "presence_rocksdb_block_cache_usage",
+  for (const char* name : {"presence_rocksdb_estimate_num_keys",
+                           "presence_rocksdb_live_sst_files_size_bytes",
+                           "presence_rocksdb_block_cache_usage_bytes",
                            "presence_rocksdb_estimate_pending_compaction_bytes",
-                           "presence_rpc_in_flight", "presence_process_start_time_seconds"}) {
+                           "presence_rocksdb_size_all_mem_tables_bytes", "presence_rpc_in_flight",
+                           "process_start_time_seconds", "process_cpu_seconds_total",
+                           "process_resident_memory_bytes", "process_open_fds",
+                           "process_max_fds"}) {
     EXPECT_GE(testing::Sample(reg, name), 0) << name;
+  }
+  // Both expositions pass Prometheus' own linter (Debian's promtool, unpacked
+  // by scripts/install-deps).
+  for (const auto& [port_file, text] : texts) {
+    const std::string file = port_file + ".txt";
+    std::ofstream(file) << text;
+    const std::string command =
+        absl::StrCat(PRESENCE_PROMTOOL, " check metrics < ", file, " > ", file, ".out 2>&1");
+    EXPECT_EQ(std::system(command.c_str()), 0)
+        << port_file << ":\n" << testing::ReadFile(file + ".out");
   }
 }
 

@@ -16,7 +16,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
@@ -98,6 +100,9 @@ class Services {
   absl::StatusOr<std::vector<std::string>> Present(const std::string& date) {
     GetPresenceRequest request;
     *request.mutable_date() = *ParsePartialDate(date);
+    // Organizations the tests create have no dates: unknown bounds, which
+    // GetPresence otherwise reports apart.
+    request.set_include_unknown_bounds(true);
     Presence presence;
     grpc::Status s = timeline_stub().GetPresence(Ctx().get(), request, &presence);
     if (!s.ok()) return testing::ToAbsl(s);
@@ -321,6 +326,107 @@ TEST(TimelineProcessTest, AcknowledgedEventsSurviveSigkillAndSigtermIsGraceful) 
   ASSERT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0) << restarted.timeline().log();
   EXPECT_THAT(restarted.timeline().log(), HasSubstr("stopped"));
+}
+
+// Every line both services write is one JSON object with the keys stock
+// pipelines map: time (RFC 3339), severity, message.
+void ExpectLogSchema(const std::string& log) {
+  int lines = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    if (!absl::StartsWith(line, "{")) continue;  // gRPC's own, if any.
+    ++lines;
+    auto parsed = testing::ParseLogLines(std::string(line));
+    ASSERT_EQ(parsed.size(), 1u) << line;
+    EXPECT_THAT(testing::Field(parsed[0], "time"),
+                ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z"))
+        << line;
+    EXPECT_THAT(testing::Field(parsed[0], "severity"),
+                ::testing::AnyOf("DEBUG", "INFO", "WARNING", "ERROR"))
+        << line;
+    EXPECT_FALSE(testing::Field(parsed[0], "message").empty()) << line;
+  }
+  EXPECT_GT(lines, 0);
+}
+
+// A client's W3C trace context reaches the registry through the timeline,
+// and both log it; client errors are INFO, not WARNING.
+TEST(TimelineProcessTest, TraceContextIsPropagatedAndClientErrorsAreInfo) {
+  testing::TempDir dir;
+  Services services(dir);
+  ASSERT_TRUE(services.ok());
+  ASSERT_TRUE(services.WaitUntilPresent("2009-06-01", "organizations/kfor"));
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string traceparent = "00-" + trace_id + "-00f067aa0ba902b7-01";
+  // An organization the timeline's cache does not know: it asks the
+  // registry, which answers NOT_FOUND; the timeline refuses the event.
+  CreateEventRequest request;
+  request.set_event_id("traced");
+  *request.mutable_event() = MakeEvent({"organizations/no-such-org"});
+  auto context = Ctx();
+  context->AddMetadata("traceparent", traceparent);
+  context->AddMetadata("tracestate", "congo=t61rcWkgMzE");
+  Event out;
+  EXPECT_THAT(services.timeline_stub().CreateEvent(context.get(), request, &out),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // A malformed trace context is neither logged nor passed on.
+  auto bad = Ctx();
+  bad->AddMetadata("traceparent", "00-not-a-trace-01");
+  request.set_event_id("untraced");
+  EXPECT_THAT(services.timeline_stub().CreateEvent(bad.get(), request, &out),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  std::vector<google::protobuf::Struct> gets;
+  ASSERT_TRUE(WaitUntil([&] {
+    gets = testing::RpcLines(services.registry().log(),
+                             "/presence.registry.v1.RegistryService/GetOrganization");
+    return gets.size() >= 2;
+  })) << services.registry().log();
+  EXPECT_EQ(testing::Field(gets[0], "traceparent"), traceparent);
+  EXPECT_EQ(testing::Field(gets[0], "trace_id"), trace_id);
+  EXPECT_EQ(testing::Field(gets[0], "code"), "NOT_FOUND");
+  EXPECT_EQ(testing::Field(gets[0], "severity"), "INFO");
+  EXPECT_THAT(testing::Field(gets[0], "message"), HasSubstr("GetOrganization NOT_FOUND: "));
+  EXPECT_EQ(testing::Field(gets[1], "traceparent"), "");
+
+  std::vector<google::protobuf::Struct> creates;
+  ASSERT_TRUE(WaitUntil([&] {
+    creates = testing::RpcLines(services.timeline().log(),
+                                "/presence.timeline.v1.TimelineService/CreateEvent");
+    return creates.size() >= 2;
+  }));
+  EXPECT_EQ(testing::Field(creates[0], "traceparent"), traceparent);
+  EXPECT_EQ(testing::Field(creates[0], "code"), "INVALID_ARGUMENT");
+  EXPECT_EQ(testing::Field(creates[0], "severity"), "INFO");
+  EXPECT_EQ(testing::Field(creates[1], "traceparent"), "");
+  ExpectLogSchema(services.registry().log());
+  ExpectLogSchema(services.timeline().log());
+}
+
+// The registry closes connections at --max_connection_age (after a GOAWAY
+// and the grace); the timeline's watch ends and resumes, which is routine:
+// INFO, no WARNING.
+TEST(TimelineProcessTest, ReconnectsAtMaxConnectionAgeAreInfo) {
+  testing::TempDir dir;
+  Services services(dir, {"--max_connection_age=1s", "--max_connection_age_grace=1s"});
+  ASSERT_TRUE(services.ok());
+  ASSERT_TRUE(services.WaitUntilPresent("2009-06-01", "organizations/kfor"));
+  std::vector<google::protobuf::Struct> ends;
+  const auto watch_ends = [&] {
+    ends.clear();
+    for (auto& line : testing::ParseLogLines(services.timeline().log())) {
+      if (testing::Field(line, "event") == "registry watch ended") ends.push_back(line);
+    }
+    return ends.size() >= 2;
+  };
+  ASSERT_TRUE(WaitUntil(watch_ends, absl::Seconds(60))) << services.timeline().log();
+  for (const auto& end : ends) {
+    EXPECT_EQ(testing::Field(end, "severity"), "INFO") << testing::Field(end, "message");
+    EXPECT_EQ(testing::Field(end, "code"), "UNAVAILABLE");
+  }
+  // And it follows the registry again: a new organization reaches its cache.
+  ASSERT_THAT(services.CreateOrganization("after-reconnect"), IsOk());
+  EXPECT_TRUE(services.WaitUntilPresent("2009-06-01", "organizations/after-reconnect"));
+  ExpectLogSchema(services.timeline().log());
 }
 
 }  // namespace

@@ -241,7 +241,7 @@ TEST_F(RegistryServiceTest, BadInputsGetPreciseStatuses) {
       {"create: deleted parent", create("x", [](Organization* o) { o->set_parent_organization("organizations/gone"); }), absl::StatusCode::kInvalidArgument, "organizations/gone is deleted"},
       {"create: month 13", create("x", [](Organization* o) { o->mutable_established()->set_year(2009); o->mutable_established()->set_month(13); }), absl::StatusCode::kInvalidArgument, "organization.established.month: 13"},
       {"create: 2009-02-30", create("x", [](Organization* o) { auto* d = o->mutable_established(); d->set_year(2009); d->set_month(2); d->set_day(30); }), absl::StatusCode::kInvalidArgument, "organization.established.day: 2009-02-30"},
-      {"create: year 0 with month", create("x", [](Organization* o) { o->mutable_ended()->set_month(5); }), absl::StatusCode::kInvalidArgument, "organization.ended.year: 0"},
+      {"create: year 0 with month", create("x", [](Organization* o) { o->mutable_ended()->set_month(5); }), absl::StatusCode::kInvalidArgument, "organization.ended.year: is required"},
       {"create: day without month", create("x", [](Organization* o) { o->mutable_ended()->set_year(2009); o->mutable_ended()->set_day(5); }), absl::StatusCode::kInvalidArgument, "organization.ended.day"},
       {"create: ended before established", create("x", [](Organization* o) { o->mutable_established()->set_year(2009); o->mutable_ended()->set_year(2008); }), absl::StatusCode::kInvalidArgument, "organization.ended: 2008 is before"},
       {"create: leader without person", create("x", [](Organization* o) { o->add_leaders()->set_role("Head"); }), absl::StatusCode::kInvalidArgument, "organization.leaders[0].person"},
@@ -732,9 +732,10 @@ TEST_F(RegistryServiceTest, ListFiltersByKindParentAndActiveDate) {
     r.mutable_active_on()->set_year(y);
     r.mutable_active_on()->set_month(m);
     r.mutable_active_on()->set_day(d);
+    r.set_include_unknown_bounds(true);
     return ListAll(r);
   };
-  // nato has no dates: always active.
+  // nato has no dates: an unknown bound, listed here because asked for.
   EXPECT_THAT(active_on(1998, 1, 1), ElementsAre("organizations/nato"));
   EXPECT_THAT(active_on(1999, 6, 1),
               ElementsAre("organizations/kfor", "organizations/nato",
@@ -751,9 +752,45 @@ TEST_F(RegistryServiceTest, ListFiltersByKindParentAndActiveDate) {
   ListOrganizationsRequest month;
   month.mutable_active_on()->set_year(2008);
   month.mutable_active_on()->set_month(6);
+  month.set_include_unknown_bounds(true);
   EXPECT_THAT(ListAll(month),
               ElementsAre("organizations/kfor", "organizations/nato",
                           "organizations/unmik"));
+
+  // By default an unknown bound is kept apart, and each listed organization
+  // says on what basis it is active: page by page (one per page here), each
+  // unknown-bound organization reported once, on the page of its ids.
+  MustCreate("aaa-undated", MakeOrg("Undated", Organization::KIND_OTHER));
+  MustCreate("zzz-undated", MakeOrg("Undated too", Organization::KIND_OTHER));
+  ListOrganizationsRequest apart;
+  apart.mutable_active_on()->set_year(2008);
+  apart.mutable_active_on()->set_month(6);
+  apart.set_page_size(1);
+  std::vector<std::string> listed, unknown;
+  std::vector<int> bases;
+  for (int pages = 0; pages < 10; ++pages) {
+    ListOrganizationsResponse response;
+    ASSERT_THAT(stub().ListOrganizations(Ctx().get(), apart, &response), IsOk());
+    ASSERT_EQ(response.active_on_bases_size(), response.organizations_size());
+    for (int i = 0; i < response.organizations_size(); ++i) {
+      listed.push_back(response.organizations(i).name());
+      bases.push_back(response.active_on_bases(i));
+    }
+    unknown.insert(unknown.end(), response.unknown_bound_organizations().begin(),
+                   response.unknown_bound_organizations().end());
+    if (response.next_page_token().empty()) break;
+    apart.set_page_token(response.next_page_token());
+  }
+  EXPECT_THAT(listed, ElementsAre("organizations/kfor", "organizations/unmik"));
+  // KFOR since June 1999: known. UNMIK ended on June 15, 2008, within June.
+  EXPECT_THAT(bases, ElementsAre(type::v1::SPAN_COVERS_DATE, type::v1::SPAN_COVERS_DATE));
+  EXPECT_THAT(unknown, ElementsAre("organizations/aaa-undated", "organizations/nato",
+                                   "organizations/zzz-undated"));
+  // Without active_on there is no basis.
+  ListOrganizationsResponse all;
+  ASSERT_THAT(stub().ListOrganizations(Ctx().get(), ListOrganizationsRequest(), &all), IsOk());
+  EXPECT_EQ(all.active_on_bases_size(), 0);
+  EXPECT_EQ(all.unknown_bound_organizations_size(), 0);
 }
 
 TEST_F(RegistryServiceTest, PaginationUnderConcurrentWritesNeverDuplicatesOrSkips) {

@@ -356,14 +356,20 @@ TEST_F(ServingTest, RequestIdsAreEchoedOrMinted) {
 }
 
 TEST_F(ServingTest, MetricsCountKnownTraffic) {
+  // The gRPC ecosystem's names and labels (labels sorted, as
+  // prometheus-cpp writes them).
+  const std::string labels =
+      "grpc_method=\"GetOrganization\",grpc_service=\"presence.registry.v1.RegistryService\","
+      "grpc_type=\"unary\"";
   const std::string ok_key =
-      "presence_rpc_requests_total{method=\"/presence.registry.v1.RegistryService/GetOrganization\",code=\"OK\"}";
+      "grpc_server_handled_total{grpc_code=\"OK\"," + labels + "}";
   const std::string missing_key =
-      "presence_rpc_requests_total{method=\"/presence.registry.v1.RegistryService/GetOrganization\",code=\"NOT_FOUND\"}";
-  const std::string count_key =
-      "presence_rpc_latency_seconds_count{method=\"/presence.registry.v1.RegistryService/GetOrganization\"}";
-  const std::string inf_key =
-      "presence_rpc_latency_seconds_bucket{method=\"/presence.registry.v1.RegistryService/GetOrganization\",le=\"+Inf\"}";
+      "grpc_server_handled_total{grpc_code=\"NOT_FOUND\"," + labels + "}";
+  const std::string started_key = "grpc_server_started_total{" + labels + "}";
+  const std::string received_key = "grpc_server_msg_received_total{" + labels + "}";
+  const std::string sent_key = "grpc_server_msg_sent_total{" + labels + "}";
+  const std::string count_key = "grpc_server_handling_seconds_count{" + labels + "}";
+  const std::string inf_key = "grpc_server_handling_seconds_bucket{" + labels + ",le=\"+Inf\"}";
   auto before = testing::ParseExposition(Metrics::Global().Render());
   const auto value = [](const std::map<std::string, double>& m, const std::string& k) {
     return std::max(0.0, testing::Sample(m, k));
@@ -391,11 +397,18 @@ TEST_F(ServingTest, MetricsCountKnownTraffic) {
   EXPECT_EQ(value(after, ok_key) - value(before, ok_key), 3);
   EXPECT_EQ(value(after, missing_key) - value(before, missing_key), 2);
   EXPECT_EQ(value(after, count_key) - value(before, count_key), 5);
+  EXPECT_EQ(value(after, started_key) - value(before, started_key), 5);
+  EXPECT_EQ(value(after, received_key) - value(before, received_key), 5);
+  EXPECT_EQ(value(after, sent_key) - value(before, sent_key), 3) << "responses of OK calls";
   EXPECT_EQ(testing::Sample(after, inf_key), testing::Sample(after, count_key));
   EXPECT_GE(testing::Sample(after, "presence_rpc_in_flight"), 0);
-  EXPECT_GT(testing::Sample(after, "presence_process_start_time_seconds"), 1.7e9);
-  EXPECT_EQ(testing::Sample(after, absl::StrCat("presence_build_info{version=\"", Version(),
-                                                "\",revision=\"", GitRevision(), "\"}")),
+  EXPECT_GT(testing::Sample(after, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GT(testing::Sample(after, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(testing::Sample(after, "process_open_fds"), 2);
+  EXPECT_GT(testing::Sample(after, "process_max_fds"), 2);
+  EXPECT_GE(testing::Sample(after, "process_cpu_seconds_total"), 0);
+  EXPECT_EQ(testing::Sample(after, absl::StrCat("presence_build_info{revision=\"", GitRevision(),
+                                                "\",version=\"", Version(), "\"}")),
             1);
 }
 

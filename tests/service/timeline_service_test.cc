@@ -531,6 +531,8 @@ TEST_F(TimelineServiceTest, PresenceFromTheCache) {
   ASSERT_EQ(presence.organizations_size(), 1);  // Not nato, unmik, gone.
   const auto& p = presence.organizations(0);
   EXPECT_EQ(p.organization(), "organizations/kfor");
+  EXPECT_EQ(p.basis(), type::v1::SPAN_COVERS_DATE);
+  EXPECT_EQ(presence.unknown_bound_organizations_size(), 0) << "unmik ended before";
   ASSERT_EQ(p.leaders_size(), 1);
   EXPECT_EQ(p.leaders(0).person(), "New");
   ASSERT_EQ(p.headcounts_size(), 1);
@@ -543,10 +545,26 @@ TEST_F(TimelineServiceTest, PresenceFromTheCache) {
   request.add_kinds(Organization::KIND_INTERNATIONAL_ORGANIZATION);
   request.add_kinds(Organization::KIND_MILITARY_MISSION);
   ASSERT_THAT(stub_->GetPresence(Ctx().get(), request, &presence), IsOk());
-  ASSERT_EQ(presence.organizations_size(), 2);
+  // nato has no establishment date: apart, as an unknown bound.
+  ASSERT_EQ(presence.organizations_size(), 1);
   EXPECT_EQ(presence.organizations(0).organization(), "organizations/kfor");
   EXPECT_EQ(presence.organizations(0).events_size(), 1);
+  ASSERT_EQ(presence.unknown_bound_organizations_size(), 1);
+  EXPECT_EQ(presence.unknown_bound_organizations(0).organization(), "organizations/nato");
+  EXPECT_EQ(presence.unknown_bound_organizations(0).basis(), type::v1::BOUND_UNKNOWN);
+  // Together when asked, each with its basis.
+  request.set_include_unknown_bounds(true);
+  ASSERT_THAT(stub_->GetPresence(Ctx().get(), request, &presence), IsOk());
+  ASSERT_EQ(presence.organizations_size(), 2);
   EXPECT_EQ(presence.organizations(1).organization(), "organizations/nato");
+  EXPECT_EQ(presence.organizations(1).basis(), type::v1::BOUND_UNKNOWN);
+  EXPECT_EQ(presence.unknown_bound_organizations_size(), 0);
+  // Within the uncertainty of KFOR's "June 1999".
+  *request.mutable_date() = D("1999-06-10");
+  ASSERT_THAT(stub_->GetPresence(Ctx().get(), request, &presence), IsOk());
+  ASSERT_GE(presence.organizations_size(), 1);
+  EXPECT_EQ(presence.organizations(0).organization(), "organizations/kfor");
+  EXPECT_EQ(presence.organizations(0).basis(), type::v1::WITHIN_BOUND_UNCERTAINTY);
 }
 
 // A snapshot of a shared store dies with its connection (a failover of the
@@ -565,6 +583,7 @@ TEST_F(TimelineServiceTest, AReadWhoseSnapshotIsLostIsAnsweredAndAWriteIsNotRetr
   flaky_->FailNextSnapshotReads(1);
   GetPresenceRequest request;
   *request.mutable_date() = D("2009");
+  request.set_include_unknown_bounds(true);  // kfor has no established date.
   Presence presence;
   ASSERT_THAT(stub_->GetPresence(Ctx().get(), request, &presence), IsOk());
   ASSERT_EQ(presence.organizations_size(), 1);

@@ -115,5 +115,34 @@ TEST(ReportTest, PresenceReadsLikeAReport) {
             "  strength ~1,900 international staff (Apr 2009)\n");
 }
 
+// Each organization's basis when its lifespan does not plainly cover the
+// date; unknown bounds apart, after the others.
+TEST(ReportTest, PresenceShowsTheBasisAndKeepsUnknownBoundsApart) {
+  timeline::v1::Presence presence;
+  presence.mutable_date()->set_year(1999);
+  presence.mutable_date()->set_month(3);
+  auto* kfor = presence.add_organizations();
+  kfor->set_organization("organizations/kfor");
+  kfor->set_acronym("KFOR");
+  kfor->set_display_name("Kosovo Force");
+  kfor->set_kind(Organization::KIND_MILITARY_MISSION);
+  kfor->set_basis(type::v1::WITHIN_BOUND_UNCERTAINTY);
+  auto* ico = presence.add_unknown_bound_organizations();
+  ico->set_organization("organizations/ico");
+  ico->set_acronym("ICO");
+  ico->set_display_name("International Civilian Office");
+  ico->set_kind(Organization::KIND_CIVILIAN_MISSION);
+  ico->set_basis(type::v1::BOUND_UNKNOWN);
+  EXPECT_EQ(PresenceReport(presence),
+            "Present on Mar 1999: 1 organizations\n"
+            "\n"
+            "KFOR - Kosovo Force (military-mission)\n"
+            "  basis    the date is within the uncertainty of a partial bound\n"
+            "\n"
+            "Presence on Mar 1999 unknown (start not recorded): 1 organizations\n"
+            "\n"
+            "ICO - International Civilian Office (civilian-mission)\n");
+}
+
 }  // namespace
 }  // namespace presence::cli

@@ -27,7 +27,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_engines.h"
 #include "tests/testing/subprocess.h"
@@ -967,6 +970,72 @@ TYPED_TEST(KvStoreTest, BadTableNamesAreInvalidArgument) {
                 StatusIs(absl::StatusCode::kInvalidArgument));
   }
 }
+
+#ifdef PRESENCE_TEST_POSTGRES
+// The reasons (services/common/error_reasons.h) of the PostgreSQL store's
+// own errors, which the services pass on to their callers unchanged.
+class PostgresStoreErrorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_THAT(engine_.Init(), IsOk()); }
+
+  std::unique_ptr<KvStore> Open(int pool_size, int max_conflict_attempts) {
+    storage::PostgresOptions pg;
+    static_cast<StoreOptions&>(pg) = Options();
+    pg.conninfo = engine_.conninfo();
+    pg.name = "test";
+    pg.pool_size = pool_size;
+    pg.acquire_timeout = absl::Milliseconds(100);
+    pg.max_conflict_attempts = max_conflict_attempts;
+    absl::StatusOr<std::unique_ptr<KvStore>> store = storage::OpenPostgresKvStore(pg);
+    EXPECT_THAT(store, IsOk());
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  testing::PostgresEngine engine_;
+};
+
+TEST_F(PostgresStoreErrorsTest, AllConnectionsBusyIsStoreUnavailable) {
+  std::unique_ptr<KvStore> store = Open(/*pool_size=*/1, /*max_conflict_attempts=*/32);
+  ASSERT_NE(store, nullptr);
+  // A transaction holds the only pooled connection while a read waits for one.
+  absl::Notification holding, release;
+  std::thread holder([&] {
+    EXPECT_THAT(store->Transact([&](Transaction&) {
+      holding.Notify();
+      release.WaitForNotification();
+      return absl::OkStatus();
+    }),
+                IsOk());
+  });
+  holding.WaitForNotification();
+  const absl::StatusOr<std::optional<std::string>> read = store->Get(kT0, "k");
+  release.Notify();
+  holder.join();
+  EXPECT_THAT(read, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("stayed busy")));
+  EXPECT_EQ(ErrorReason(read.status()), kStoreUnavailable);
+  EXPECT_TRUE(GetErrorDetail<google::rpc::RetryInfo>(read.status()).has_value());
+}
+
+TEST_F(PostgresStoreErrorsTest, ATransactionThatKeepsConflictingIsConcurrentModification) {
+  std::unique_ptr<KvStore> store = Open(/*pool_size=*/4, /*max_conflict_attempts=*/1);
+  ASSERT_NE(store, nullptr);
+  ASSERT_THAT(Put(*store, kT0, "k", "0"), IsOk());
+  // The first transaction reads k; another writes k and commits; then the
+  // first writes k: a serialization failure, and no attempt is left.
+  const absl::Status first = store->Transact([&](Transaction& txn) -> absl::Status {
+    absl::StatusOr<std::optional<std::string>> v = txn.Get(kT0, "k");
+    if (!v.ok()) return v.status();
+    std::thread other([&] { EXPECT_THAT(Put(*store, kT0, "k", "other"), IsOk()); });
+    other.join();
+    txn.Put(kT0, "k", "first");
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kAborted, HasSubstr("kept conflicting")));
+  EXPECT_EQ(ErrorReason(first), kConcurrentModification);
+  EXPECT_TRUE(GetErrorDetail<google::rpc::RetryInfo>(first).has_value());
+  EXPECT_EQ(GetString(*store, kT0, "k"), "other");
+}
+#endif  // PRESENCE_TEST_POSTGRES
 
 }  // namespace
 }  // namespace presence

@@ -491,5 +491,43 @@ TEST(ParsePartialDateTest, RejectsWithAcceptedForms) {
   }
 }
 
+// The presence basis of a lifespan on a date (presence.type.v1.PresenceBasis).
+TEST(ActiveBasisTest, KnownCoverageBoundUncertaintyAndUnknownBounds) {
+  using ::presence::type::v1::BOUND_UNKNOWN;
+  using ::presence::type::v1::SPAN_COVERS_DATE;
+  using ::presence::type::v1::WITHIN_BOUND_UNCERTAINTY;
+  const auto date = [](const std::string& text) { return *ParsePartialDate(text); };
+  const auto basis = [&](const char* established, const char* ended, const char* on) {
+    const PartialDate e = *established ? date(established) : PartialDate();
+    const PartialDate x = *ended ? date(ended) : PartialDate();
+    return ActiveBasis(*established ? &e : nullptr, *ended ? &x : nullptr,
+                       ToInterval(date(on)));
+  };
+  // Established to the day before the date: known.
+  EXPECT_EQ(basis("2008-02-28", "", "2008-03"), SPAN_COVERS_DATE);
+  EXPECT_EQ(basis("2008-02-28", "", "2008-02-28"), SPAN_COVERS_DATE);
+  // "Established 2008", asked about March 2008: it may have been December.
+  EXPECT_EQ(basis("2008", "", "2008-03"), WITHIN_BOUND_UNCERTAINTY);
+  EXPECT_EQ(basis("2008", "", "2008-12-31"), SPAN_COVERS_DATE);
+  // Asked about all of 2008: whenever in 2008 it began, it was there.
+  EXPECT_EQ(basis("2008", "", "2008"), SPAN_COVERS_DATE);
+  EXPECT_EQ(basis("1999", "", "2007-06-01"), SPAN_COVERS_DATE);
+  // Known not to be: began after the date, ended before it.
+  EXPECT_EQ(basis("2008-02-28", "", "2008-02-27"), std::nullopt);
+  EXPECT_EQ(basis("2008", "", "2007"), std::nullopt);
+  EXPECT_EQ(basis("1999", "2008-06-15", "2009"), std::nullopt);
+  // A partial end: may have ended before the date.
+  EXPECT_EQ(basis("1999", "2008-06", "2008-06-20"), WITHIN_BOUND_UNCERTAINTY);
+  EXPECT_EQ(basis("1999", "2008-06", "2008-06"), SPAN_COVERS_DATE);
+  // No established date: unknown, whatever the date, unless it ended before.
+  EXPECT_EQ(basis("", "", "2007-06-01"), BOUND_UNKNOWN);
+  EXPECT_EQ(basis("", "", "1500"), BOUND_UNKNOWN);
+  EXPECT_EQ(basis("", "2005", "2007"), std::nullopt);
+  EXPECT_EQ(basis("", "2005", "2004"), BOUND_UNKNOWN);
+  // An all-zero date is unset.
+  const PartialDate empty;
+  EXPECT_EQ(ActiveBasis(&empty, &empty, ToInterval(date("2009"))), BOUND_UNKNOWN);
+}
+
 }  // namespace
 }  // namespace presence

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 
 namespace presence {
 namespace {
@@ -110,25 +112,31 @@ absl::StatusOr<std::string> Authorize(const AuthPolicy& policy,
   if (policy.tokens == nullptr) {
     if (access == Access::kRead) return std::string("anonymous");
     if (policy.loopback_only) return std::string("anonymous");
-    return absl::PermissionDeniedError(
-        "writes are disabled: this server has no tokens file and listens "
-        "beyond loopback");
+    return ErrorBuilder(absl::PermissionDeniedError(
+               "writes are disabled: this server has no tokens file and "
+               "listens beyond loopback"))
+        .Reason(kWritesDisabled);
   }
   if (credentials.presented && !credentials.principal) {
-    return absl::UnauthenticatedError("the bearer token is not valid");
+    return ErrorBuilder(absl::UnauthenticatedError("the bearer token is not valid"))
+        .Reason(kTokenInvalid);
   }
   if (!credentials.principal) {
     if (access == Access::kRead && !policy.require_auth_for_reads) {
       return std::string("anonymous");
     }
-    return absl::UnauthenticatedError(absl::StrCat(
-        access == Access::kWrite ? "writes" : "reads",
-        " need an \"authorization: Bearer <token>\" header"));
+    return ErrorBuilder(absl::UnauthenticatedError(absl::StrCat(
+               access == Access::kWrite ? "writes" : "reads",
+               " need an \"authorization: Bearer <token>\" header")))
+        .Reason(kTokenRequired);
   }
   const Principal& principal = *credentials.principal;
   if (access == Access::kWrite && principal.role == Role::kReader) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "principal ", principal.name, " has role reader and may not write"));
+    return ErrorBuilder(absl::PermissionDeniedError(absl::StrCat(
+               "principal ", principal.name, " has role reader and may not write")))
+        .Reason(kRoleInsufficient)
+        .Meta("principal", principal.name)
+        .Meta("role", "reader");
   }
   return principal.name;
 }

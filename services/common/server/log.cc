@@ -21,6 +21,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::string* g_service = new std::string("presence");
 
+// The --log_level spelling of a level.
 const char* LevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
@@ -31,6 +32,20 @@ const char* LevelName(LogLevel level) {
       return "warn";
     default:
       return "error";
+  }
+}
+
+// The "severity" of a line, as Cloud Logging and OpenTelemetry name them.
+const char* SeverityName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarning:
+      return "WARNING";
+    default:
+      return "ERROR";
   }
 }
 
@@ -192,13 +207,21 @@ void Log(LogLevel level, absl::string_view event,
     line.append(cached_prefix);
     absl::StrAppendFormat(&line, "%06dZ\"", static_cast<int>(micros % 1000000));
   }
-  line.append(",\"level\":");
-  AppendJsonString(&line, LevelName(level));
+  line.append(",\"severity\":");
+  AppendJsonString(&line, SeverityName(level));
+  // The message: a field named "message", else the event.
+  const LogField* message = nullptr;
+  for (const LogField& field : fields) {
+    if (field.key == "message" && !field.is_number) message = &field;
+  }
+  line.append(",\"message\":");
+  AppendJsonString(&line, message != nullptr ? message->text : event);
   line.append(",\"service\":");
   AppendJsonString(&line, *g_service);
   line.append(",\"event\":");
   AppendJsonString(&line, event);
   for (const LogField& field : fields) {
+    if (&field == message) continue;
     line.push_back(',');
     AppendJsonString(&line, field.key);
     line.push_back(':');

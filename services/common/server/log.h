@@ -1,9 +1,11 @@
 #ifndef PRESENCE_SERVICES_COMMON_SERVER_LOG_H_
 #define PRESENCE_SERVICES_COMMON_SERVER_LOG_H_
 
-// Structured logs: one JSON object per line on stderr, with "time" (RFC 3339,
-// UTC), "level", "service", "event" and the event's fields. (Debian 12's
-// abseil has no absl/log.)
+// Structured logs: one JSON object per line on stderr, with the keys common
+// pipelines (Cloud Logging, OpenTelemetry collectors, Loki, Elastic) map
+// without configuration: "time" (RFC 3339, UTC, microseconds), "severity"
+// (DEBUG, INFO, WARNING, ERROR), "message"; then "service", "event" and the
+// event's fields. (Debian 12's abseil has no absl/log.)
 
 #include <cstdint>
 #include <initializer_list>
@@ -63,6 +65,8 @@ struct LogField {
 
 // Queues one line if `level` is enabled; a background thread writes queued
 // lines within a few milliseconds (errors at once). Lines never interleave.
+// The line's "message" is the text field named "message" if there is one,
+// else `event`.
 // The LogField forms copy nothing before formatting (they run once per RPC);
 // the LogFields form is for fields assembled over several statements.
 void Log(LogLevel level, absl::string_view event,

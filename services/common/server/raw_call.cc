@@ -43,10 +43,23 @@ absl::Status ParseRequest(const grpc::ByteBuffer& raw,
     }
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "request: could not be parsed as ", request->GetDescriptor()->full_name(), ": ",
-      why.empty() ? "the bytes are not a valid message of this type"
-                  : BoundText(FirstSentence(why), kMaxReasonBytes)));
+  const std::string reason = why.empty() ? "the bytes are not a valid message of this type"
+                                         : BoundText(FirstSentence(why), kMaxReasonBytes);
+  const std::string& type = request->GetDescriptor()->full_name();
+  return ErrorBuilder(absl::InvalidArgumentError(
+             absl::StrCat("request: could not be parsed as ", type, ": ", reason)))
+      .Reason(kMalformedRequest)
+      .Meta("type", type)
+      .FieldViolation("request", absl::StrCat("could not be parsed as ", type, ": ", reason));
+}
+
+absl::Status TooManyCallsError(int max_in_flight) {
+  return ErrorBuilder(absl::ResourceExhaustedError(absl::StrCat(
+             "the server has ", max_in_flight,
+             " calls in flight (--max_in_flight); retry with backoff")))
+      .Reason(kTooManyCalls)
+      .Meta("maxInFlight", absl::StrCat(max_in_flight))
+      .RetryAfter(absl::Seconds(1));
 }
 
 grpc::Status SerializeResponse(const google::protobuf::Message& response,

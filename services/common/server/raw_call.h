@@ -23,6 +23,8 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "services/common/call_context.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/server/auth.h"
 #include "services/common/server/grpc_status.h"
 #include "services/common/server/rpc_gate.h"
@@ -35,9 +37,14 @@ namespace presence {
 
 // Parses `raw` into `*request`. INVALID_ARGUMENT "request: could not be
 // parsed as <type>: <why>" when the bytes are not a valid message of that
-// type (why: protobuf's reason where it gives one, bounded).
+// type (why: protobuf's reason where it gives one, bounded), reason
+// MALFORMED_REQUEST with metadata type and a field violation of "request".
 absl::Status ParseRequest(const grpc::ByteBuffer& raw,
                           google::protobuf::Message* request);
+
+// RESOURCE_EXHAUSTED, TOO_MANY_CALLS: `max_in_flight` calls are in flight
+// (--max_in_flight); metadata maxInFlight, RetryInfo.
+absl::Status TooManyCallsError(int max_in_flight);
 
 // Serializes `response` into `*raw` (replacing its content).
 grpc::Status SerializeResponse(const google::protobuf::Message& response,
@@ -59,17 +66,14 @@ grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
   RpcScope scope(gate, context, method);
   grpc::Status status;
   absl::StatusOr<CallContext> admitted = scope.Admit(access);
-  if (admitted.ok() && !entered) {
-    admitted = absl::ResourceExhaustedError(absl::StrCat(
-        "the server has ", gate->options().max_in_flight,
-        " calls in flight (--max_in_flight); retry with backoff"));
-  }
+  if (admitted.ok() && !entered) admitted = TooManyCallsError(gate->options().max_in_flight);
   if (admitted.ok() && admitted->deadline <= absl::Now()) {
     // Shed at once: under overload calls wait for a thread past their
     // deadline, and the caller no longer waits for the answer.
-    admitted = absl::DeadlineExceededError(
-        "the deadline passed before the call was served; the server is busy, retry "
-        "with backoff");
+    admitted = ErrorBuilder(absl::DeadlineExceededError(
+                   "the deadline passed before the call was served; the server is "
+                   "busy, retry with backoff"))
+                   .Reason(kDeadlineExceeded);
   }
   Request request;
   absl::Status parsed =

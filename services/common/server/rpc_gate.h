@@ -6,7 +6,15 @@
 // from the client, or a new one), admits the call or refuses it, hands the
 // domain its CallContext (principal, deadline, request id), and when the
 // call finishes echoes the request id in the response trailers, logs one
-// JSON line and counts it in the metrics.
+// JSON line and counts it in the metrics. A valid W3C traceparent (and its
+// tracestate) is taken into the CallContext and logged.
+//
+// The RPC line: severity INFO for successes and client errors (NOT_FOUND,
+// INVALID_ARGUMENT, ALREADY_EXISTS, ABORTED, FAILED_PRECONDITION,
+// OUT_OF_RANGE, CANCELLED, UNAUTHENTICATED, PERMISSION_DENIED), ERROR for
+// INTERNAL, DATA_LOSS and UNKNOWN, WARNING for the rest (UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNIMPLEMENTED); message
+// "<Method> <CODE>[: <status message>]".
 //
 // (An earlier version did the observing in a gRPC server interceptor; the
 // interception machinery alone cost a fifth of the registry's throughput, see
@@ -22,6 +30,7 @@
 #include "absl/time/time.h"
 #include "services/common/call_context.h"
 #include "services/common/server/auth.h"
+#include "services/common/server/metrics.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -68,9 +77,10 @@ class RpcGate {
 // One RPC passing the gate. Not thread-safe; lives in the handler.
 class RpcScope {
  public:
-  // `method` is the full method name ("/package.Service/Method").
+  // `method` is the full method name ("/package.Service/Method"), a string
+  // literal (Metrics::Method keys its per-thread cache by its address).
   RpcScope(const RpcGate* gate, const grpc::ServerContextBase* context,
-           absl::string_view method);
+           absl::string_view method, RpcType type = RpcType::kUnary);
   RpcScope(const RpcScope&) = delete;
   RpcScope& operator=(const RpcScope&) = delete;
 
@@ -78,9 +88,16 @@ class RpcScope {
   // UNAUTHENTICATED or PERMISSION_DENIED.
   absl::StatusOr<CallContext> Admit(Access access);
 
+  // Counts one message sent on a server stream (unary calls count their
+  // response in Finish).
+  void MessageSent() { metrics_->MessageSent(); }
+
   // Echoes the request id in the trailers of `context` (before the status is
-  // sent), logs and counts the call; returns `status`, its message cut to
-  // 1 KiB if longer (the last-resort bound of echoed values).
+  // sent), logs and counts the call; returns `status`, an error with its
+  // details completed (CompleteGrpcStatus) in the domain of the method's
+  // service (ErrorDomainOfMethod) and its message cut to 1 KiB if longer
+  // (the last-resort bound of echoed values). Anything that rebuilds the
+  // returned grpc::Status must keep its error_details().
   grpc::Status Finish(grpc::ServerContextBase* context, grpc::Status status,
                       size_t request_bytes);
 
@@ -88,8 +105,12 @@ class RpcScope {
   const RpcGate* const gate_;
   const grpc::ServerContextBase* const context_;
   const absl::string_view method_;
+  const RpcType type_;
+  MethodMetrics* const metrics_;
   const absl::Time start_;
   std::string request_id_;
+  std::string traceparent_;
+  std::string tracestate_;
   Credentials credentials_;
   std::string principal_ = "anonymous";
 };

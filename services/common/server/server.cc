@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/service_type.h"
@@ -110,6 +111,12 @@ absl::StatusOr<std::unique_ptr<RunningServer>> RunningServer::Start(
     ServerOptions options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // gRPC's default health service is written without protobuf's generated
+  // classes, so nothing puts grpc.health.v1 into the generated descriptor
+  // pool that reflection answers from: a reflection client lists Health but
+  // cannot describe it (and grpcui refuses to start). Touching a generated
+  // message registers its file.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ServerCredentialsFor(options.tls);
   if (!credentials.ok()) return credentials.status();

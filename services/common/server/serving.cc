@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "services/common/server/log.h"
 #include "services/common/storage/postgres_kv_store.h"
 #include "services/common/storage/rocksdb_kv_store.h"
@@ -40,6 +41,9 @@ ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
           "Deadline given to requests that come without one.");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(10),
           "Close connections at this age (clients re-resolve and spread).");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
+          "How long calls (watch streams) may go on after a connection's "
+          "--max_connection_age GOAWAY before it is closed.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
 ABSL_FLAG(std::string, store, "",
           "Where the data lives. Empty (the default): embedded RocksDB under "
@@ -158,17 +162,42 @@ int FailStartup(const absl::Status& status) {
 }
 
 void AddStorageMetrics(storage::KvStore* store) {
-  const bool shared = StoreIsShared();
-  Metrics::Global().AddCollector([store, shared](std::string* out) {
-    for (const auto& [name, value] : store->Stats()) {
-      std::string metric =
-          absl::StrCat(shared ? "presence_postgres_" : "presence_rocksdb_", name);
-      std::replace(metric.begin(), metric.end(), '-', '_');
-      AppendGauge(out, metric,
-                  absl::StrCat(shared ? "PostgreSQL " : "RocksDB ", name, " (all tables)."),
-                  static_cast<double>(value));
-    }
-  });
+  // The store's figures by their KvStore::Stats() name; sizes in bytes end
+  // in _bytes (Prometheus' base units).
+  struct Stat {
+    const char* stat;
+    const char* metric;
+    const char* help;
+  };
+  static constexpr Stat kRocksDbStats[] = {
+      {"estimate-num-keys", "presence_rocksdb_estimate_num_keys",
+       "Estimated number of keys in RocksDB (all tables)."},
+      {"live-sst-files-size", "presence_rocksdb_live_sst_files_size_bytes",
+       "Size of RocksDB's live SST files (all tables)."},
+      {"estimate-pending-compaction-bytes", "presence_rocksdb_estimate_pending_compaction_bytes",
+       "Bytes RocksDB estimates compaction has yet to rewrite (all tables)."},
+      {"size-all-mem-tables", "presence_rocksdb_size_all_mem_tables_bytes",
+       "Size of RocksDB's memtables (all tables)."},
+      {"block-cache-usage", "presence_rocksdb_block_cache_usage_bytes",
+       "Bytes in RocksDB's block cache."},
+  };
+  static constexpr Stat kPostgresStats[] = {
+      {"estimate-num-keys", "presence_postgres_estimate_num_keys",
+       "Estimated number of keys in the service's PostgreSQL tables."},
+      {"table-bytes", "presence_postgres_table_bytes",
+       "Size of the service's PostgreSQL tables, indexes and TOAST included."},
+  };
+  const absl::Span<const Stat> stats =
+      StoreIsShared() ? absl::MakeConstSpan(kPostgresStats) : absl::MakeConstSpan(kRocksDbStats);
+  for (const Stat& s : stats) {
+    const std::string stat = s.stat;
+    Metrics::Global().AddGauge(s.metric, s.help, [store, stat] {
+      for (const auto& [name, value] : store->Stats()) {
+        if (name == stat) return static_cast<double>(value);
+      }
+      return 0.0;
+    });
+  }
 }
 
 absl::StatusOr<std::unique_ptr<RunningServer>> Serving::StartServer(
@@ -261,6 +290,7 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
 
   if (const std::string metrics = absl::GetFlag(FLAGS_metrics_listen); !metrics.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Start(metrics);

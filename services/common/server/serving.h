@@ -78,7 +78,7 @@ int FailStartup(const absl::Status& status);
 // Exposes the store's figures as gauges: presence_rocksdb_* (estimated
 // keys, live SST size, block cache usage, pending compaction bytes,
 // memtables) or, with --store, presence_postgres_* (estimated keys, table
-// bytes).
+// bytes); sizes in *_bytes.
 // `store` must outlive the process's metrics use.
 void AddStorageMetrics(storage::KvStore* store);
 

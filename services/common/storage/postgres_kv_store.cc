@@ -22,6 +22,8 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/status_macros.h"
 #include "services/common/storage/store_schema.h"
 
@@ -68,6 +70,14 @@ struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+// UNAVAILABLE with reason STORE_UNAVAILABLE and a retry delay: the database
+// is out of reach (or its connections all busy); nothing was written.
+absl::Status StoreUnavailable(absl::Status status) {
+  return ErrorBuilder(std::move(status))
+      .Reason(kStoreUnavailable)
+      .RetryAfter(absl::Seconds(1));
+}
 
 absl::Status Retryable(absl::Status status, absl::string_view why) {
   status.SetPayload(kRetryPayload, absl::Cord(why));
@@ -217,9 +227,9 @@ class Pool {
         return !idle_.empty() || open_ < size_;
       };
       if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
-        return absl::UnavailableError(absl::StrCat(
+        return StoreUnavailable(absl::UnavailableError(absl::StrCat(
             "all ", size_, " PostgreSQL connections stayed busy for ",
-            absl::FormatDuration(acquire_timeout_), " (--store_pool_size)"));
+            absl::FormatDuration(acquire_timeout_), " (--store_pool_size)")));
       }
       if (!idle_.empty()) {
         std::unique_ptr<Connection> conn = std::move(idle_.back());
@@ -651,14 +661,18 @@ class PostgresKvStore final : public KvStore {
       if (why.empty()) return s;
       if (why == "conflict") {
         if (++conflicts >= options_.max_conflict_attempts) {
-          return absl::AbortedError(absl::StrCat(
-              "the transaction kept conflicting with concurrent ones (",
-              conflicts, " attempts; last: ", s.message(), "); nothing was written; retry"));
+          return ErrorBuilder(absl::AbortedError(absl::StrCat(
+                     "the transaction kept conflicting with concurrent ones (",
+                     conflicts, " attempts; last: ", s.message(),
+                     "); nothing was written; retry")))
+              .Reason(kConcurrentModification)
+              .Meta("attempts", absl::StrCat(conflicts))
+              .RetryAfter(absl::Milliseconds(100));
         }
       } else if (absl::Now() >= give_up) {  // "connection"
         pool_.DropIdle();
-        return absl::UnavailableError(absl::StrCat(
-            s.message(), "; nothing was written; retry"));
+        return StoreUnavailable(absl::UnavailableError(absl::StrCat(
+            s.message(), "; nothing was written; retry")));
       } else {
         pool_.DropIdle();
         backoff = std::max(backoff, absl::Milliseconds(50));
@@ -756,8 +770,12 @@ class PostgresKvStore final : public KvStore {
   }
 
   // Without the retry marker: what callers see.
+  // An unreachable database: STORE_UNAVAILABLE.
   static absl::Status Public(absl::Status s) {
     s.ErasePayload(kRetryPayload);
+    if (s.code() == absl::StatusCode::kUnavailable && ErrorReason(s).empty()) {
+      return StoreUnavailable(std::move(s));
+    }
     return s;
   }
 
@@ -813,10 +831,12 @@ class PostgresKvStore final : public KvStore {
     absl::Status failed = ErrorOf(conn->raw(), r.get(), "COMMIT");
     if (RetryReason(failed) == "connection" && txn.wrote()) {
       // The server may have committed before the connection was lost.
-      return absl::UnavailableError(absl::StrCat(
-          "the connection to PostgreSQL was lost during COMMIT (", failed.message(),
-          "); the write may have been applied: retry with the same request_id, "
-          "or re-read and retry"));
+      return ErrorBuilder(absl::UnavailableError(absl::StrCat(
+                 "the connection to PostgreSQL was lost during COMMIT (", failed.message(),
+                 "); the write may have been applied: retry with the same request_id, "
+                 "or re-read and retry")))
+          .Reason(kCommitOutcomeUnknown)
+          .RetryAfter(absl::Seconds(1));
     }
     return failed;
   }

@@ -19,6 +19,8 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/server/log.h"
 #include "services/common/status_macros.h"
 #include "services/common/storage/store_schema.h"
@@ -55,7 +57,9 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
   const std::string message = absl::StrCat(context, ": ", s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
-    return absl::UnavailableError(message);
+    return ErrorBuilder(absl::UnavailableError(message))
+        .Reason(kStoreUnavailable)
+        .RetryAfter(absl::Seconds(1));
   }
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
   return absl::InternalError(message);

@@ -3,35 +3,38 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/error_details.h"
+#include "services/common/error_reasons.h"
 #include "services/common/resource_name.h"
+#include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
 
 namespace presence {
 
 absl::Status CheckCreateEnvelope(const CreateEnvelope& create) {
   PRESENCE_RETURN_IF_ERROR(ValidateResourceId(create.id, create.id_field));
-  if (!create.has_resource) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(create.resource_field, ": is required"));
-  }
+  if (!create.has_resource) return FieldRequiredError(create.resource_field);
   return ValidateRequestId(create.request_id);
 }
 
 absl::Status InRequest(int i, const absl::Status& status) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat("requests[", i, "].", status.message()));
+  return PrefixFieldPath(status, absl::StrCat("requests[", i, "]."));
 }
 
 absl::Status CheckBatchCreate(int n,
                               const std::function<CreateEnvelope(int)>& envelope,
                               const std::function<absl::Status(int)>& validate) {
   if (n == 0) {
-    return absl::InvalidArgumentError("requests: at least one is required");
+    return ErrorBuilder(absl::InvalidArgumentError("requests: at least one is required"))
+        .Reason(kFieldRequired)
+        .Meta("field", "requests");
   }
   if (n > kMaxBatchCreate) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed"));
+    return ErrorBuilder(absl::InvalidArgumentError(absl::StrCat(
+               "requests: ", n, " creations, at most ", kMaxBatchCreate, " allowed")))
+        .Reason(kLimitExceeded)
+        .Meta("field", "requests")
+        .Meta("limit", absl::StrCat(kMaxBatchCreate));
   }
   std::set<std::string, std::less<>> ids;
   for (int i = 0; i < n; ++i) {
@@ -39,9 +42,10 @@ absl::Status CheckBatchCreate(int n,
     create.request_id = "";
     PRESENCE_RETURN_IF_ERROR(InRequest(i, CheckCreateEnvelope(create)));
     if (!ids.emplace(create.id).second) {
-      return InRequest(i, absl::InvalidArgumentError(absl::StrCat(
-                              create.id_field, ": \"", create.id,
-                              "\" is created twice in this request")));
+      return InRequest(i, DuplicateEntryError(
+                              create.id_field,
+                              absl::StrCat(create.id_field, ": \"", create.id,
+                                           "\" is created twice in this request")));
     }
     PRESENCE_RETURN_IF_ERROR(InRequest(i, validate(i)));
   }

@@ -32,7 +32,8 @@ struct CreateEnvelope {
 // resource is set and the request id is empty or a UUID.
 absl::Status CheckCreateEnvelope(const CreateEnvelope& create);
 
-// `status` with "requests[i]." before its message (same code).
+// `status` with "requests[i]." before its message and its field violations
+// paths (same code, details kept: PrefixFieldPath).
 absl::Status InRequest(int i, const absl::Status& status);
 
 // Checks a batch of `n` creations: 1..kMaxBatchCreate of them, each

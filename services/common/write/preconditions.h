@@ -14,9 +14,11 @@ class Message;
 namespace presence {
 
 // AIP-154: OK if `given` is empty or equals `current`; otherwise ABORTED
-// naming `field` and `resource` ("re-read and retry").
+// naming `field` and `resource` ("re-read and retry"), reason ETAG_MISMATCH
+// with ResourceInfo of `resource_type` (EtagMismatchError).
 absl::Status CheckEtag(absl::string_view field, absl::string_view given,
-                       absl::string_view current, absl::string_view resource);
+                       absl::string_view current, absl::string_view resource,
+                       absl::string_view resource_type);
 
 // True if an update would leave `current` as it is: `updated` (the result of
 // applying the update, output-only fields still those of `current`) equals
