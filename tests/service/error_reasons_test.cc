@@ -805,11 +805,10 @@ TEST_F(ErrorDetailsTest, WatchStreamsEndWithShuttingDown) {
 
 // Every reason of the catalogue is provoked: above (the tests that break
 // their fixture provoke INTERNAL_ERROR, TOO_MANY_CALLS and SHUTTING_DOWN);
-// STORE_UNAVAILABLE and the PostgreSQL store's CONCURRENT_MODIFICATION in
-// tests/unit/kv_store_test.cc (PostgresStoreErrorsTest, label postgres).
-// COMMIT_OUTCOME_UNKNOWN (the connection lost between COMMIT and its
-// answer) has no test that can time it; its site is one statement of
-// postgres_kv_store.cc.
+// STORE_UNAVAILABLE, the PostgreSQL store's CONCURRENT_MODIFICATION and
+// COMMIT_OUTCOME_UNKNOWN (a deferred trigger terminates the backend inside
+// COMMIT) in tests/unit/kv_store_test.cc (PostgresStoreErrorsTest, label
+// postgres).
 TEST(ErrorReasonCoverageTest, EveryReasonHasACase) {
   std::set<std::string> provoked = {kInternalError, kTooManyCalls, kShuttingDown,
                                     kStoreUnavailable, kCommitOutcomeUnknown};

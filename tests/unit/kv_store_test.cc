@@ -1035,6 +1035,33 @@ TEST_F(PostgresStoreErrorsTest, ATransactionThatKeepsConflictingIsConcurrentModi
   EXPECT_TRUE(GetErrorDetail<google::rpc::RetryInfo>(first).has_value());
   EXPECT_EQ(GetString(*store, kT0, "k"), "other");
 }
+TEST_F(PostgresStoreErrorsTest, AConnectionLostDuringCommitIsCommitOutcomeUnknown) {
+  std::unique_ptr<KvStore> store = Open(/*pool_size=*/2, /*max_conflict_attempts=*/32);
+  ASSERT_NE(store, nullptr);
+  // A deferred constraint trigger runs inside COMMIT; it terminates its own
+  // backend there, so the connection is lost between COMMIT and its answer.
+  ASSERT_THAT(engine_.server().Sql(
+                  engine_.database(),
+                  "CREATE FUNCTION presence_die_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$; "
+                  "CREATE CONSTRAINT TRIGGER presence_die_at_commit AFTER INSERT OR UPDATE ON "
+                  "\"test_t0\" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                  "EXECUTE FUNCTION presence_die_at_commit()"),
+              IsOk());
+  const absl::Status s = store->Transact([&](Transaction& txn) {
+    txn.Put(kT0, "k", "v");
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("may have been applied")));
+  EXPECT_EQ(ErrorReason(s), kCommitOutcomeUnknown);
+  EXPECT_TRUE(GetErrorDetail<google::rpc::RetryInfo>(s).has_value());
+  // The store works on: the next statement gets a live connection.
+  ASSERT_THAT(engine_.server().Sql(engine_.database(),
+                                   "DROP TRIGGER presence_die_at_commit ON \"test_t0\""),
+              IsOk());
+  EXPECT_THAT(Put(*store, kT0, "k2", "v2"), IsOk());
+  EXPECT_EQ(GetString(*store, kT0, "k2"), "v2");
+}
 #endif  // PRESENCE_TEST_POSTGRES
 
 }  // namespace
