@@ -1039,11 +1039,14 @@ TEST_F(PostgresStoreErrorsTest, AConnectionLostDuringCommitIsCommitOutcomeUnknow
   std::unique_ptr<KvStore> store = Open(/*pool_size=*/2, /*max_conflict_attempts=*/32);
   ASSERT_NE(store, nullptr);
   // A deferred constraint trigger runs inside COMMIT; it terminates its own
-  // backend there, so the connection is lost between COMMIT and its answer.
+  // backend there, so the connection is lost between COMMIT and its answer
+  // (pg_sleep waits for the termination to be processed inside the
+  // trigger, before anything is committed, whatever the machine's load).
   ASSERT_THAT(engine_.server().Sql(
                   engine_.database(),
                   "CREATE FUNCTION presence_die_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
-                  "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$; "
+                  "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(30); "
+                  "RETURN NULL; END $$; "
                   "CREATE CONSTRAINT TRIGGER presence_die_at_commit AFTER INSERT OR UPDATE ON "
                   "\"test_t0\" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
                   "EXECUTE FUNCTION presence_die_at_commit()"),
