@@ -15,6 +15,7 @@
 #include "client/status.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
+#include "services/registry/presence_kinds.h"
 
 namespace presence::cli {
 namespace {
@@ -27,22 +28,6 @@ struct ChartFlags {
   std::string since, until, at, title;
   std::vector<std::string> orgs;
 };
-
-// The kinds GetPresence reports by default: the bodies that make up a
-// presence.
-bool IsPresenceKind(Organization::Kind kind) {
-  switch (kind) {
-    case Organization::KIND_MILITARY_MISSION:
-    case Organization::KIND_CIVILIAN_MISSION:
-    case Organization::KIND_RULE_OF_LAW_MISSION:
-    case Organization::KIND_FIELD_MISSION:
-    case Organization::KIND_INTERIM_ADMINISTRATION:
-    case Organization::KIND_STEERING_BODY:
-      return true;
-    default:
-      return false;
-  }
-}
 
 absl::Status RunChart(Context& context, const ChartFlags& f) {
   const Format format = context.output().format();
@@ -67,7 +52,7 @@ absl::Status RunChart(Context& context, const ChartFlags& f) {
                                          input.until ? &*input.until : nullptr);
   std::set<std::string> parents;
   for (const Organization& org : all.organizations()) {
-    const bool wanted = chosen.empty() ? IsPresenceKind(org.kind()) : chosen.count(org.name()) > 0;
+    const bool wanted = chosen.empty() ? registry::IsPresenceKind(org.kind()) : chosen.count(org.name()) > 0;
     if (!wanted) continue;
     const DayInterval life =
         SpanBetween(IsSet(org.has_established(), org.established()) ? &org.established() : nullptr,

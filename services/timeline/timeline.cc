@@ -30,6 +30,7 @@
 #include "services/timeline/organization_cache.h"
 #include "services/timeline/registry_client.h"
 #include "services/timeline/timeline_internal.pb.h"
+#include "services/registry/presence_kinds.h"
 
 namespace presence::timeline {
 namespace {
@@ -148,20 +149,6 @@ absl::Status EventNotFoundError(absl::string_view name) {
       .Reason(kEventNotFound)
       .Meta("event", name)
       .Resource(kEventType, name);
-}
-
-bool IsPresenceKind(Organization::Kind kind) {
-  switch (kind) {
-    case Organization::KIND_MILITARY_MISSION:
-    case Organization::KIND_CIVILIAN_MISSION:
-    case Organization::KIND_RULE_OF_LAW_MISSION:
-    case Organization::KIND_FIELD_MISSION:
-    case Organization::KIND_INTERIM_ADMINISTRATION:
-    case Organization::KIND_STEERING_BODY:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -781,7 +768,7 @@ absl::StatusOr<Presence> Timeline::GetPresence(
                             store_->GetSnapshot());
   for (const Organization& org : cache_->All()) {
     if (org.state() == Organization::DELETED) continue;
-    if (kinds.empty() ? !IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {
+    if (kinds.empty() ? !registry::IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {
       continue;
     }
     const std::optional<type::v1::PresenceBasis> basis =
