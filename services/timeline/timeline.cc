@@ -449,6 +449,14 @@ absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& reques
   }
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
   if (existing) {
+    // The event may be this very request's, committed (with its record, in
+    // one transaction) by another replica since the first look: look again
+    // now that the event is seen, so that a retry is never refused.
+    if (!request_id.empty()) {
+      PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
+                                request_ids_.Find(store_.get(), request_id));
+      if (previous) return PreviousResult(*previous, request_id, id);
+    }
     return EventAlreadyExistsError(event.name(), "");
   }
   PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));

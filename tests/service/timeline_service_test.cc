@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "presence/timeline/v1/timeline.grpc.pb.h"
+#include "services/common/call_context.h"
 #include "services/common/partial_date.h"
 #include "services/timeline/organization_cache.h"
 #include "services/timeline/timeline.h"
@@ -142,6 +143,26 @@ class TimelineServiceTest : public ::testing::Test {
   std::unique_ptr<RunningServer> server_;
   std::unique_ptr<timeline::v1::TimelineService::Stub> stub_;
 };
+
+// Another replica commits the same request (event and request-id record,
+// in one transaction) after this call's first look for the record and
+// before its look for the event: the call must answer the first result,
+// not refuse the retry as ALREADY_EXISTS (seen with two timeline replicas
+// on PostgreSQL). The hook stands for the other replica: the domain keeps
+// nothing in memory that a replica's answer depends on.
+TEST_F(TimelineServiceTest, ARequestCommittedByAnotherReplicaBetweenTwoLooksIsAnswered) {
+  CreateEventRequest request;
+  request.set_event_id("raced");
+  request.set_request_id("7d444840-9dc0-4c4b-8b2a-5f1e2d3c4b5a");
+  *request.mutable_event() = MakeEvent("1999-06-12");
+  absl::StatusOr<Event> other = absl::UnknownError("the other replica did not run");
+  flaky_->BeforeNextGet(timeline::kEvents,
+                        [&] { other = timeline_->CreateEvent(request, CallContext{}); });
+  absl::StatusOr<Event> created = timeline_->CreateEvent(request, CallContext{});
+  ASSERT_THAT(other, IsOk());
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->SerializeAsString(), other->SerializeAsString());
+}
 
 TEST_F(TimelineServiceTest, CreateGetUpdateDelete) {
   Event event = MakeEvent("2008-12-09");

@@ -6,10 +6,13 @@
 // transactions with UNAVAILABLE, as a store shared over the network does
 // when its connection is lost mid-read (a failover of the database): what
 // the services' handling of a lost store is tested with, deterministically.
+// It can also run a hook just before a read, to put another writer's commit
+// (another replica's, say) between two reads of one call.
 //
 // Thread-safe as the wrapped store is; the failure counters are atomic.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "services/common/storage/kv_store.h"
 
 namespace presence::testing {
@@ -34,8 +38,23 @@ class FlakyKvStore final : public storage::KvStore {
   // How many calls failed so.
   int failed() const { return failed_.load(); }
 
+  // Runs `hook` once, just before the next Get of `table` through the store
+  // (not through a transaction), on the reading thread; the hook may use the
+  // store.
+  void BeforeNextGet(storage::TableId table, std::function<void()> hook) {
+    absl::MutexLock lock(&hook_mu_);
+    hook_table_ = table;
+    hook_ = std::move(hook);
+  }
+
   absl::StatusOr<std::optional<std::string>> Get(storage::TableId table, absl::string_view key,
                                                  const storage::Snapshot* snapshot) override {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&hook_mu_);
+      if (hook_ && hook_table_ == table) hook.swap(hook_);
+    }
+    if (hook) hook();
     return store_->Get(table, key, snapshot);
   }
   std::unique_ptr<storage::Iterator> NewIterator(storage::TableId table,
@@ -98,6 +117,9 @@ class FlakyKvStore final : public storage::KvStore {
   std::atomic<int> failing_reads_{0};
   std::atomic<int> failing_transactions_{0};
   std::atomic<int> failed_{0};
+  absl::Mutex hook_mu_;
+  storage::TableId hook_table_ ABSL_GUARDED_BY(hook_mu_) = 0;
+  std::function<void()> hook_ ABSL_GUARDED_BY(hook_mu_);
 };
 
 }  // namespace presence::testing
