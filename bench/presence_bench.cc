@@ -64,6 +64,10 @@ ABSL_FLAG(std::string, store, "",
           "primary with a synchronous standby the bench starts, against the same services on "
           "RocksDB and raw pgbench floors, in the same run); results go to <out>-postgresql.");
 
+ABSL_FLAG(int, bulk_batches, 15,
+          "With --store=postgresql: 1,000-event BatchCreateEvents calls measured (e.g. more, "
+          "to profile them; the smoke makes 3).");
+
 ABSL_FLAG(std::string, failover, "on",
           "With --store=postgresql: \"on\" also measures how soon writes resume after a "
           "primary kill, on a 3-member Patroni cluster the bench starts (tests/ha/cluster; "
@@ -863,7 +867,7 @@ class Bench {
     // A 1,000-event batch against a raw 1,000-row INSERT transaction of
     // the same bytes, and the raw floors.
     int64_t bytes = 0;
-    const RunResult bulk = BulkWrites(*pg_tl, smoke_ ? 3 : 15, &bytes);
+    const RunResult bulk = BulkWrites(*pg_tl, smoke_ ? 3 : absl::GetFlag(FLAGS_bulk_batches), &bytes);
     rows_.push_back({"BatchCreateEvents (1000 events) on PostgreSQL", bulk});
     const int64_t per_row = std::max<int64_t>(1, bytes / 1000);
     if (!(*pg)->Sql(*db, "CREATE TABLE raw (k bytea PRIMARY KEY, v bytea NOT NULL); "
