@@ -73,7 +73,8 @@ EtcdPeer::~EtcdPeer() {
 
 pid_t EtcdPeer::pid() const { return state_->process->pid(); }
 
-absl::StatusOr<std::unique_ptr<EtcdPeer>> EtcdPeer::Start(const std::string& work_dir) {
+absl::StatusOr<std::unique_ptr<EtcdPeer>> EtcdPeer::Start(const std::string& work_dir,
+                                                          bool pprof) {
   if (::access(kEtcd, X_OK) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(kEtcd, " missing: run scripts/install-deps (Debian's etcd-server)"));
@@ -91,13 +92,14 @@ absl::StatusOr<std::unique_ptr<EtcdPeer>> EtcdPeer::Start(const std::string& wor
     const std::string client = absl::StrCat("http://127.0.0.1:", client_port);
     const std::string peer = absl::StrCat("http://127.0.0.1:", peer_port);
     // Defaults otherwise (fsync on, its own logging), as a user would run it.
-    state->process = testing::Subprocess::Start(
-        {kEtcd, "--name=bench", "--data-dir=" + state->data_dir,
-         "--listen-client-urls=" + client, "--advertise-client-urls=" + client,
-         "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
-         "--initial-cluster=bench=" + peer, "--initial-cluster-state=new",
-         "--logger=zap", "--log-outputs=stderr"},
-        log);
+    std::vector<std::string> argv = {
+        kEtcd, "--name=bench", "--data-dir=" + state->data_dir,
+        "--listen-client-urls=" + client, "--advertise-client-urls=" + client,
+        "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
+        "--initial-cluster=bench=" + peer, "--initial-cluster-state=new",
+        "--logger=zap", "--log-outputs=stderr"};
+    if (pprof) argv.push_back("--enable-pprof");
+    state->process = testing::Subprocess::Start(argv, log);
     if (!state->process) return absl::InternalError(absl::StrCat("could not spawn ", kEtcd));
     state->stub = etcdserverpb::KV::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", client_port),

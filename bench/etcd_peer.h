@@ -25,7 +25,10 @@ class EtcdPeer {
   // fails to bind one, it is restarted on others), waits until it answers,
   // and writes the 1 KB value. Fails with etcd's log tail if it does not
   // serve within its start-up budget.
-  static absl::StatusOr<std::unique_ptr<EtcdPeer>> Start(const std::string& work_dir);
+  // With `pprof`, etcd also serves Go's profiler at its client URL
+  // (/debug/pprof/, for profiles of the peer under load).
+  static absl::StatusOr<std::unique_ptr<EtcdPeer>> Start(const std::string& work_dir,
+                                                         bool pprof = false);
 
   // Stops etcd (SIGTERM, then SIGKILL after 10 s) and removes its data
   // directory.

@@ -38,6 +38,10 @@ constexpr size_t kMaxPage = 512;
 // A flush with at least this many puts into one table sends them with COPY
 // (see PgTransaction::Flush).
 constexpr size_t kCopyRows = 64;
+// Savepoints (subtransactions) a transaction's flushes take at most: past
+// PostgreSQL's 64 cached subtransaction ids per backend, every snapshot in
+// the database gets slower.
+constexpr int kMaxCopySavepoints = 16;
 constexpr char kUniqueViolation[] = "23505";
 
 void AppendBe32(std::string* out, uint32_t v) {
@@ -560,16 +564,19 @@ class PgTransaction final : public Transaction, public Reader {
   // bench/results/profile-postgresql-batch.txt) and with multi-row heap
   // inserts. Puts are mostly of new keys; if one already exists (unique
   // violation), the flush is rolled back to the savepoint and sent as
-  // upserts, and the transaction does not try COPY again.
+  // upserts, and the transaction does not try COPY again (nor after
+  // kMaxCopySavepoints flushes).
   absl::Status Flush() {
     PRESENCE_RETURN_IF_ERROR(error_);
     bool copy = false;
     for (const auto& [table, writes] : pending_) {
       const auto puts = std::count_if(writes.begin(), writes.end(),
                                       [](const auto& write) { return write.second.has_value(); });
-      copy |= !copy_failed_ && static_cast<size_t>(puts) >= kCopyRows;
+      copy |= !copy_failed_ && savepoints_ < kMaxCopySavepoints &&
+              static_cast<size_t>(puts) >= kCopyRows;
     }
     if (copy) {
+      ++savepoints_;
       if (absl::Status s = conn_->Exec("SAVEPOINT presence_copy"); !s.ok()) {
         error_ = s;
         return s;
@@ -644,6 +651,7 @@ class PgTransaction final : public Transaction, public Reader {
   absl::Status error_;
   bool wrote_ = false;
   bool copy_failed_ = false;  // A COPY met an existing key: upserts only.
+  int savepoints_ = 0;        // Taken by Flush.
 };
 
 // Per table, the statement a transaction's flush copies many puts with.
