@@ -374,11 +374,15 @@ class Bench {
   // (not in the ratio): no registry call can beat it, so null / etcd bounds
   // what the target can reach on this machine.
   void PeerTargets() {
-    absl::StatusOr<std::unique_ptr<EtcdPeer>> etcd = EtcdPeer::Start(work_, absl::GetFlag(FLAGS_etcd_pprof));
+    absl::StatusOr<std::unique_ptr<EtcdPeer>> etcd =
+        EtcdPeer::Start(work_, absl::GetFlag(FLAGS_etcd_pprof));
     if (!etcd.ok()) {
       std::fprintf(stderr, "bench: %s\n", etcd.status().ToString().c_str());
       report_.push_back({"peer. etcd 3.4", std::string(etcd.status().message().substr(0, 200)),
                          0, ">= 3", false});
+      RunResult failed;  // A failed run: the smoke fails too.
+      failed.errors = 1;
+      rows_.push_back({"etcd 3.4 (did not serve)", failed});
       return;
     }
     EtcdPeer& peer = **etcd;
@@ -874,7 +878,8 @@ class Bench {
     // A 1,000-event batch against a raw 1,000-row INSERT transaction of
     // the same bytes, and the raw floors.
     int64_t bytes = 0;
-    const RunResult bulk = BulkWrites(*pg_tl, smoke_ ? 3 : absl::GetFlag(FLAGS_bulk_batches), &bytes);
+    const RunResult bulk =
+        BulkWrites(*pg_tl, smoke_ ? 3 : std::max(1, absl::GetFlag(FLAGS_bulk_batches)), &bytes);
     rows_.push_back({"BatchCreateEvents (1000 events) on PostgreSQL", bulk});
     const int64_t per_row = std::max<int64_t>(1, bytes / 1000);
     if (!(*pg)->Sql(*db, "CREATE TABLE raw (k bytea PRIMARY KEY, v bytea NOT NULL); "
