@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/etcd_peer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "presence/bench/v1/bench.grpc.pb.h"
@@ -56,10 +57,19 @@ ABSL_FLAG(bool, throughput_only, false, "Run only the throughput targets.");
 ABSL_FLAG(bool, scaling_only, false, "Run only the targets about data size, writes and start-up.");
 ABSL_FLAG(bool, writes_only, false,
           "With --scaling_only: run only the write targets (3 and 6), e.g. to profile them.");
+ABSL_FLAG(bool, peer_only, false,
+          "Run only the peer target (GetOrganization against etcd 3.4's Range, issue 15's 6).");
+ABSL_FLAG(bool, etcd_pprof, false,
+          "Start the peer etcd with --enable-pprof (Go's profiler at its client URL), to "
+          "profile it under load.");
 ABSL_FLAG(std::string, store, "",
           "\"postgresql\": run the PostgreSQL suite instead (the services on a PostgreSQL 15 "
           "primary with a synchronous standby the bench starts, against the same services on "
           "RocksDB and raw pgbench floors, in the same run); results go to <out>-postgresql.");
+
+ABSL_FLAG(int, bulk_batches, 15,
+          "With --store=postgresql: 1,000-event BatchCreateEvents calls measured (e.g. more, "
+          "to profile them; the smoke makes 3).");
 
 ABSL_FLAG(std::string, failover, "on",
           "With --store=postgresql: \"on\" also measures how soon writes resume after a "
@@ -264,8 +274,10 @@ class Bench {
     rstub_ = rv1::RegistryService::NewStub(registry_->channel());
     nstub_ = presence::bench::v1::NullService::NewStub(null_->channel());
     if (!SeedOrganizations()) return 1;
-    if (!absl::GetFlag(FLAGS_scaling_only)) ThroughputTargets();
-    if (!absl::GetFlag(FLAGS_throughput_only)) ScalingTargets();
+    const bool peer_only = absl::GetFlag(FLAGS_peer_only);
+    if (!absl::GetFlag(FLAGS_scaling_only) && !peer_only) ThroughputTargets();
+    if (!absl::GetFlag(FLAGS_scaling_only)) PeerTargets();
+    if (!absl::GetFlag(FLAGS_throughput_only) && !peer_only) ScalingTargets();
     report_.push_back(machine_);
     return WriteReport();
   }
@@ -352,6 +364,51 @@ class Bench {
         t.met = t.value >= 0.85;
         report_.push_back(t);
       }
+    }
+  }
+
+  // Issue 15's 6: GetOrganization against a peer a user might pick instead,
+  // etcd 3.4 serving a serializable Range of one 1 KB value (bench/
+  // etcd_peer.h), through the same load generator, interleaved (get, etcd,
+  // get, etcd; the smoke runs one pair). The null RPC is shown beside them
+  // (not in the ratio): no registry call can beat it, so null / etcd bounds
+  // what the target can reach on this machine.
+  void PeerTargets() {
+    absl::StatusOr<std::unique_ptr<EtcdPeer>> etcd =
+        EtcdPeer::Start(work_, absl::GetFlag(FLAGS_etcd_pprof));
+    if (!etcd.ok()) {
+      std::fprintf(stderr, "bench: %s\n", etcd.status().ToString().c_str());
+      report_.push_back({"peer. etcd 3.4", std::string(etcd.status().message().substr(0, 200)),
+                         0, ">= 3", false});
+      RunResult failed;  // A failed run: the smoke fails too.
+      failed.errors = 1;
+      rows_.push_back({"etcd 3.4 (did not serve)", failed});
+      return;
+    }
+    EtcdPeer& peer = **etcd;
+    const auto range = [&](int in_flight) {
+      return RunLoad(in_flight, duration_, peer.pid(), [&](std::function<void(bool)> done) {
+        peer.StartRange(std::move(done));
+      });
+    };
+    for (int in_flight : {1, 16, 64}) {
+      RunResult get = Registry(in_flight, false);
+      RunResult etcd_range = range(in_flight);
+      if (!smoke_) {
+        get = Mean(get, Registry(in_flight, false));
+        etcd_range = Mean(etcd_range, range(in_flight));
+      }
+      rows_.push_back({absl::StrCat("null RPC (beside etcd), ", in_flight, " in flight"),
+                       Null(in_flight)});
+      rows_.push_back({absl::StrCat("GetOrganization (beside etcd), ", in_flight, " in flight"), get});
+      rows_.push_back({absl::StrCat("etcd 3.4 serializable Range (1 KB), ", in_flight, " in flight"),
+                       etcd_range});
+      if (in_flight == 1) continue;
+      const double v = get.qps / etcd_range.qps;
+      report_.push_back({absl::StrCat("peer. GetOrganization QPS / etcd Range QPS, ", in_flight,
+                                      " in flight"),
+                         absl::StrCat(Fmt(get.qps, 0), " vs ", Fmt(etcd_range.qps, 0), " QPS"), v,
+                         ">= 3", v >= 3});
     }
   }
 
@@ -821,7 +878,8 @@ class Bench {
     // A 1,000-event batch against a raw 1,000-row INSERT transaction of
     // the same bytes, and the raw floors.
     int64_t bytes = 0;
-    const RunResult bulk = BulkWrites(*pg_tl, smoke_ ? 3 : 15, &bytes);
+    const RunResult bulk =
+        BulkWrites(*pg_tl, smoke_ ? 3 : std::max(1, absl::GetFlag(FLAGS_bulk_batches)), &bytes);
     rows_.push_back({"BatchCreateEvents (1000 events) on PostgreSQL", bulk});
     const int64_t per_row = std::max<int64_t>(1, bytes / 1000);
     if (!(*pg)->Sql(*db, "CREATE TABLE raw (k bytea PRIMARY KEY, v bytea NOT NULL); "
@@ -1054,7 +1112,9 @@ class Bench {
     // Every target must have been measured, with no failed call.
     const std::vector<std::string> numbers =
         postgres ? std::vector<std::string>{"PG."}
-                 : std::vector<std::string>{"1.", "2.", "3.", "4.", "5.", "6."};
+             : absl::GetFlag(FLAGS_peer_only)
+                 ? std::vector<std::string>{"peer."}
+                 : std::vector<std::string>{"1.", "2.", "3.", "4.", "5.", "6.", "peer."};
     for (const std::string& n : numbers) {
       const char* number = n.c_str();
       const bool present = std::any_of(report_.begin(), report_.end(), [&](const Target& t) {

@@ -699,6 +699,57 @@ TYPED_TEST(KvStoreTest, MultiGetReadsCommittedAndOwnWrites) {
   }), IsOk());
 }
 
+// Hundreds of puts in one transaction (a batch create): new keys, keys that
+// already exist, keys the transaction itself wrote before a read flushed
+// them, binary keys and empty values all land as plain puts, and a failed
+// one writes nothing. (PostgreSQL sends such flushes by COPY, and as
+// upserts again when a key already existed.)
+TYPED_TEST(KvStoreTest, LargeTransactionsLandWhetherTheirKeysAreNewOrNot) {
+  KvStore& store = *this->store_;
+  const auto key = [](int i) { return absl::StrFormat("k%04d", i) + std::string("\0\xff", 2); };
+  WriteBatch existing;
+  for (int i = 0; i < 100; ++i) existing.Put(kT0, key(i), "old");
+  ASSERT_THAT(store.Write(existing), IsOk());
+  // 100 existing keys among 300, and 200 new keys in another table.
+  ASSERT_THAT(store.Transact([&](Transaction& txn) -> absl::Status {
+    for (int i = 0; i < 300; ++i) txn.Put(kT0, key(i), absl::StrCat("a", i));
+    for (int i = 0; i < 200; ++i) txn.Put(kT1, key(i), i % 2 == 0 ? "" : "odd");
+    return absl::OkStatus();
+  }), IsOk());
+  // New keys, flushed by a read, then written again with deletes beside.
+  ASSERT_THAT(store.Transact([&](Transaction& txn) -> absl::Status {
+    for (int i = 300; i < 500; ++i) txn.Put(kT0, key(i), "first");
+    std::unique_ptr<Iterator> it = txn.NewIterator(kT0, ReadOptions());
+    it->SeekToLast();
+    EXPECT_TRUE(it->Valid());
+    if (it->Valid()) {
+      EXPECT_EQ(it->value(), "first");
+    }
+    for (int i = 400; i < 500; ++i) txn.Put(kT0, key(i), "second");
+    for (int i = 0; i < 10; ++i) txn.Delete(kT0, key(i));
+    return it->status();
+  }), IsOk());
+  EXPECT_THAT(store.Transact([&](Transaction& txn) -> absl::Status {
+    for (int i = 500; i < 800; ++i) txn.Put(kT0, key(i), "never");
+    std::unique_ptr<Iterator> it = txn.NewIterator(kT1, ReadOptions());
+    it->SeekToFirst();  // Flushes the puts before failing.
+    return absl::AbortedError("the function's own error");
+  }),
+              StatusIs(absl::StatusCode::kAborted, "the function's own error"));
+  std::unique_ptr<Iterator> it = store.NewIterator(kT0, ReadOptions());
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++n) {
+    const int i = n + 10;
+    ASSERT_EQ(it->key(), key(i));
+    EXPECT_EQ(it->value(), i < 300 ? absl::StrCat("a", i) : i < 400 ? "first" : "second") << i;
+  }
+  EXPECT_THAT(it->status(), IsOk());
+  EXPECT_EQ(n, 490);
+  EXPECT_EQ(GetString(store, kT1, key(10)), "");
+  EXPECT_EQ(GetString(store, kT1, key(11)), "odd");
+  EXPECT_EQ(GetString(store, kT1, key(200)), "<absent>");
+}
+
 TYPED_TEST(KvStoreTest, FailedTransactionWritesNothing) {
   KvStore& store = *this->store_;
   EXPECT_THAT(store.Transact([](Transaction& txn) -> absl::Status {

@@ -20,7 +20,8 @@
 //   LOCK TABLE {name}__serial (before their snapshot is taken, so they
 //   never conflict with each other). Writes are buffered and sent as one
 //   statement per table (unnest of bytea arrays) before the next range read
-//   and at commit. Serialization failures and deadlocks (SQLSTATE 40001,
+//   and at commit; 64 or more puts into one table go by COPY under a
+//   savepoint instead, sent again as upserts if a key already existed. Serialization failures and deadlocks (SQLSTATE 40001,
 //   40P01) re-run the function with backoff; a connection lost before
 //   COMMIT is retried on a new connection for a few seconds (libpq's
 //   multi-host connection strings with target_session_attrs=read-write
