@@ -30,10 +30,15 @@ constexpr size_t kMaxBatchGet = 1000;
 }  // namespace
 
 absl::StatusOr<Organization> Registry::GetOrganization(absl::string_view name) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string bytes, GetOrganizationBytes(name));
+  return ParseOrganization(bytes, name);
+}
+
+absl::StatusOr<std::string> Registry::GetOrganizationBytes(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, "name"));
-  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
-  if (!org) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
-  return *std::move(org);
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(kRecords, id));
+  if (!bytes) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
+  return *std::move(bytes);
 }
 
 absl::StatusOr<v1::BatchGetOrganizationsResponse>
@@ -191,24 +196,39 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 
 absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string bytes, LookupOrganizationBytes(alias));
+  return ParseOrganization(bytes, alias);
+}
+
+absl::StatusOr<std::string> Registry::LookupOrganizationBytes(absl::string_view alias) {
   // Acronyms and aliases are at most kMaxShortText long: a longer one matches
   // nothing and is a mistake.
   PRESENCE_RETURN_IF_ERROR(CheckLength("alias", alias, kMaxShortText));
   const std::string key = NormalizeAlias(alias);
   if (key.empty()) return FieldRequiredError("alias");
+  // The record of `id` if it is live (parsed only to tell).
+  const auto live = [&](absl::string_view id) -> absl::StatusOr<std::optional<std::string>> {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(kRecords, id));
+    if (!bytes) return std::nullopt;
+    Organization org;
+    if (!org.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+      return absl::DataLossError(absl::StrCat("unreadable record at ", Name(id)));
+    }
+    if (!IsLive(org)) return std::nullopt;
+    return bytes;
+  };
   // At most one live organization has the key as its id, acronym or alias
   // (CheckAliasesFree), so the order of the two reads only matters for
   // speed: acronyms and aliases first, the usual case, two reads.
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                             store_->Get(kIndex, AliasIndexKey(key)));
   if (holder) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
-                              ReadRecord(*holder));
-    if (IsLive(org)) return *std::move(org);
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> org, live(*holder));
+    if (org) return *std::move(org);
   }
   if (IsValidOrganizationId(key) && (!holder || *holder != key)) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
-    if (IsLive(org)) return *std::move(org);
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> org, live(key));
+    if (org) return *std::move(org);
   }
   return ErrorBuilder(absl::NotFoundError(absl::StrCat(
              "alias: no live organization has the id, acronym or alias ",
