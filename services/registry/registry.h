@@ -153,9 +153,9 @@ class Registry {
   // GetOrganization and LookupOrganization answering with the organization
   // as stored: its serialized bytes, as the API returns it, so that the
   // read path (other services call it on theirs) neither parses (Get) nor
-  // re-serializes (either) the message. Same errors as the parsed forms,
-  // except that Get does not check that the stored bytes parse (RocksDB's
-  // checksums guard them; the client's parse would fail).
+  // re-serializes (either) the message. Same errors as the parsed forms
+  // (Get checks that the stored bytes are a well-formed message, DATA_LOSS
+  // if not, without decoding them).
   absl::StatusOr<std::string> GetOrganizationBytes(absl::string_view name);
   absl::StatusOr<std::string> LookupOrganizationBytes(absl::string_view alias);
   absl::StatusOr<v1::ListOrganizationRevisionsResponse>

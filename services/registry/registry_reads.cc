@@ -5,6 +5,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
@@ -26,6 +28,21 @@ using ::presence::registry::v1::Organization;
 
 constexpr size_t kMaxBatchGet = 1000;
 
+// DATA_LOSS, as ParseOrganization's, unless `bytes` are a well-formed
+// protobuf message: every field's tag, length and varint is checked, as a
+// parse would, but no field is decoded or allocated (a stored record was
+// serialized from a validated message; this catches what the store did to
+// it).
+absl::Status CheckWellFormed(absl::string_view bytes, absl::string_view where) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  if (google::protobuf::internal::WireFormatLite::SkipMessage(&in) &&
+      in.ConsumedEntireMessage()) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(absl::StrCat("unreadable record at ", where));
+}
+
 
 }  // namespace
 
@@ -38,6 +55,7 @@ absl::StatusOr<std::string> Registry::GetOrganizationBytes(absl::string_view nam
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, "name"));
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(kRecords, id));
   if (!bytes) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
+  PRESENCE_RETURN_IF_ERROR(CheckWellFormed(*bytes, name));
   return *std::move(bytes);
 }
 

@@ -68,8 +68,9 @@ grpc::Status SerializeResponse(const SerializedMessage& response, grpc::ByteBuff
 // `entered`, the caller's RpcGate::TryEnter(); a call whose deadline has
 // already passed is DEADLINE_EXCEEDED without being served), parses
 // `raw_request` as a Request, answers with `call(request, call_context)` (an
-// absl::StatusOr<Response>, Response a message or a SerializedMessage; for a read, called once more if it fails with
-// UNAVAILABLE) serialized into `*raw_response`, and lets the
+// absl::StatusOr<Response>, Response a message or a SerializedMessage; for a
+// read, called once more if it fails with UNAVAILABLE) serialized into
+// `*raw_response`, and lets the
 // gate echo the request id, log and count the call. Returns the status to
 // finish the call with.
 template <typename Request, typename Call>
