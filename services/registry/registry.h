@@ -150,6 +150,14 @@ class Registry {
   absl::StatusOr<v1::Organization> UndeleteOrganization(
       const v1::UndeleteOrganizationRequest& request, const CallContext& call = {});
   absl::StatusOr<v1::Organization> LookupOrganization(absl::string_view alias);
+  // GetOrganization and LookupOrganization answering with the organization
+  // as stored: its serialized bytes, as the API returns it, so that the
+  // read path (other services call it on theirs) neither parses (Get) nor
+  // re-serializes (either) the message. Same errors as the parsed forms
+  // (Get checks that the stored bytes are a well-formed message, DATA_LOSS
+  // if not, without decoding them).
+  absl::StatusOr<std::string> GetOrganizationBytes(absl::string_view name);
+  absl::StatusOr<std::string> LookupOrganizationBytes(absl::string_view alias);
   absl::StatusOr<v1::ListOrganizationRevisionsResponse>
   ListOrganizationRevisions(const v1::ListOrganizationRevisionsRequest& request);
 

@@ -61,19 +61,31 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 absl::string_view method, Access access,
                                 const grpc::ByteBuffer* request,
                                 grpc::ByteBuffer* response, Call call) {
-  auto* reactor = new CountedReactor(gate);
-  auto serve = [gate, context, method, access, request, response, reactor,
-                call = std::move(call)] {
-    grpc::Status status = ServeUnary<Request>(
-        gate, context, method, access, request, response, reactor->entered(), call);
-    PRESENCE_HAPPENS_BEFORE(reactor);  // OnDone follows Finish.
-    reactor->Finish(std::move(status));
-  };
   if (access == Access::kWrite || blocking_reads) {
-    BlockingCalls().Run(std::move(serve));
-  } else {
-    serve();
+    auto* reactor = new CountedReactor(gate);
+    BlockingCalls().Run([gate, context, method, access, request, response, reactor,
+                         call = std::move(call)] {
+      grpc::Status status = ServeUnary<Request>(
+          gate, context, method, access, request, response, reactor->entered(), call);
+      PRESENCE_HAPPENS_BEFORE(reactor);  // OnDone follows Finish.
+      reactor->Finish(std::move(status));
+    });
+    return reactor;
   }
+  // Served here, on gRPC's thread, and in flight while it is served (as on
+  // the synchronous API: the answer then waits for the client in gRPC's
+  // buffers, under the server's memory quota). Finished with gRPC's default
+  // reactor, whose OnDone runs inline: the OnDone of a reactor of ours is
+  // scheduled on gRPC's executor, a thread hop per call (which, on a busy
+  // machine, also let finished calls pile up in the gate's count until
+  // reads were refused with TOO_MANY_CALLS at 64 in flight).
+  const bool entered = gate->TryEnter();
+  grpc::Status status =
+      ServeUnary<Request>(gate, context, method, access, request, response, entered, call);
+  if (entered) gate->Leave();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(std::move(status));
+  PRESENCE_HAPPENS_BEFORE(&kReactorsDone);
   return reactor;
 }
 
@@ -246,7 +258,9 @@ grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::GetOrganizationRequest>(
       gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead,
-      raw_request, raw_response, [this](const v1::GetOrganizationRequest& request, const CallContext& /*call*/) { return registry_->GetOrganization(request.name()); });
+      raw_request, raw_response, [this](const v1::GetOrganizationRequest& request, const CallContext& /*call*/) {
+        return SerializedMessage::Of(registry_->GetOrganizationBytes(request.name()));
+      });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
@@ -310,7 +324,9 @@ grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::LookupOrganizationRequest>(
       gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead,
-      raw_request, raw_response, [this](const v1::LookupOrganizationRequest& request, const CallContext& /*call*/) { return registry_->LookupOrganization(request.alias()); });
+      raw_request, raw_response, [this](const v1::LookupOrganizationRequest& request, const CallContext& /*call*/) {
+        return SerializedMessage::Of(registry_->LookupOrganizationBytes(request.alias()));
+      });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(

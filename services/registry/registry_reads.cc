@@ -5,6 +5,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
@@ -26,14 +28,35 @@ using ::presence::registry::v1::Organization;
 
 constexpr size_t kMaxBatchGet = 1000;
 
+// DATA_LOSS, as ParseOrganization's, unless `bytes` are a well-formed
+// protobuf message: every field's tag, length and varint is checked, as a
+// parse would, but no field is decoded or allocated (a stored record was
+// serialized from a validated message; this catches what the store did to
+// it).
+absl::Status CheckWellFormed(absl::string_view bytes, absl::string_view where) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  if (google::protobuf::internal::WireFormatLite::SkipMessage(&in) &&
+      in.ConsumedEntireMessage()) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(absl::StrCat("unreadable record at ", where));
+}
+
 
 }  // namespace
 
 absl::StatusOr<Organization> Registry::GetOrganization(absl::string_view name) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string bytes, GetOrganizationBytes(name));
+  return ParseOrganization(bytes, name);
+}
+
+absl::StatusOr<std::string> Registry::GetOrganizationBytes(absl::string_view name) {
   PRESENCE_ASSIGN_OR_RETURN(std::string id, ParseOrganizationName(name, "name"));
-  PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(id));
-  if (!org) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
-  return *std::move(org);
+  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(kRecords, id));
+  if (!bytes) return OrganizationNotFoundError(name, absl::StrCat(name, " not found"));
+  PRESENCE_RETURN_IF_ERROR(CheckWellFormed(*bytes, name));
+  return *std::move(bytes);
 }
 
 absl::StatusOr<v1::BatchGetOrganizationsResponse>
@@ -191,24 +214,39 @@ absl::StatusOr<v1::ListOrganizationsResponse> Registry::ListOrganizations(
 
 absl::StatusOr<Organization> Registry::LookupOrganization(
     absl::string_view alias) {
+  PRESENCE_ASSIGN_OR_RETURN(std::string bytes, LookupOrganizationBytes(alias));
+  return ParseOrganization(bytes, alias);
+}
+
+absl::StatusOr<std::string> Registry::LookupOrganizationBytes(absl::string_view alias) {
   // Acronyms and aliases are at most kMaxShortText long: a longer one matches
   // nothing and is a mistake.
   PRESENCE_RETURN_IF_ERROR(CheckLength("alias", alias, kMaxShortText));
   const std::string key = NormalizeAlias(alias);
   if (key.empty()) return FieldRequiredError("alias");
+  // The record of `id` if it is live (parsed only to tell).
+  const auto live = [&](absl::string_view id) -> absl::StatusOr<std::optional<std::string>> {
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(kRecords, id));
+    if (!bytes) return std::nullopt;
+    Organization org;
+    if (!org.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+      return absl::DataLossError(absl::StrCat("unreadable record at ", Name(id)));
+    }
+    if (!IsLive(org)) return std::nullopt;
+    return bytes;
+  };
   // At most one live organization has the key as its id, acronym or alias
   // (CheckAliasesFree), so the order of the two reads only matters for
   // speed: acronyms and aliases first, the usual case, two reads.
   PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                             store_->Get(kIndex, AliasIndexKey(key)));
   if (holder) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org,
-                              ReadRecord(*holder));
-    if (IsLive(org)) return *std::move(org);
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> org, live(*holder));
+    if (org) return *std::move(org);
   }
   if (IsValidOrganizationId(key) && (!holder || *holder != key)) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<Organization> org, ReadRecord(key));
-    if (IsLive(org)) return *std::move(org);
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> org, live(key));
+    if (org) return *std::move(org);
   }
   return ErrorBuilder(absl::NotFoundError(absl::StrCat(
              "alias: no live organization has the id, acronym or alias ",

@@ -789,6 +789,35 @@ TEST_F(ErrorDetailsTest, CallsBeyondMaxInFlightAreTooManyCalls) {
   (*server)->Shutdown(absl::ZeroDuration());
 }
 
+// A read leaves the count of --max_in_flight before its answer is sent, so
+// a client calling one read after another never meets its own previous
+// call there. (Reads used to leave in their reactor's OnDone, which gRPC
+// runs on its executor thread after the answer is out: the next call could
+// arrive first and be refused with TOO_MANY_CALLS, and under load finished
+// calls piled up in the count.)
+TEST_F(ErrorDetailsTest, ReadsOneAfterAnotherNeverMeetTheirOwnCountAtMaxInFlight) {
+  GateOptions options;
+  options.log_rpcs = false;
+  options.max_in_flight = 1;
+  RpcGate gate(options);
+  registry::RegistryGrpcService service(registry_.get(), &gate);
+  auto server = testing::StartTestServer(&service, "presence.registry.v1.RegistryService");
+  ASSERT_THAT(server, IsOk());
+  auto stub = rv1::RegistryService::NewStub(testing::LoopbackChannel((*server)->port()));
+  int refused = 0;
+  for (int i = 0; i < 500; ++i) {
+    rv1::GetOrganizationRequest request;
+    request.set_name("organizations/kfor");
+    rv1::Organization response;
+    const grpc::Status s = stub->GetOrganization(Ctx().get(), request, &response);
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
+    ASSERT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << s.error_message();
+  }
+  EXPECT_EQ(refused, 0);
+  (*server)->Shutdown(absl::ZeroDuration());
+}
+
 TEST_F(ErrorDetailsTest, WatchStreamsEndWithShuttingDown) {
   rv1::WatchOrganizationsRequest request;
   request.set_start_revision(*registry_->CurrentRevision());

@@ -6,6 +6,7 @@
 #include "google/protobuf/message.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/slice.h"
 #include "services/common/echo.h"
 #include "services/common/server/log.h"
 
@@ -68,6 +69,12 @@ grpc::Status SerializeResponse(const google::protobuf::Message& response,
   bool own_buffer = false;
   return grpc::SerializationTraits<google::protobuf::Message>::Serialize(
       response, raw, &own_buffer);
+}
+
+grpc::Status SerializeResponse(const SerializedMessage& response, grpc::ByteBuffer* raw) {
+  grpc::Slice slice(response.bytes);
+  grpc::ByteBuffer(&slice, 1).Swap(raw);
+  return grpc::Status::OK;
 }
 
 }  // namespace presence

@@ -12,6 +12,7 @@
 // ServeUnary is the body of every unary handler of both services; handlers
 // stay translation only.
 
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -50,12 +51,26 @@ absl::Status TooManyCallsError(int max_in_flight);
 grpc::Status SerializeResponse(const google::protobuf::Message& response,
                                grpc::ByteBuffer* raw);
 
+// A response already serialized (a record as stored is the API's message):
+// a ServeUnary call may answer with it instead of a message, which then is
+// neither parsed nor serialized on the call's path.
+struct SerializedMessage {
+  std::string bytes;
+  static absl::StatusOr<SerializedMessage> Of(absl::StatusOr<std::string> bytes) {
+    if (!bytes.ok()) return bytes.status();
+    return SerializedMessage{*std::move(bytes)};
+  }
+};
+// Copies `response`'s bytes into `*raw` (replacing its content).
+grpc::Status SerializeResponse(const SerializedMessage& response, grpc::ByteBuffer* raw);
+
 // One unary call: passes the gate with `access` (RESOURCE_EXHAUSTED unless
 // `entered`, the caller's RpcGate::TryEnter(); a call whose deadline has
 // already passed is DEADLINE_EXCEEDED without being served), parses
 // `raw_request` as a Request, answers with `call(request, call_context)` (an
-// absl::StatusOr<Response>; for a read, called once more if it fails with
-// UNAVAILABLE) serialized into `*raw_response`, and lets the
+// absl::StatusOr<Response>, Response a message or a SerializedMessage; for a
+// read, called once more if it fails with UNAVAILABLE) serialized into
+// `*raw_response`, and lets the
 // gate echo the request id, log and count the call. Returns the status to
 // finish the call with.
 template <typename Request, typename Call>
