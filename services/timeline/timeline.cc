@@ -153,10 +153,13 @@ absl::Status EventNotFoundError(absl::string_view name) {
 
 namespace {
 
+// Which index entries of an event to write.
+enum class Indexes { kAll, kRecentOnly };
+
 // Writes the index entries of `event` (or their deletions) in `txn`, raising
 // `bounds` (and recording the raise in `txn`) for a new entry.
 void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
-                     storage::Transaction& txn) {
+                     storage::Transaction& txn, Indexes which = Indexes::kAll) {
   const auto [lower, upper] = Span(event);
   const std::string id(absl::StripPrefix(event.name(), "events/"));
   // Covering entries: the event itself is the value (see event_index.h).
@@ -168,27 +171,32 @@ void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
       txn.Put(table, key, value);
     }
   };
-  apply(kByStart, StartIndexKey(lower, upper, id));
+  const bool all = which == Indexes::kAll;
+  if (all) apply(kByStart, StartIndexKey(lower, upper, id));
   for (const std::string& org : event.organizations()) {
     const std::string org_id = OrgId(org);
-    apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
-    apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
+    if (all) {
+      apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
+      apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
+    }
     apply(kRecent, RecentKey(org_id, lower, upper, id));
   }
-  if (!remove) bounds->Raise(upper - lower, kMeta, txn);
+  if (all && !remove) bounds->Raise(upper - lower, kMeta, txn);
 }
 
 // Rebuilds the indexes and the span bounds from the records (layouts 2
-// and 3 bucketed spans by octaves). Index keys start with a level byte
-// (by_start) or an organization id (by_org, recent), never 0xFF, so
-// [empty, 0xFF) is all of them.
-absl::Status RebuildIndexes(storage::KvStore* store) {
-  PRESENCE_RETURN_IF_ERROR(store->Transact([](storage::Transaction& txn) {
+// and 3 bucketed spans by octaves), or only the recent table (layout 5 had
+// none). Index keys start with a level byte (by_start) or an organization
+// id (by_org, recent), never 0xFF, so [empty, 0xFF) is all of them.
+absl::Status RebuildIndexes(storage::KvStore* store, Indexes which) {
+  PRESENCE_RETURN_IF_ERROR(store->Transact([which](storage::Transaction& txn) {
     const std::string end(1, '\xff');
-    txn.DeleteRange(kByStart, "", end);
-    txn.DeleteRange(kByOrg, "", end);
+    if (which == Indexes::kAll) {
+      txn.DeleteRange(kByStart, "", end);
+      txn.DeleteRange(kByOrg, "", end);
+      SpanBounds::ClearAll(kMeta, txn);
+    }
     txn.DeleteRange(kRecent, "", end);
-    SpanBounds::ClearAll(kMeta, txn);
     return absl::OkStatus();
   }));
   // A thousand events per transaction, each resuming after the last.
@@ -211,7 +219,7 @@ absl::Status RebuildIndexes(storage::KvStore* store) {
       }
       more = events.size() == 1000;
       for (const Event& event : events) {
-        AddIndexEntries(event, /*remove=*/false, &bounds, txn);
+        AddIndexEntries(event, /*remove=*/false, &bounds, txn, which);
       }
       if (!events.empty()) {
         after = std::string(absl::StripPrefix(events.back().name(), "events/"));
@@ -296,10 +304,11 @@ absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version,
   }
   // Versions 2 and 3 bucketed spans by octaves (3 added the all-spans runs
   // and the span bounds); version 4 could hold several span bound records
-  // per level; version 5 had no recent table. The indexes and the bounds
-  // are rebuilt from the records. An interrupted upgrade starts over.
-  PRESENCE_RETURN_IF_ERROR(RebuildIndexes(store));
-  if (stored_version >= 5) return absl::OkStatus();
+  // per level: their indexes and bounds are rebuilt from the records.
+  // Version 5 had no recent table: it is built from the records. An
+  // interrupted upgrade starts over.
+  if (stored_version == 5) return RebuildIndexes(store, Indexes::kRecentOnly);
+  PRESENCE_RETURN_IF_ERROR(RebuildIndexes(store, Indexes::kAll));
   return ConvertRequestRecords(store, now);
 }
 
