@@ -22,14 +22,6 @@ int64_t OrganizationCache::revision() const {
   return revision_;
 }
 
-std::vector<Organization> OrganizationCache::All() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<Organization> out;
-  out.reserve(by_name_.size());
-  for (const auto& [name, org] : by_name_) out.push_back(*org);
-  return out;
-}
-
 std::shared_ptr<const OrganizationCache::View> OrganizationCache::Current()
     const {
   absl::MutexLock lock(&mu_);

@@ -37,8 +37,6 @@ class OrganizationCache {
   bool filled() const;
   // The registry revision the cache reflects.
   int64_t revision() const;
-  // Every organization, deleted ones included, ordered by name (copies).
-  std::vector<registry::v1::Organization> All() const;
   // The current view, null until the cache has been filled once. Shared, not
   // copied: a view is built once per change of the cache (the first call
   // after a change pays for one pointer per organization), so readers of an

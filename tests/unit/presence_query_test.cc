@@ -231,6 +231,29 @@ TEST_F(PresenceQueryTest, EventsFollowCreatesUpdatesAndDeletes) {
   }
 }
 
+TEST(OrganizationCacheViewTest, AViewStaysAsItWasAndTheNextOneShowsTheChange) {
+  OrganizationCache cache;
+  EXPECT_EQ(cache.Current(), nullptr);
+  cache.Replace({MakeOrg("a", true), MakeOrg("b", true)}, 3);
+  const std::shared_ptr<const OrganizationCache::View> before = cache.Current();
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(cache.Current(), before);  // Unchanged: the same view, no copy.
+  registry::v1::OrganizationChange change;
+  *change.mutable_organization() = MakeOrg("a", false);
+  change.mutable_organization()->set_revision(4);
+  change.set_revision(4);
+  cache.Apply(change);
+  const std::shared_ptr<const OrganizationCache::View> after = cache.Current();
+  EXPECT_EQ(before->revision, 3);
+  ASSERT_EQ(before->organizations.size(), 2u);
+  EXPECT_TRUE(before->organizations[0]->has_established());
+  EXPECT_EQ(after->revision, 4);
+  ASSERT_EQ(after->organizations.size(), 2u);
+  EXPECT_EQ(after->organizations[0]->name(), "organizations/a");
+  EXPECT_FALSE(after->organizations[0]->has_established());
+  EXPECT_EQ(after->organizations[1], before->organizations[1]);  // Shared.
+}
+
 TEST_F(PresenceQueryTest, UpgradeFromVersion5BuildsTheRecentTableOnce) {
   // A version-5 store: the records and by_org as now, no recent table
   // (written by this binary, then emptied of it).
