@@ -16,6 +16,7 @@
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
 #include "services/common/field_behavior.h"
+#include "services/common/key_codec.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
 #include "services/registry/presence_kinds.h"
@@ -33,7 +34,7 @@ constexpr int kMaxMaxEvents = 100;
 
 // The organization's events that start by `until_day`, most recent first
 // (descending lower, upper, id), at most `limit`, appended to `present`:
-// one seek of `it` in the recent table and a forward scan.
+// one seek of `it` (over the recent table) and a forward scan.
 absl::Status AppendRecentEvents(absl::string_view organization_id, int64_t until_day,
                                 int limit, storage::Iterator& it,
                                 Presence::PresentOrganization* present) {
@@ -121,10 +122,10 @@ absl::StatusOr<Presence> QueryPresence(const v1::GetPresenceRequest& request,
   presence.set_registry_revision(view->revision);
   PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
                             store->GetSnapshot());
-  // One iterator for every organization: each of them is one seek.
+  // Per organization one seek of an iterator bounded to its events up to the
+  // date (a paging store reads no row of the next organization).
   storage::ReadOptions options;
   options.snapshot = snapshot.get();
-  std::unique_ptr<storage::Iterator> it;
   for (const std::shared_ptr<const Organization>& shared : view->organizations) {
     const Organization& org = *shared;
     if (org.state() == Organization::DELETED) continue;
@@ -143,9 +144,11 @@ absl::StatusOr<Presence> QueryPresence(const v1::GetPresenceRequest& request,
             : presence.add_organizations();
     present->set_basis(*basis);
     DescribeOrganization(org, date, present);
-    if (it == nullptr) it = store->NewIterator(recent, options);
-    PRESENCE_RETURN_IF_ERROR(AppendRecentEvents(
-        absl::StripPrefix(org.name(), "organizations/"), until_day, max_events, *it, present));
+    const absl::string_view id = absl::StripPrefix(org.name(), "organizations/");
+    options.lower_bound = RecentSeekKey(id, until_day);
+    options.upper_bound = PrefixSuccessor(RecentPrefix(id));
+    const std::unique_ptr<storage::Iterator> it = store->NewIterator(recent, options);
+    PRESENCE_RETURN_IF_ERROR(AppendRecentEvents(id, until_day, max_events, *it, present));
   }
   return presence;
 }

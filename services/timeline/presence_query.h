@@ -7,8 +7,8 @@
 // The organizations come from the OrganizationCache (one shared, immutable
 // view: nothing is copied but what the answer holds); their recent events
 // from the recent table (event_index.h): per organization reported one seek
-// and a forward scan of the events returned, all through one iterator of one
-// snapshot, whatever the number of events stored.
+// and a forward scan of the events returned, all in one snapshot, whatever
+// the number of events stored.
 
 #include "absl/status/statusor.h"
 #include "services/common/storage/kv_store.h"
