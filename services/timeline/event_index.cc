@@ -80,6 +80,42 @@ std::string OrgIndexKey(absl::string_view organization_id, int64_t lower,
          SortKey(lower, upper, event_id);
 }
 
+namespace {
+
+std::string Complement(absl::string_view bytes) {
+  std::string out(bytes);
+  for (char& c : out) c = static_cast<char>(~static_cast<unsigned char>(c));
+  return out;
+}
+
+}  // namespace
+
+std::string RecentPrefix(absl::string_view organization_id) {
+  return OrgPrefix(organization_id);
+}
+
+std::string RecentKey(absl::string_view organization_id, int64_t lower,
+                      int64_t upper, absl::string_view event_id) {
+  return RecentPrefix(organization_id) +
+         Complement(SortKey(lower, upper, event_id)) + '\xff';
+}
+
+std::string RecentSeekKey(absl::string_view organization_id, int64_t until_day) {
+  // Keys whose complemented I64(lower) is at least ~I64(until_day): lower
+  // <= until_day.
+  std::string lower;
+  AppendInt64(&lower, until_day);
+  return RecentPrefix(organization_id) + Complement(lower);
+}
+
+std::string EventIdOfRecentKey(absl::string_view key_after_prefix) {
+  if (key_after_prefix.size() <= kSortKeyNumbers + 1 || key_after_prefix.back() != '\xff') {
+    return "";
+  }
+  key_after_prefix.remove_suffix(1);
+  return EventIdOfSortKey(Complement(key_after_prefix));
+}
+
 std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
                       int64_t upper, absl::string_view event_id) {
   return LevelPrefix(OrgPrefix(organization_id), kAllSpans) +

@@ -43,6 +43,18 @@
 //
 //       by_org  {organization_id} 0x00 0xFF I64(lower) I64(upper) {event_id}
 //
+// - The recent table holds, per organization, every event of it most recent
+//   first: the complement of each byte of the sort key (so descending
+//   lower, upper, id is ascending byte order), then 0xFF (ids never hold
+//   0x00 or 0xFF, so a shorter id's terminator sorts after a longer one's
+//   byte: "ab" comes after "abc", as it does in descending order).
+//
+//       recent  {organization_id} 0x00 ~I64(lower) ~I64(upper) ~{event_id} 0xFF
+//
+//   An organization's latest events up to a day are then one seek and a
+//   forward scan (GetPresence), instead of a backward scan of the run, which
+//   costs RocksDB a search per step in its memtable.
+//
 // - SpanBounds records, per level, the longest span ever indexed at it. A
 //   level's scan starts at window_lower - bound instead of window_lower -
 //   max_span(L), and levels never used are not scanned at all.
@@ -91,6 +103,18 @@ std::string StartIndexKey(int64_t lower, int64_t upper,
 // The key of an event in by_org for one of its organizations.
 std::string OrgIndexKey(absl::string_view organization_id, int64_t lower,
                         int64_t upper, absl::string_view event_id);
+// The key of an event in the organization's entries of the recent table.
+std::string RecentKey(absl::string_view organization_id, int64_t lower,
+                      int64_t upper, absl::string_view event_id);
+// The prefix of the organization's entries in the recent table.
+std::string RecentPrefix(absl::string_view organization_id);
+// Where the organization's events starting by `until_day` begin in the
+// recent table: every key of its prefix from this one on, and no key of
+// its prefix before it, is such an event.
+std::string RecentSeekKey(absl::string_view organization_id, int64_t until_day);
+// The event id at the end of a recent key after its prefix; empty if
+// malformed.
+std::string EventIdOfRecentKey(absl::string_view key_after_prefix);
 // The key of an event in the organization's all-spans run of by_org.
 std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
                       int64_t upper, absl::string_view event_id);

@@ -22,12 +22,18 @@ int64_t OrganizationCache::revision() const {
   return revision_;
 }
 
-std::vector<Organization> OrganizationCache::All() const {
+std::shared_ptr<const OrganizationCache::View> OrganizationCache::Current()
+    const {
   absl::MutexLock lock(&mu_);
-  std::vector<Organization> out;
-  out.reserve(by_name_.size());
-  for (const auto& [name, org] : by_name_) out.push_back(org);
-  return out;
+  if (!filled_) return nullptr;
+  if (view_ == nullptr) {
+    auto view = std::make_shared<View>();
+    view->revision = revision_;
+    view->organizations.reserve(by_name_.size());
+    for (const auto& [name, org] : by_name_) view->organizations.push_back(org);
+    view_ = std::move(view);
+  }
+  return view_;
 }
 
 std::optional<Organization> OrganizationCache::Get(
@@ -35,7 +41,7 @@ std::optional<Organization> OrganizationCache::Get(
   absl::MutexLock lock(&mu_);
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
 }
 
 bool OrganizationCache::live() const {
@@ -55,24 +61,27 @@ size_t OrganizationCache::size() const {
 
 void OrganizationCache::Replace(std::vector<Organization> organizations,
                                 int64_t revision) {
-  std::map<std::string, Organization> by_name;
+  std::map<std::string, std::shared_ptr<const Organization>> by_name;
   for (Organization& org : organizations) {
-    by_name[org.name()] = std::move(org);
+    std::string name = org.name();
+    by_name[std::move(name)] = std::make_shared<const Organization>(std::move(org));
   }
   absl::MutexLock lock(&mu_);
   by_name_ = std::move(by_name);
   revision_ = revision;
   filled_ = true;
+  view_ = nullptr;
 }
 
 void OrganizationCache::Apply(const OrganizationChange& change) {
   absl::MutexLock lock(&mu_);
   const Organization& org = change.organization();
   auto it = by_name_.find(org.name());
-  if (it == by_name_.end() || it->second.revision() < org.revision()) {
-    by_name_[org.name()] = org;
+  if (it == by_name_.end() || it->second->revision() < org.revision()) {
+    by_name_[org.name()] = std::make_shared<const Organization>(org);
   }
   revision_ = std::max(revision_, change.revision());
+  view_ = nullptr;
 }
 
 RegistryFollower::RegistryFollower(RegistryClient* client,

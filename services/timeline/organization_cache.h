@@ -25,12 +25,24 @@ namespace presence::timeline {
 // Thread-safe.
 class OrganizationCache {
  public:
+  // An immutable view of the whole cache at one registry revision.
+  struct View {
+    // The registry revision the view reflects.
+    int64_t revision = 0;
+    // Every organization, deleted ones included, ordered by name.
+    std::vector<std::shared_ptr<const registry::v1::Organization>> organizations;
+  };
+
   // True once a full listing has been loaded.
   bool filled() const;
   // The registry revision the cache reflects.
   int64_t revision() const;
-  // Every organization, deleted ones included, ordered by name.
-  std::vector<registry::v1::Organization> All() const;
+  // The current view, null until the cache has been filled once. Shared, not
+  // copied: a view is built once per change of the cache (the first call
+  // after a change pays for one pointer per organization), so readers of an
+  // unchanged cache copy nothing. The view stays valid, unchanged, for as
+  // long as the caller holds it.
+  std::shared_ptr<const View> Current() const;
   std::optional<registry::v1::Organization> Get(const std::string& name) const;
   size_t size() const;
 
@@ -51,8 +63,12 @@ class OrganizationCache {
   bool filled_ ABSL_GUARDED_BY(mu_) = false;
   bool live_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, registry::v1::Organization> by_name_
-      ABSL_GUARDED_BY(mu_);
+  // Organizations are immutable once cached (a change replaces the pointer),
+  // so views share them.
+  std::map<std::string, std::shared_ptr<const registry::v1::Organization>>
+      by_name_ ABSL_GUARDED_BY(mu_);
+  // Built by Current() from by_name_; reset by every change.
+  mutable std::shared_ptr<const View> view_ ABSL_GUARDED_BY(mu_);
 };
 
 struct FollowerOptions {

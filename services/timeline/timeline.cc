@@ -28,9 +28,9 @@
 #include "services/common/write/preconditions.h"
 #include "services/timeline/event_index.h"
 #include "services/timeline/organization_cache.h"
+#include "services/timeline/presence_query.h"
 #include "services/timeline/registry_client.h"
 #include "services/timeline/timeline_internal.pb.h"
-#include "services/registry/presence_kinds.h"
 
 namespace presence::timeline {
 namespace {
@@ -41,8 +41,6 @@ using ::presence::timeline::v1::Presence;
 using ::presence::type::v1::PartialDate;
 
 constexpr char kCollection[] = "events";
-constexpr int kDefaultMaxEvents = 10;
-constexpr int kMaxMaxEvents = 100;
 
 // [lower(start), upper(end or start)] as day numbers.
 std::pair<int64_t, int64_t> Span(const Event& event) {
@@ -155,10 +153,13 @@ absl::Status EventNotFoundError(absl::string_view name) {
 
 namespace {
 
+// Which index entries of an event to write.
+enum class Indexes { kAll, kRecentOnly };
+
 // Writes the index entries of `event` (or their deletions) in `txn`, raising
 // `bounds` (and recording the raise in `txn`) for a new entry.
 void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
-                     storage::Transaction& txn) {
+                     storage::Transaction& txn, Indexes which = Indexes::kAll) {
   const auto [lower, upper] = Span(event);
   const std::string id(absl::StripPrefix(event.name(), "events/"));
   // Covering entries: the event itself is the value (see event_index.h).
@@ -170,25 +171,32 @@ void AddIndexEntries(const Event& event, bool remove, SpanBounds* bounds,
       txn.Put(table, key, value);
     }
   };
-  apply(kByStart, StartIndexKey(lower, upper, id));
+  const bool all = which == Indexes::kAll;
+  if (all) apply(kByStart, StartIndexKey(lower, upper, id));
   for (const std::string& org : event.organizations()) {
     const std::string org_id = OrgId(org);
-    apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
-    apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
+    if (all) {
+      apply(kByOrg, OrgIndexKey(org_id, lower, upper, id));
+      apply(kByOrg, OrgRunKey(org_id, lower, upper, id));
+    }
+    apply(kRecent, RecentKey(org_id, lower, upper, id));
   }
-  if (!remove) bounds->Raise(upper - lower, kMeta, txn);
+  if (all && !remove) bounds->Raise(upper - lower, kMeta, txn);
 }
 
-// Rebuilds both indexes and the span bounds from the records (layouts 2
-// and 3 bucketed spans by octaves). Index keys start with a level byte
-// (by_start) or an organization id (by_org), never 0xFF, so [empty, 0xFF)
-// is all of them.
-absl::Status RebuildIndexes(storage::KvStore* store) {
-  PRESENCE_RETURN_IF_ERROR(store->Transact([](storage::Transaction& txn) {
+// Rebuilds the indexes and the span bounds from the records (layouts 2
+// and 3 bucketed spans by octaves), or only the recent table (layout 5 had
+// none). Index keys start with a level byte (by_start) or an organization
+// id (by_org, recent), never 0xFF, so [empty, 0xFF) is all of them.
+absl::Status RebuildIndexes(storage::KvStore* store, Indexes which) {
+  PRESENCE_RETURN_IF_ERROR(store->Transact([which](storage::Transaction& txn) {
     const std::string end(1, '\xff');
-    txn.DeleteRange(kByStart, "", end);
-    txn.DeleteRange(kByOrg, "", end);
-    SpanBounds::ClearAll(kMeta, txn);
+    if (which == Indexes::kAll) {
+      txn.DeleteRange(kByStart, "", end);
+      txn.DeleteRange(kByOrg, "", end);
+      SpanBounds::ClearAll(kMeta, txn);
+    }
+    txn.DeleteRange(kRecent, "", end);
     return absl::OkStatus();
   }));
   // A thousand events per transaction, each resuming after the last.
@@ -211,7 +219,7 @@ absl::Status RebuildIndexes(storage::KvStore* store) {
       }
       more = events.size() == 1000;
       for (const Event& event : events) {
-        AddIndexEntries(event, /*remove=*/false, &bounds, txn);
+        AddIndexEntries(event, /*remove=*/false, &bounds, txn, which);
       }
       if (!events.empty()) {
         after = std::string(absl::StripPrefix(events.back().name(), "events/"));
@@ -290,15 +298,17 @@ constexpr char kSeededKey[] = "seeded";
 
 absl::Status UpgradeStore(storage::KvStore* store, int64_t stored_version,
                           absl::Time now) {
-  if (stored_version < 2 || stored_version > 4) {
+  if (stored_version < 2 || stored_version > 5) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no upgrade from timeline schema version ", stored_version));
   }
   // Versions 2 and 3 bucketed spans by octaves (3 added the all-spans runs
   // and the span bounds); version 4 could hold several span bound records
-  // per level. The indexes and the bounds are rebuilt from the records. An
+  // per level: their indexes and bounds are rebuilt from the records.
+  // Version 5 had no recent table: it is built from the records. An
   // interrupted upgrade starts over.
-  PRESENCE_RETURN_IF_ERROR(RebuildIndexes(store));
+  if (stored_version == 5) return RebuildIndexes(store, Indexes::kRecentOnly);
+  PRESENCE_RETURN_IF_ERROR(RebuildIndexes(store, Indexes::kAll));
   return ConvertRequestRecords(store, now);
 }
 
@@ -722,104 +732,9 @@ absl::StatusOr<v1::ListEventsResponse> Timeline::ListEvents(
   return response;
 }
 
-absl::StatusOr<std::vector<Event>> Timeline::RecentEvents(
-    const std::string& organization_id, int64_t until_day, int limit,
-    const storage::Snapshot* snapshot) {
-  WindowQuery query;
-  query.window_lower = std::numeric_limits<int64_t>::min();  // No lower bound.
-  query.window_upper = until_day;
-  query.descending = true;
-  query.organization_ids = {organization_id};
-  WindowScan scan(store_.get(), kByStart, kByOrg, snapshot, query);
-  std::vector<Event> events;
-  while (static_cast<int>(events.size()) < limit) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<WindowScan::Entry> entry, scan.Next());
-    if (!entry) break;
-    PRESENCE_ASSIGN_OR_RETURN(Event event,
-                              ParseEvent(entry->value, EventIdOfSortKey(entry->sort_key)));
-    events.push_back(std::move(event));
-  }
-  return events;
-}
-
 absl::StatusOr<Presence> Timeline::GetPresence(
     const v1::GetPresenceRequest& request) {
-  PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request));
-  PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));
-  std::set<int> kinds;
-  for (int i = 0; i < request.kinds_size(); ++i) {
-    if (!Organization::Kind_IsValid(request.kinds(i)) ||
-        request.kinds(i) == Organization::KIND_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "kinds[", i, "]: ", request.kinds(i), " is not a kind"));
-    }
-    kinds.insert(request.kinds(i));
-  }
-  if (request.max_events() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_events: ", request.max_events(), " is negative"));
-  }
-  const int max_events =
-      request.max_events() == 0 ? kDefaultMaxEvents
-                                : std::min(request.max_events(), kMaxMaxEvents);
-  if (!cache_->filled()) {
-    return ErrorBuilder(absl::UnavailableError(
-                            "organizations have not been loaded from the registry yet; retry"))
-        .Reason(kOrganizationsNotLoaded)
-        .RetryAfter(absl::Seconds(1));
-  }
-  const DayInterval date = ToInterval(request.date());
-  Presence presence;
-  *presence.mutable_date() = request.date();
-  presence.set_registry_revision(cache_->revision());
-  PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
-                            store_->GetSnapshot());
-  for (const Organization& org : cache_->All()) {
-    if (org.state() == Organization::DELETED) continue;
-    if (kinds.empty() ? !registry::IsPresenceKind(org.kind()) : !kinds.count(org.kind())) {
-      continue;
-    }
-    const std::optional<type::v1::PresenceBasis> basis =
-        ActiveBasis(org.has_established() ? &org.established() : nullptr,
-                    org.has_ended() ? &org.ended() : nullptr, date);
-    if (!basis) continue;
-
-    // Unknown bounds apart, unless asked for among the others.
-    Presence::PresentOrganization* present =
-        *basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()
-            ? presence.add_unknown_bound_organizations()
-            : presence.add_organizations();
-    present->set_basis(*basis);
-    present->set_organization(org.name());
-    present->set_display_name(org.display_name());
-    present->set_acronym(org.acronym());
-    present->set_parent_organization(org.parent_organization());
-    present->set_kind(org.kind());
-    for (const auto& leader : org.leaders()) {
-      const DayInterval term =
-          SpanBetween(leader.has_appointed() ? &leader.appointed() : nullptr,
-                      leader.has_left() ? &leader.left() : nullptr);
-      if (term.Overlaps(date)) *present->add_leaders() = leader;
-    }
-    // The latest figure no later than the date, per category and contributor.
-    std::map<std::pair<int, std::string>, const Organization::Headcount*> latest;
-    for (const auto& figure : org.headcounts()) {
-      const DayInterval as_of = ToInterval(figure.as_of());
-      if (as_of.lower > date.upper) continue;
-      const Organization::Headcount*& best =
-          latest[{figure.category(), figure.contributor()}];
-      if (best == nullptr || ToInterval(best->as_of()).lower <= as_of.lower) {
-        best = &figure;
-      }
-    }
-    for (const auto& [key, figure] : latest) *present->add_headcounts() = *figure;
-    PRESENCE_ASSIGN_OR_RETURN(
-        std::vector<Event> events,
-        RecentEvents(OrgId(org.name()), DayNumber(date.upper), max_events,
-                     snapshot.get()));
-    for (Event& e : events) *present->add_events() = std::move(e);
-  }
-  return presence;
+  return QueryPresence(request, *cache_, store_.get(), kRecent);
 }
 
 }  // namespace presence::timeline

@@ -9,6 +9,8 @@
 //   by_start  see event_index.h -> Event (window queries)
 //   by_org    see event_index.h -> Event (per-organization window queries,
 //             and per-organization runs for queries without a lower bound)
+//   recent    see event_index.h -> Event (per organization, most recent
+//             first: GetPresence's events, presence_query.h)
 //   meta      request-id records (services/common/write/request_ids.h)
 //             "span_bound/" ... -> "" (SpanBounds, event_index.h)
 //             "seeded"          -> "" once the seed data was loaded
@@ -57,15 +59,17 @@ enum Table : storage::TableId {
   kByStart = 1,
   kByOrg = 2,
   kMeta = 3,
+  kRecent = 4,
 };
 inline constexpr const char* kTableNames[] = {"events", "by_start", "by_org",
-                                              "meta"};
+                                              "meta", "recent"};
 // 2: covering indexes (index entries hold the event).
 // 3: by_org's all-spans runs and the span bounds in meta (event_index.h).
 // 4: span levels by half-octaves instead of octaves.
 // 5: one span bound record per level; request-id records with their time,
 //    expiring (services/common/write/request_ids.h).
-inline constexpr int64_t kSchemaVersion = 5;
+// 6: the recent table (per organization, most recent first: GetPresence).
+inline constexpr int64_t kSchemaVersion = 6;
 
 // Brings a store of an older schema version up to kSchemaVersion in place
 // (for StoreOptions::upgrade); `now` stamps converted request-id records.
@@ -126,7 +130,8 @@ class Timeline {
   absl::StatusOr<v1::BatchCreateEventsResponse> BatchCreateEvents(
       const v1::BatchCreateEventsRequest& request, const CallContext& call);
   absl::Status DeleteEvent(const v1::DeleteEventRequest& request);
-  // UNAVAILABLE until the organization cache has been filled once.
+  // UNAVAILABLE until the organization cache has been filled once
+  // (presence_query.h).
   absl::StatusOr<v1::Presence> GetPresence(const v1::GetPresenceRequest& request);
 
   storage::KvStore* store() { return store_.get(); }
@@ -153,9 +158,6 @@ class Timeline {
   static absl::StatusOr<v1::Event> PreviousResult(
       const RequestIds::Stored& previous, absl::string_view request_id,
       absl::string_view id);
-  absl::StatusOr<std::vector<v1::Event>> RecentEvents(
-      const std::string& organization_id, int64_t until_day, int limit,
-      const storage::Snapshot* snapshot);
 
   std::unique_ptr<storage::KvStore> store_;
   RegistryClient* const registry_;

@@ -57,6 +57,37 @@ TEST(SortKeyTest, OrdersByLowerThenUpperThenId) {
   EXPECT_EQ(EventIdOfSortKey("short"), "");
 }
 
+TEST(RecentKeyTest, OrdersMostRecentFirstAndSeeksToTheDay) {
+  // Random (lower, upper, id), ids drawn so that many are prefixes of one
+  // another: recent keys sort in exactly the reverse order of sort keys.
+  std::mt19937_64 rng(7);
+  std::vector<std::tuple<int64_t, int64_t, std::string>> events;
+  for (int i = 0; i < 2000; ++i) {
+    const int64_t lower = static_cast<int64_t>(rng() % 50) - 25;
+    std::string id(1 + rng() % 3, 'a');
+    for (char& c : id) c = "ab-9"[rng() % 4];
+    events.emplace_back(lower, lower + static_cast<int64_t>(rng() % 3), id);
+  }
+  for (size_t i = 1; i < events.size(); ++i) {
+    const auto& [l1, u1, id1] = events[i - 1];
+    const auto& [l2, u2, id2] = events[i];
+    const std::string s1 = SortKey(l1, u1, id1), s2 = SortKey(l2, u2, id2);
+    const std::string r1 = RecentKey("org", l1, u1, id1), r2 = RecentKey("org", l2, u2, id2);
+    EXPECT_EQ(s1 < s2, r1 > r2) << s1 << " " << s2;
+    EXPECT_EQ(s1 == s2, r1 == r2);
+    EXPECT_EQ(EventIdOfRecentKey(r1.substr(RecentPrefix("org").size())), id1);
+    // From RecentSeekKey(day) on: the events that start by the day.
+    for (const int64_t day : {l1 - 1, l1, l1 + 1}) {
+      EXPECT_EQ(r1 >= RecentSeekKey("org", day), l1 <= day) << l1 << " " << day;
+    }
+    EXPECT_EQ(r1.rfind(RecentPrefix("org"), 0), 0u);
+    EXPECT_NE(r1.rfind(RecentPrefix("or"), 0), 0u);
+  }
+  EXPECT_GE(RecentKey("org", std::numeric_limits<int64_t>::max(), 0, "a"),
+            RecentSeekKey("org", std::numeric_limits<int64_t>::max()));
+  EXPECT_EQ(EventIdOfRecentKey("short"), "");
+}
+
 struct TestEvent {
   int64_t lower;
   int64_t upper;
