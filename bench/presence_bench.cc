@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "bench/watch_fanout.h"
 #include "presence/bench/v1/bench.grpc.pb.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "presence/timeline/v1/timeline.grpc.pb.h"
@@ -56,6 +57,9 @@ ABSL_FLAG(bool, throughput_only, false, "Run only the throughput targets.");
 ABSL_FLAG(bool, scaling_only, false, "Run only the targets about data size, writes and start-up.");
 ABSL_FLAG(bool, writes_only, false,
           "With --scaling_only: run only the write targets (3 and 6), e.g. to profile them.");
+ABSL_FLAG(bool, watch_only, false,
+          "Run only the watch fan-out targets (CreateOrganization with 1,000 watchers).");
+ABSL_FLAG(int, watchers, 1000, "Watch streams of the fan-out targets.");
 ABSL_FLAG(std::string, store, "",
           "\"postgresql\": run the PostgreSQL suite instead (the services on a PostgreSQL 15 "
           "primary with a synchronous standby the bench starts, against the same services on "
@@ -264,7 +268,13 @@ class Bench {
     rstub_ = rv1::RegistryService::NewStub(registry_->channel());
     nstub_ = presence::bench::v1::NullService::NewStub(null_->channel());
     if (!SeedOrganizations()) return 1;
+    if (absl::GetFlag(FLAGS_watch_only)) {
+      WatchTargets();
+      report_.push_back(machine_);
+      return WriteReport();
+    }
     if (!absl::GetFlag(FLAGS_scaling_only)) ThroughputTargets();
+    if (!absl::GetFlag(FLAGS_scaling_only)) WatchTargets();
     if (!absl::GetFlag(FLAGS_throughput_only)) ScalingTargets();
     report_.push_back(machine_);
     return WriteReport();
@@ -353,6 +363,58 @@ class Bench {
         report_.push_back(t);
       }
     }
+  }
+
+  // 3 (issue 15). Watchers cost writers nothing: CreateOrganization at 100
+  // writes/s with the watchers open against none (interleaved: none, with,
+  // none), and the time from each write to its delivery at every watcher
+  // (bench/watch_fanout.h).
+  void WatchTargets() {
+    const int watchers = smoke_ ? 50 : absl::GetFlag(FLAGS_watchers);
+    constexpr double kRate = 100;
+    const auto run = [&](int n, const std::string& prefix) {
+      WatchFanoutResult w = MeasureWatchFanout(registry_->address(), n, kRate, duration_, prefix);
+      if (!w.ok) std::fprintf(stderr, "bench: watch fan-out: %s\n", w.error.c_str());
+      return w;
+    };
+    const WatchFanoutResult none1 = run(0, "wf0a-");
+    const WatchFanoutResult with = run(watchers, "wfn-");
+    const WatchFanoutResult none2 = run(0, "wf0b-");
+    const auto row = [&](const std::string& name, double p50, double p99, int64_t calls,
+                         int64_t errors) {
+      RunResult r;
+      r.qps = kRate;
+      r.p50_us = p50;
+      r.p99_us = p99;
+      r.calls = calls;
+      r.errors = errors;
+      rows_.push_back({name, r});
+    };
+    const double base = (none1.write_p50_us + none2.write_p50_us) / 2;
+    row("CreateOrganization at 100/s, no watchers", base,
+        (none1.write_p99_us + none2.write_p99_us) / 2, none1.writes + none2.writes,
+        none1.write_errors + none2.write_errors);
+    row(absl::StrCat("CreateOrganization at 100/s, ", watchers, " watchers"), with.write_p50_us,
+        with.write_p99_us, with.writes, with.write_errors);
+    row(absl::StrCat("change delivered to each of ", watchers, " watchers (sent to received)"),
+        with.delivery_p50_us, with.delivery_p99_us, with.deliveries,
+        with.expected_deliveries - with.deliveries + with.feed_errors);
+    const bool ok = none1.ok && with.ok && none2.ok && with.write_errors == 0;
+    report_.push_back(
+        {absl::StrCat("W. CreateOrganization p50 with ", watchers, " watchers / none (100 writes/s)"),
+         absl::StrCat(Fmt(with.write_p50_us, 0), " vs ", Fmt(base, 0), " us"),
+         base > 0 ? with.write_p50_us / base : 0, "<= 1.2",
+         ok && base > 0 && with.write_p50_us / base <= 1.2});
+    const bool complete = with.deliveries == with.expected_deliveries && with.feed_errors == 0;
+    report_.push_back(
+        {absl::StrCat("W. write to delivery at every one of ", watchers,
+                      " watchers, p99 (ms, 100 writes/s)"),
+         absl::StrCat(Fmt(with.delivery_p99_us / 1000, 1), " ms p99, ",
+                      Fmt(with.delivery_p50_us / 1000, 1), " ms p50, max ",
+                      Fmt(with.delivery_max_us / 1000, 1), " ms; ", with.deliveries, " of ",
+                      with.expected_deliveries, " delivered, ", with.feed_errors,
+                      " gaps or repeats"),
+         with.delivery_p99_us / 1000, "<= 100", ok && complete && with.delivery_p99_us <= 100e3});
   }
 
   static RunResult Mean(const RunResult& a, const RunResult& b) {
