@@ -16,6 +16,7 @@
 #include "services/common/server/raw_call.h"
 #include "services/common/server/rpc_gate.h"
 #include "services/common/server/work_pool.h"
+#include "services/common/server/write_call.h"
 #include "services/common/status_macros.h"
 #include "services/registry/change_feed.h"
 #include "services/registry/registry.h"
@@ -27,34 +28,17 @@ namespace {
 constexpr size_t kWatchBatch = 256;
 
 // Where calls that block run (services/common/server/work_pool.h): writes
-// always (each waits for its sync), reads too when the store is remote.
+// always (the commit section, a database round trip; not their sync, see
+// write_call.h), reads too when the store is remote.
 WorkPool& BlockingCalls() {
   static WorkPool* const pool = new WorkPool(32);
   return *pool;
 }
 std::atomic<bool> blocking_reads{false};
 
-// A unary call counted in flight (RpcGate::TryEnter) until its answer has
-// been sent (OnDone), not only while its handler runs: under overload the
-// answers waiting for slow clients are what holds memory.
-class CountedReactor final : public grpc::ServerUnaryReactor {
- public:
-  explicit CountedReactor(const RpcGate* gate) : gate_(gate), entered_(gate->TryEnter()) {}
-  bool entered() const { return entered_; }
-  void OnDone() override {
-    PRESENCE_HAPPENS_AFTER(this);  // Serve's Finish.
-    if (entered_) gate_->Leave();
-    delete this;
-    PRESENCE_HAPPENS_BEFORE(&kReactorsDone);
-  }
-
- private:
-  const RpcGate* const gate_;
-  const bool entered_;
-};
-
 // ServeUnary (services/common/server/raw_call.h) on the callback API, on
-// gRPC's callback thread or, for calls that block, on BlockingCalls(). `call`
+// gRPC's callback thread or, for calls that block, on BlockingCalls() (the
+// write methods use ServeWrite, services/common/server/write_call.h). `call`
 // must not refer to the handler's locals: it may run after the handler
 // returned (it gets the parsed request as its argument).
 template <typename Request, typename Call>
@@ -286,40 +270,40 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::CreateOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite,
+  return ServeWrite<v1::CreateOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization",
       raw_request, raw_response, [this](const v1::CreateOrganizationRequest& request, const CallContext& call) { return registry_->CreateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::BatchCreateOrganizationsRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite,
+  return ServeWrite<v1::BatchCreateOrganizationsRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations",
       raw_request, raw_response, [this](const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) { return registry_->BatchCreateOrganizations(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::UpdateOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite,
+  return ServeWrite<v1::UpdateOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization",
       raw_request, raw_response, [this](const v1::UpdateOrganizationRequest& request, const CallContext& call) { return registry_->UpdateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::DeleteOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite,
+  return ServeWrite<v1::DeleteOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization",
       raw_request, raw_response, [this](const v1::DeleteOrganizationRequest& request, const CallContext& call) { return registry_->DeleteOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::UndeleteOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite,
+  return ServeWrite<v1::UndeleteOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization",
       raw_request, raw_response, [this](const v1::UndeleteOrganizationRequest& request, const CallContext& call) { return registry_->UndeleteOrganization(request, call); });
 }
 
