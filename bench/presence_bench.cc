@@ -372,8 +372,12 @@ class Bench {
   void WatchTargets() {
     const int watchers = smoke_ ? 50 : absl::GetFlag(FLAGS_watchers);
     constexpr double kRate = 100;
+    std::map<int, std::pair<double, double>> cpu;  // watchers -> server, client CPU s
     const auto run = [&](int n, const std::string& prefix) {
+      const pid_t pid = registry_->process().pid();
+      const double server0 = ProcessCpuSeconds(pid), client0 = SelfCpuSeconds();
       WatchFanoutResult w = MeasureWatchFanout(registry_->address(), n, kRate, duration_, prefix);
+      cpu[n] = {ProcessCpuSeconds(pid) - server0, SelfCpuSeconds() - client0};
       if (!w.ok) std::fprintf(stderr, "bench: watch fan-out: %s\n", w.error.c_str());
       return w;
     };
@@ -381,8 +385,10 @@ class Bench {
     const WatchFanoutResult with = run(watchers, "wfn-");
     const WatchFanoutResult none2 = run(0, "wf0b-");
     const auto row = [&](const std::string& name, double p50, double p99, int64_t calls,
-                         int64_t errors) {
+                         int64_t errors, int n) {
       RunResult r;
+      r.server_cpu_s = cpu[n].first;
+      r.client_cpu_s = cpu[n].second;
       r.qps = kRate;
       r.p50_us = p50;
       r.p99_us = p99;
@@ -393,12 +399,12 @@ class Bench {
     const double base = (none1.write_p50_us + none2.write_p50_us) / 2;
     row("CreateOrganization at 100/s, no watchers", base,
         (none1.write_p99_us + none2.write_p99_us) / 2, none1.writes + none2.writes,
-        none1.write_errors + none2.write_errors);
+        none1.write_errors + none2.write_errors, 0);
     row(absl::StrCat("CreateOrganization at 100/s, ", watchers, " watchers"), with.write_p50_us,
-        with.write_p99_us, with.writes, with.write_errors);
+        with.write_p99_us, with.writes, with.write_errors, watchers);
     row(absl::StrCat("change delivered to each of ", watchers, " watchers (sent to received)"),
         with.delivery_p50_us, with.delivery_p99_us, with.deliveries,
-        with.expected_deliveries - with.deliveries + with.feed_errors);
+        with.expected_deliveries - with.deliveries + with.feed_errors, watchers);
     const bool ok = none1.ok && with.ok && none2.ok && with.write_errors == 0;
     report_.push_back(
         {absl::StrCat("W. CreateOrganization p50 with ", watchers, " watchers / none (100 writes/s)"),
