@@ -2,9 +2,9 @@
 
 #include <utility>
 
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/support/method_handler.h"
-#include "grpcpp/impl/codegen/server_callback_handlers.h"
 
 namespace presence {
 

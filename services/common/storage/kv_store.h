@@ -240,7 +240,8 @@ class KvStore {
   // Calls `done` once everything committed up to `token` (a value the
   // engine gave a DeferredSync through Owe) is durable, with OK, or with the
   // error that kept it from being synced. May call it before returning, on
-  // this thread, or later on another; it must be quick. For DeferredSync;
+  // this thread, or later on another (the store's syncing thread: `done`
+  // must be quick and must not commit through the store). For DeferredSync;
   // engines that never defer keep this default (it is never called).
   using DurableFn = std::function<void(absl::Status)>;
   virtual void WhenDurable(uint64_t token, DurableFn done);
