@@ -355,17 +355,7 @@ class RocksDbKvStore final : public KvStore {
     // Lead: sync until `seq` is covered, then leave what still waits (later
     // commits) to the sync thread, so that this thread goes back to its
     // caller while a busy store keeps syncing groups.
-    while (true) {
-      const rocksdb::SequenceNumber covered = SyncOnce();
-      absl::MutexLock lock(&sync_mu_);
-      if (waiting_.empty()) {
-        syncing_ = false;
-        return;
-      }
-      if (covered >= seq) {
-        handoff_ = true;  // syncing_ stays true: the sync thread has it.
-        return;
-      }
+    while (SyncRound(seq)) {
     }
   }
 
@@ -434,12 +424,16 @@ class RocksDbKvStore final : public KvStore {
   }
 
   // One group sync: syncs everything appended so far (commits continue
-  // meanwhile), publishes the read view of exactly that, answers the
-  // waiters it covers, then runs the commit listeners if a notifying
-  // transaction was among them. Returns the sequence number it covered
-  // (synced, or failed to sync). REQUIRES: the caller holds the syncing
-  // role (syncing_).
-  rocksdb::SequenceNumber SyncOnce() {
+  // meanwhile), publishes the read view of exactly that, runs the commit
+  // listeners if a notifying transaction was among the commits, then
+  // answers the waiters it covers. Returns true if the caller keeps the
+  // syncing role for another round; otherwise the role was released
+  // (nothing waits) or, for a leader whose own `leader_seq` is covered,
+  // handed to the sync thread (`leader_seq` 0: the sync thread itself).
+  // Touches nothing of the store after the answers (an answered caller may
+  // destroy it), unless it returns true. REQUIRES: the caller holds the
+  // syncing role (syncing_).
+  bool SyncRound(rocksdb::SequenceNumber leader_seq) {
     rocksdb::SequenceNumber target;
     const rocksdb::Snapshot* view;
     bool notify;
@@ -457,6 +451,7 @@ class RocksDbKvStore final : public KvStore {
       published_ = std::move(snapshot);
     }
     std::vector<DurableFn> covered;
+    bool again = false;
     {
       absl::MutexLock lock(&sync_mu_);
       if (synced.ok()) synced_seq_ = std::max(synced_seq_, target);
@@ -464,10 +459,17 @@ class RocksDbKvStore final : public KvStore {
                                  [&](const Waiting& w) { return w.seq > target; });
       for (auto it = rest; it != waiting_.end(); ++it) covered.push_back(std::move(it->done));
       waiting_.erase(rest, waiting_.end());
+      if (waiting_.empty()) {
+        syncing_ = false;
+      } else if (leader_seq != 0 && target >= leader_seq) {
+        handoff_ = true;  // syncing_ stays true: the sync thread has it.
+      } else {
+        again = true;
+      }
     }
-    for (DurableFn& done : covered) done(synced);
     if (synced.ok() && notify) listeners_.NotifyAll();
-    return target;
+    for (DurableFn& done : covered) done(synced);
+    return again;
   }
 
   // Takes the syncing role over from a leader that was answered (handoff_)
@@ -483,13 +485,7 @@ class RocksDbKvStore final : public KvStore {
         if (!handoff_) return;  // Stopping.
         handoff_ = false;
       }
-      while (true) {
-        SyncOnce();
-        absl::MutexLock lock(&sync_mu_);
-        if (waiting_.empty()) {
-          syncing_ = false;
-          break;
-        }
+      while (SyncRound(0)) {
       }
     }
   }
