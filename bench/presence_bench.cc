@@ -37,6 +37,7 @@
 #include "bench/etcd_peer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "bench/watch_fanout.h"
 #include "presence/bench/v1/bench.grpc.pb.h"
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "presence/timeline/v1/timeline.grpc.pb.h"
@@ -73,6 +74,9 @@ ABSL_FLAG(bool, peer_only, false,
 ABSL_FLAG(bool, etcd_pprof, false,
           "Start the peer etcd with --enable-pprof (Go's profiler at its client URL), to "
           "profile it under load.");
+ABSL_FLAG(bool, watch_only, false,
+          "Run only the watch fan-out targets (CreateOrganization with 1,000 watchers).");
+ABSL_FLAG(int, watchers, 1000, "Watch streams of the fan-out targets.");
 ABSL_FLAG(std::string, store, "",
           "\"postgresql\": run the PostgreSQL suite instead (the services on a PostgreSQL 15 "
           "primary with a synchronous standby the bench starts, against the same services on "
@@ -292,17 +296,20 @@ class Bench {
     rstub_ = rv1::RegistryService::NewStub(registry_->channel());
     if (!SeedOrganizations()) return 1;
     if (!StartNullServers()) return 1;
+    // Each --<part>_only runs that part alone; --throughput_only and
+    // --scaling_only split the rest.
     const bool peer_only = absl::GetFlag(FLAGS_peer_only);
     const bool registry_scale_only = absl::GetFlag(FLAGS_registry_scale_only);
     const bool presence_only = absl::GetFlag(FLAGS_presence_only);
-    const bool one_part = peer_only || registry_scale_only;
-    if (!absl::GetFlag(FLAGS_scaling_only) && !one_part && !presence_only) ThroughputTargets();
-    if (!absl::GetFlag(FLAGS_scaling_only) && !registry_scale_only && !presence_only) {
-      PeerTargets();
-    }
-    if (!absl::GetFlag(FLAGS_throughput_only) && !one_part) ScalingTargets();
-    if (!absl::GetFlag(FLAGS_throughput_only) && !absl::GetFlag(FLAGS_writes_only) &&
-        !peer_only && !presence_only) {
+    const bool watch_only = absl::GetFlag(FLAGS_watch_only);
+    const bool one_part = peer_only || registry_scale_only || presence_only || watch_only;
+    const bool throughput = !absl::GetFlag(FLAGS_scaling_only) && !one_part;
+    const bool scaling = !absl::GetFlag(FLAGS_throughput_only) && !one_part;
+    if (throughput) ThroughputTargets();
+    if (throughput || watch_only) WatchTargets();
+    if (throughput || peer_only) PeerTargets();
+    if (scaling || presence_only) ScalingTargets();
+    if ((scaling && !absl::GetFlag(FLAGS_writes_only)) || registry_scale_only) {
       RegistryScaleTargets();
     }
     report_.push_back(machine_);
@@ -503,6 +510,64 @@ class Bench {
                          absl::StrCat(Fmt(get.qps, 0), " vs ", Fmt(etcd_range.qps, 0), " QPS"), v,
                          ">= 3", v >= 3});
     }
+  }
+
+  // 3 (issue 15). Watchers cost writers nothing: CreateOrganization at 100
+  // writes/s with the watchers open against none (interleaved: none, with,
+  // none), and the time from each write to its delivery at every watcher
+  // (bench/watch_fanout.h).
+  void WatchTargets() {
+    const int watchers = smoke_ ? 50 : absl::GetFlag(FLAGS_watchers);
+    constexpr double kRate = 100;
+    std::map<int, std::pair<double, double>> cpu;  // watchers -> server, client CPU s
+    const auto run = [&](int n, const std::string& prefix) {
+      const pid_t pid = registry_->process().pid();
+      const double server0 = ProcessCpuSeconds(pid), client0 = SelfCpuSeconds();
+      WatchFanoutResult w = MeasureWatchFanout(registry_->address(), n, kRate, duration_, prefix);
+      cpu[n] = {ProcessCpuSeconds(pid) - server0, SelfCpuSeconds() - client0};
+      if (!w.ok) std::fprintf(stderr, "bench: watch fan-out: %s\n", w.error.c_str());
+      return w;
+    };
+    const WatchFanoutResult none1 = run(0, "wf0a-");
+    const WatchFanoutResult with = run(watchers, "wfn-");
+    const WatchFanoutResult none2 = run(0, "wf0b-");
+    const auto row = [&](const std::string& name, double p50, double p99, int64_t calls,
+                         int64_t errors, int n) {
+      RunResult r;
+      r.server_cpu_s = cpu[n].first;
+      r.client_cpu_s = cpu[n].second;
+      r.qps = kRate;
+      r.p50_us = p50;
+      r.p99_us = p99;
+      r.calls = calls;
+      r.errors = errors;
+      rows_.push_back({name, r});
+    };
+    const double base = (none1.write_p50_us + none2.write_p50_us) / 2;
+    row("CreateOrganization at 100/s, no watchers", base,
+        (none1.write_p99_us + none2.write_p99_us) / 2, none1.writes + none2.writes,
+        none1.write_errors + none2.write_errors, 0);
+    row(absl::StrCat("CreateOrganization at 100/s, ", watchers, " watchers"), with.write_p50_us,
+        with.write_p99_us, with.writes, with.write_errors, watchers);
+    row(absl::StrCat("change delivered to each of ", watchers, " watchers (sent to received)"),
+        with.delivery_p50_us, with.delivery_p99_us, with.deliveries,
+        with.expected_deliveries - with.deliveries + with.feed_errors, watchers);
+    const bool ok = none1.ok && with.ok && none2.ok && with.write_errors == 0;
+    report_.push_back(
+        {absl::StrCat("W. CreateOrganization p50 with ", watchers, " watchers / none (100 writes/s)"),
+         absl::StrCat(Fmt(with.write_p50_us, 0), " vs ", Fmt(base, 0), " us"),
+         base > 0 ? with.write_p50_us / base : 0, "<= 1.2",
+         ok && base > 0 && with.write_p50_us / base <= 1.2});
+    const bool complete = with.deliveries == with.expected_deliveries && with.feed_errors == 0;
+    report_.push_back(
+        {absl::StrCat("W. write to delivery at every one of ", watchers,
+                      " watchers, p99 (ms, 100 writes/s)"),
+         absl::StrCat(Fmt(with.delivery_p99_us / 1000, 1), " ms p99, ",
+                      Fmt(with.delivery_p50_us / 1000, 1), " ms p50, max ",
+                      Fmt(with.delivery_max_us / 1000, 1), " ms; ", with.deliveries, " of ",
+                      with.expected_deliveries, " delivered, ", with.feed_errors,
+                      " gaps or repeats"),
+         with.delivery_p99_us / 1000, "<= 100", ok && complete && with.delivery_p99_us <= 100e3});
   }
 
   static RunResult Mean(const RunResult& a, const RunResult& b) {

@@ -15,6 +15,10 @@ namespace {
 
 using ::presence::registry::v1::Organization;
 
+// Changes the feed keeps in memory (about 1 KB each): watchers less than
+// this far behind are served from memory.
+constexpr size_t kFeedCapacity = 2048;
+
 // The revision of the change-log entry `it` is at (the newest, when
 // positioned by SeekToLast), 0 if there is none. Retention never removes the
 // newest entry, so this is the current revision.
@@ -106,11 +110,10 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
   std::unique_ptr<Registry> registry(
       new Registry(std::move(store), std::move(options)));
   PRESENCE_ASSIGN_OR_RETURN(const int64_t revision, registry->CurrentRevision());
-  {
-    absl::MutexLock lock(&registry->feed_mu_);
-    registry->announced_ = revision;
-  }
   Registry* const r = registry.get();
+  registry->feed_ = std::make_unique<ChangeFeed>(
+      [r](int64_t after, size_t max) { return r->ReadSerializedChanges(after, max); },
+      revision, kFeedCapacity, [r] { r->watchers_.NotifyAll(); });
   registry->store_listener_ = registry->store_->AddCommitListener([r] { r->OnCommit(); });
   return registry;
 }
@@ -123,18 +126,10 @@ Registry::Registry(std::unique_ptr<storage::KvStore> store,
 
 Registry::~Registry() {
   if (store_listener_ != 0) store_->RemoveCommitListener(store_listener_);
+  feed_.reset();
 }
 
-void Registry::OnCommit() {
-  absl::StatusOr<int64_t> revision = CurrentRevision();
-  if (!revision.ok()) return;  // The next commit or poll tries again.
-  {
-    absl::MutexLock lock(&feed_mu_);
-    if (*revision <= announced_) return;
-    announced_ = *revision;
-  }
-  watchers_.NotifyAll();
-}
+void Registry::OnCommit() { feed_->Notify(); }
 
 absl::StatusOr<int64_t> Registry::CurrentRevision() {
   return LastRevision(nullptr);

@@ -50,6 +50,7 @@
 #include "services/common/call_context.h"
 #include "services/common/storage/kv_store.h"
 #include "services/common/write/request_ids.h"
+#include "services/registry/change_feed.h"
 
 namespace presence::registry::v1 {
 class BatchCreateOrganizationsRequest;
@@ -179,6 +180,14 @@ class Registry {
   absl::StatusOr<std::vector<v1::OrganizationChange>> ReadChanges(
       int64_t after, size_t max_changes);
 
+  // As ReadChanges, serialized (what a watch stream sends).
+  absl::StatusOr<std::vector<ChangeFeed::Change>> ReadSerializedChanges(
+      int64_t after, size_t max_changes);
+
+  // The newest changes in memory, and the watchers waiting for the next
+  // (change_feed.h). Commits only notify it.
+  ChangeFeed& feed() { return *feed_; }
+
   // Calls `listener` whenever CurrentRevision() may have advanced — after a
   // write through this registry or, on a shared store, through any replica
   // (within about a second) — see KvStore::AddCommitListener for the rules.
@@ -247,19 +256,18 @@ class Registry {
   // revisions [first, first + n) is due for it.
   void AppendChangeLogTrim(int64_t first, int64_t n,
                            storage::Transaction& txn) const;
-  // Called by the store after commits: wakes the watchers if the revision
-  // advanced.
+  // Called by the store after commits (on the committing thread): notifies
+  // the feed, nothing more.
   void OnCommit();
 
   std::unique_ptr<storage::KvStore> store_;
   RegistryOptions options_;
   RequestIds request_ids_;
 
-  absl::Mutex feed_mu_;
-  // The revision the watchers were last woken for.
-  int64_t announced_ ABSL_GUARDED_BY(feed_mu_) = 0;
   storage::CommitListeners watchers_;
   storage::KvStore::ListenerId store_listener_ = 0;
+  // Started by Open; stopped before the store (it reads through it).
+  std::unique_ptr<ChangeFeed> feed_;
 };
 
 // Returns the id in "organizations/{id}", or INVALID_ARGUMENT naming `field`.

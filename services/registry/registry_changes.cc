@@ -1,6 +1,8 @@
 // The registry's change log: what WatchOrganizations streams, and its
 // retention.
 
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -110,6 +112,18 @@ absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
   }
   PRESENCE_RETURN_IF_ERROR(it->status());
   return changes;
+}
+
+absl::StatusOr<std::vector<ChangeFeed::Change>> Registry::ReadSerializedChanges(
+    int64_t after, size_t max_changes) {
+  PRESENCE_ASSIGN_OR_RETURN(std::vector<OrganizationChange> changes,
+                            ReadChanges(after, max_changes));
+  std::vector<ChangeFeed::Change> out;
+  out.reserve(changes.size());
+  for (const OrganizationChange& c : changes) {
+    out.push_back({c.revision(), std::make_shared<const std::string>(c.SerializeAsString())});
+  }
+  return out;
 }
 
 }  // namespace presence::registry

@@ -16,6 +16,9 @@
 #include "services/common/server/raw_call.h"
 #include "services/common/server/rpc_gate.h"
 #include "services/common/server/work_pool.h"
+#include "services/common/server/write_call.h"
+#include "services/common/status_macros.h"
+#include "services/registry/change_feed.h"
 #include "services/registry/registry.h"
 
 namespace presence::registry {
@@ -25,34 +28,17 @@ namespace {
 constexpr size_t kWatchBatch = 256;
 
 // Where calls that block run (services/common/server/work_pool.h): writes
-// always (each waits for its sync), reads too when the store is remote.
+// always (the commit section, a database round trip; not their sync, see
+// write_call.h), reads too when the store is remote.
 WorkPool& BlockingCalls() {
   static WorkPool* const pool = new WorkPool(32);
   return *pool;
 }
 std::atomic<bool> blocking_reads{false};
 
-// A unary call counted in flight (RpcGate::TryEnter) until its answer has
-// been sent (OnDone), not only while its handler runs: under overload the
-// answers waiting for slow clients are what holds memory.
-class CountedReactor final : public grpc::ServerUnaryReactor {
- public:
-  explicit CountedReactor(const RpcGate* gate) : gate_(gate), entered_(gate->TryEnter()) {}
-  bool entered() const { return entered_; }
-  void OnDone() override {
-    PRESENCE_HAPPENS_AFTER(this);  // Serve's Finish.
-    if (entered_) gate_->Leave();
-    delete this;
-    PRESENCE_HAPPENS_BEFORE(&kReactorsDone);
-  }
-
- private:
-  const RpcGate* const gate_;
-  const bool entered_;
-};
-
 // ServeUnary (services/common/server/raw_call.h) on the callback API, on
-// gRPC's callback thread or, for calls that block, on BlockingCalls(). `call`
+// gRPC's callback thread or, for calls that block, on BlockingCalls() (the
+// write methods use ServeWrite, services/common/server/write_call.h). `call`
 // must not refer to the handler's locals: it may run after the handler
 // returned (it gets the parsed request as its argument).
 template <typename Request, typename Call>
@@ -92,11 +78,16 @@ grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
 }  // namespace
 
 // Streams the change log to one watcher: replays from the start revision,
-// then waits for commits. At most one write is in flight; the next batch is
-// read from the log when the buffer runs dry, so a slow watcher only holds a
-// position in the log, never a queue of changes.
+// then follows the registry's change feed (change_feed.h). At most one write
+// is in flight; the next changes are taken from the feed when the buffer
+// runs dry — from memory, shared with every other watcher, or from the log
+// when this watcher is behind what the feed holds — so a slow watcher only
+// holds a position, never a queue of changes. A caught-up watcher parks in
+// the feed and is woken by the feed's thread: commits do nothing per
+// watcher.
 class WatchReactor final
-    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
+      private ChangeFeed::Waiter {
  public:
   WatchReactor(RegistryGrpcService* owner, Registry* registry,
                grpc::CallbackServerContext* context,
@@ -112,7 +103,6 @@ class WatchReactor final
     // Headers go out at once, so the client knows the stream is established
     // even when there is nothing to replay.
     StartSendInitialMetadata();
-    listener_ = registry_->Subscribe([this] { Pump(); });
     Pump();
   }
 
@@ -154,13 +144,16 @@ class WatchReactor final
 
   void OnDone() override {
     PRESENCE_HAPPENS_AFTER(this);  // Every StartWrite and the Finish.
-    registry_->Unsubscribe(listener_);
+    registry_->feed().Unpark(this);
     owner_->Forget(this);
     delete this;
     PRESENCE_HAPPENS_BEFORE(&kReactorsDone);
   }
 
  private:
+  // The feed moved on (on the feed's thread).
+  void Wake() override { Pump(); }
+
   // Finishes the stream through the gate (trailers, log line, metrics).
   void End(grpc::Status status) {
     grpc::Status final_status = scope_->Finish(context_, std::move(status), 0);
@@ -168,36 +161,47 @@ class WatchReactor final
     Finish(std::move(final_status));
   }
 
-  // Writes the next change if none is in flight, reading from the log when
-  // the buffer is empty.
+  // Fills the buffer from the feed, or from the log when behind it. OK with
+  // an empty buffer: parked in the feed until the next change.
+  absl::Status Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<ChangeFeed::Change> changes;
+    PRESENCE_ASSIGN_OR_RETURN(
+        const ChangeFeed::Outcome outcome,
+        registry_->feed().Read(after_, kWatchBatch, this, &changes));
+    if (outcome == ChangeFeed::Outcome::kBehind) {
+      PRESENCE_ASSIGN_OR_RETURN(changes,
+                                registry_->ReadSerializedChanges(after_, kWatchBatch));
+      // Never empty: the feed holds later changes, so the log has the next.
+      if (changes.empty()) {
+        return absl::InternalError(absl::StrCat(
+            "the change log has nothing after revision ", after_,
+            " although the feed holds later changes"));
+      }
+    }
+    for (ChangeFeed::Change& c : changes) buffer_.push_back(std::move(c));
+    return absl::OkStatus();
+  }
+
+  // Writes the next change if none is in flight, refilling the buffer when
+  // it is empty.
   void Pump() {
     absl::Status error;
     {
       absl::MutexLock lock(&mu_);
       if (writing_ || finishing_) return;
-      if (buffer_.empty()) {
-        absl::StatusOr<std::vector<v1::OrganizationChange>> changes =
-            registry_->ReadChanges(after_, kWatchBatch);
-        if (!changes.ok()) {
-          error = changes.status();
-        } else {
-          for (auto& c : *changes) buffer_.push_back(std::move(c));
-        }
-      }
+      if (buffer_.empty()) error = Refill();
       if (error.ok()) {
-        if (buffer_.empty()) return;  // Caught up: wait for a commit.
-        current_ = std::move(buffer_.front());
+        if (buffer_.empty()) return;  // Caught up: parked in the feed.
+        const ChangeFeed::Change& next = buffer_.front();
+        grpc::Slice slice(next.bytes->data(), next.bytes->size());
+        current_bytes_ = grpc::ByteBuffer(&slice, 1);
+        after_ = next.revision;
         buffer_.pop_front();
-        after_ = current_.revision();
         writing_ = true;
       }
     }
     if (!error.ok()) {
       Stop(ToGrpcStatus(error));
-      return;
-    }
-    if (grpc::Status s = SerializeResponse(current_, &current_bytes_); !s.ok()) {
-      Stop(std::move(s));
       return;
     }
     scope_->MessageSent();
@@ -209,13 +213,11 @@ class WatchReactor final
   Registry* const registry_;
   grpc::CallbackServerContext* const context_;
   const std::unique_ptr<RpcScope> scope_;
-  Registry::ListenerId listener_ = 0;
 
   absl::Mutex mu_;
   int64_t after_ ABSL_GUARDED_BY(mu_);
-  std::deque<v1::OrganizationChange> buffer_ ABSL_GUARDED_BY(mu_);
+  std::deque<ChangeFeed::Change> buffer_ ABSL_GUARDED_BY(mu_);
   // Owned here while a write is in flight.
-  v1::OrganizationChange current_;
   grpc::ByteBuffer current_bytes_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
@@ -282,40 +284,40 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
 grpc::ServerUnaryReactor* RegistryGrpcService::CreateOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::CreateOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization", Access::kWrite,
+  return ServeWrite<v1::CreateOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/CreateOrganization",
       raw_request, raw_response, [this](const v1::CreateOrganizationRequest& request, const CallContext& call) { return registry_->CreateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::BatchCreateOrganizations(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::BatchCreateOrganizationsRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations", Access::kWrite,
+  return ServeWrite<v1::BatchCreateOrganizationsRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/BatchCreateOrganizations",
       raw_request, raw_response, [this](const v1::BatchCreateOrganizationsRequest& request, const CallContext& call) { return registry_->BatchCreateOrganizations(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UpdateOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::UpdateOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization", Access::kWrite,
+  return ServeWrite<v1::UpdateOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/UpdateOrganization",
       raw_request, raw_response, [this](const v1::UpdateOrganizationRequest& request, const CallContext& call) { return registry_->UpdateOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::DeleteOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::DeleteOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization", Access::kWrite,
+  return ServeWrite<v1::DeleteOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/DeleteOrganization",
       raw_request, raw_response, [this](const v1::DeleteOrganizationRequest& request, const CallContext& call) { return registry_->DeleteOrganization(request, call); });
 }
 
 grpc::ServerUnaryReactor* RegistryGrpcService::UndeleteOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
-  return Serve<v1::UndeleteOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization", Access::kWrite,
+  return ServeWrite<v1::UndeleteOrganizationRequest>(
+      BlockingCalls(), gate_, context, "/presence.registry.v1.RegistryService/UndeleteOrganization",
       raw_request, raw_response, [this](const v1::UndeleteOrganizationRequest& request, const CallContext& call) { return registry_->UndeleteOrganization(request, call); });
 }
 

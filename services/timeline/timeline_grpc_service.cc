@@ -6,11 +6,23 @@
 #include "services/common/server/auth.h"
 #include "services/common/server/raw_call.h"
 #include "services/common/server/rpc_gate.h"
+#include "services/common/server/work_pool.h"
 #include "services/timeline/timeline.h"
 
 #define PRESENCE_TIMELINE_METHOD(name) "/presence.timeline.v1.TimelineService/" name
 
 namespace presence::timeline {
+namespace {
+
+// Where writes run (services/common/server/write_call.h): they may block on
+// the commit section, on the registry check or on a database round trip,
+// but never on their sync.
+WorkPool& Writes() {
+  static WorkPool* const pool = new WorkPool(32);
+  return *pool;
+}
+
+}  // namespace
 
 TimelineGrpcService::TimelineGrpcService(Timeline* timeline, const RpcGate* gate) {
   // In the order of the service's methods in timeline.proto.
@@ -22,19 +34,19 @@ TimelineGrpcService::TimelineGrpcService(Timeline* timeline, const RpcGate* gate
       [timeline](const v1::ListEventsRequest& r, const CallContext&) {
         return timeline->ListEvents(r);
       });
-  AddUnaryMethod<v1::CreateEventRequest>(gate, PRESENCE_TIMELINE_METHOD("CreateEvent"), Access::kWrite,
+  AddWriteMethod<v1::CreateEventRequest>(&Writes(), gate, PRESENCE_TIMELINE_METHOD("CreateEvent"),
       [timeline](const v1::CreateEventRequest& r, const CallContext& call) {
         return timeline->CreateEvent(r, call);
       });
-  AddUnaryMethod<v1::BatchCreateEventsRequest>(gate, PRESENCE_TIMELINE_METHOD("BatchCreateEvents"), Access::kWrite,
+  AddWriteMethod<v1::BatchCreateEventsRequest>(&Writes(), gate, PRESENCE_TIMELINE_METHOD("BatchCreateEvents"),
       [timeline](const v1::BatchCreateEventsRequest& r, const CallContext& call) {
         return timeline->BatchCreateEvents(r, call);
       });
-  AddUnaryMethod<v1::UpdateEventRequest>(gate, PRESENCE_TIMELINE_METHOD("UpdateEvent"), Access::kWrite,
+  AddWriteMethod<v1::UpdateEventRequest>(&Writes(), gate, PRESENCE_TIMELINE_METHOD("UpdateEvent"),
       [timeline](const v1::UpdateEventRequest& r, const CallContext& call) {
         return timeline->UpdateEvent(r, call);
       });
-  AddUnaryMethod<v1::DeleteEventRequest>(gate, PRESENCE_TIMELINE_METHOD("DeleteEvent"), Access::kWrite,
+  AddWriteMethod<v1::DeleteEventRequest>(&Writes(), gate, PRESENCE_TIMELINE_METHOD("DeleteEvent"),
       [timeline](const v1::DeleteEventRequest& r,
                  const CallContext&) -> absl::StatusOr<google::protobuf::Empty> {
         if (absl::Status s = timeline->DeleteEvent(r); !s.ok()) return s;

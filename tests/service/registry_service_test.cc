@@ -969,6 +969,79 @@ TEST_F(RegistryServiceTest, WatchReplaysHistoryThenFollowsLiveChangesInOrder) {
   reader2->Finish();
 }
 
+// The fan-out (services/registry/change_feed.h): many watchers — replaying
+// from the log what precedes the feed, starting at the current revision,
+// joining while writes go on — under concurrent writers each receive every
+// change after their start exactly once, in order.
+TEST_F(RegistryServiceTest, ManyWatchersUnderConcurrentWritersMissAndRepeatNothing) {
+  constexpr int kBefore = 20;  // Committed before the feed starts.
+  for (int i = 0; i < kBefore; ++i) MustCreate(absl::StrFormat("b%d", i), MakeOrg("B"));
+  Restart();  // The feed now starts after revision kBefore.
+  constexpr int kWriters = 4;
+  constexpr int kEach = 25;
+  constexpr int64_t kLast = kBefore + kWriters * kEach;
+
+  struct Watcher {
+    int64_t start = 0;
+    std::vector<int64_t> revisions;
+    grpc::Status status;
+  };
+  std::vector<Watcher> watchers(48);
+  std::vector<std::thread> readers;
+  absl::Mutex mu;
+  int established = 0;
+  const auto watch = [&](Watcher& w) {
+    WatchOrganizationsRequest request;
+    request.set_start_revision(w.start);
+    auto context = Ctx(absl::Seconds(120));
+    auto reader = stub().WatchOrganizations(context.get(), request);
+    reader->WaitForInitialMetadata();
+    {
+      absl::MutexLock lock(&mu);
+      ++established;
+    }
+    OrganizationChange change;
+    while ((w.revisions.empty() || w.revisions.back() < kLast) && reader->Read(&change)) {
+      w.revisions.push_back(change.revision());
+    }
+    context->TryCancel();
+    w.status = reader->Finish();
+  };
+  // A third from the beginning, a third at the current revision now, and a
+  // third joining once the writers are under way (from 0 and from later).
+  for (size_t i = 0; i < 32; ++i) {
+    watchers[i].start = i % 2 == 0 ? 0 : kBefore;
+    readers.emplace_back(watch, std::ref(watchers[i]));
+  }
+  {
+    absl::MutexLock lock(&mu);
+    const auto all = [&] { return established == 32; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(60)));
+  }
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        EXPECT_TRUE(Create(absl::StrFormat("w%d-%d", w, i), MakeOrg("W")).ok());
+      }
+    });
+  }
+  for (size_t i = 32; i < watchers.size(); ++i) {
+    watchers[i].start = i % 2 == 0 ? 0 : *server_->registry().CurrentRevision();
+    readers.emplace_back(watch, std::ref(watchers[i]));
+  }
+  for (auto& t : writers) t.join();
+  for (auto& t : readers) t.join();
+  for (size_t i = 0; i < watchers.size(); ++i) {
+    const Watcher& w = watchers[i];
+    ASSERT_EQ(w.revisions.size(), static_cast<size_t>(kLast - w.start))
+        << "watcher " << i << " from " << w.start << ": " << w.status.error_message();
+    for (size_t j = 0; j < w.revisions.size(); ++j) {
+      ASSERT_EQ(w.revisions[j], w.start + 1 + static_cast<int64_t>(j)) << "watcher " << i;
+    }
+  }
+}
+
 TEST_F(RegistryServiceTest, WatchOlderThanRetainedHistoryIsOutOfRange) {
   registry::RegistryOptions options;
   options.change_retention = 5;

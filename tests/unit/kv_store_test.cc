@@ -885,6 +885,52 @@ TYPED_TEST(KvStoreTest, CommitListenersHearNotifyingCommits) {
   EXPECT_EQ(calls.load(), after);
 }
 
+// storage::DeferredSync: concurrent deferred commits, mixed with commits
+// that wait, are each answered exactly once, and each only once it is
+// visible to reads outside transactions (which see durable state only).
+TYPED_TEST(KvStoreTest, DeferredSyncAnswersEachCommitOnceItIsDurable) {
+  KvStore& store = *this->store_;
+  constexpr int kThreads = 8;
+  constexpr int kEach = 60;
+  absl::Mutex mu;
+  int answered = 0;
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string key = absl::StrFormat("d%02d-%03d", t, i);
+        const auto put = [&](Transaction& txn) {
+          txn.Put(kT0, key, "v");
+          return absl::OkStatus();
+        };
+        if (i % 10 == 9) {  // One in ten waits for its sync itself.
+          EXPECT_THAT(store.Transact(put), IsOk());
+          EXPECT_EQ(GetString(store, kT0, key), "v");
+          absl::MutexLock lock(&mu);
+          ++answered;
+          continue;
+        }
+        storage::DeferredSync deferred;
+        EXPECT_THAT(store.Transact(put), IsOk());
+        deferred.Then([&, key](absl::Status durable) {
+          const std::string seen = GetString(store, kT0, key);
+          absl::MutexLock lock(&mu);
+          if (!durable.ok()) errors.push_back(key + ": " + durable.ToString());
+          if (seen != "v") errors.push_back(key + " not visible when answered: " + seen);
+          ++answered;
+        });
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  absl::MutexLock lock(&mu);
+  const auto all = [&] { return answered >= kThreads * kEach; };
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(60)));
+  EXPECT_EQ(answered, kThreads * kEach);
+  EXPECT_THAT(errors, ::testing::IsEmpty());
+}
+
 TYPED_TEST(KvStoreTest, StoresSharingADatabaseSeeAndHearEachOthersCommits) {
   if constexpr (!TypeParam::kShared) {
     GTEST_SKIP() << "one process per database for this engine";

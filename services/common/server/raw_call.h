@@ -64,22 +64,18 @@ struct SerializedMessage {
 // Copies `response`'s bytes into `*raw` (replacing its content).
 grpc::Status SerializeResponse(const SerializedMessage& response, grpc::ByteBuffer* raw);
 
-// One unary call: passes the gate with `access` (RESOURCE_EXHAUSTED unless
-// `entered`, the caller's RpcGate::TryEnter(); a call whose deadline has
-// already passed is DEADLINE_EXCEEDED without being served), parses
-// `raw_request` as a Request, answers with `call(request, call_context)` (an
-// absl::StatusOr<Response>, Response a message or a SerializedMessage; for a
-// read, called once more if it fails with UNAVAILABLE) serialized into
-// `*raw_response`, and lets the
-// gate echo the request id, log and count the call. Returns the status to
-// finish the call with.
+// The answer of one unary call within `scope`: passes the gate with `access`
+// (RESOURCE_EXHAUSTED unless `entered`, the caller's RpcGate::TryEnter(); a
+// call whose deadline has already passed is DEADLINE_EXCEEDED without being
+// served), parses `raw_request` as a Request and answers with `call(request,
+// call_context)` (an absl::StatusOr<Response>, Response a message or a
+// SerializedMessage; for a read, called once more if it fails with
+// UNAVAILABLE) serialized into `*raw_response`. Returns the status to pass to
+// scope.Finish.
 template <typename Request, typename Call>
-grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
-                        absl::string_view method, Access access,
-                        const grpc::ByteBuffer* raw_request,
-                        grpc::ByteBuffer* raw_response, bool entered, Call call) {
-  RpcScope scope(gate, context, method);
-  grpc::Status status;
+grpc::Status AnswerUnary(RpcScope& scope, Access access, const RpcGate* gate,
+                         const grpc::ByteBuffer* raw_request,
+                         grpc::ByteBuffer* raw_response, bool entered, Call& call) {
   absl::StatusOr<CallContext> admitted = scope.Admit(access);
   if (admitted.ok() && !entered) admitted = TooManyCallsError(gate->options().max_in_flight);
   if (admitted.ok() && admitted->deadline <= absl::Now()) {
@@ -93,21 +89,30 @@ grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
   Request request;
   absl::Status parsed =
       admitted.ok() ? ParseRequest(*raw_request, &request) : admitted.status();
-  if (!parsed.ok()) {
-    status = ToGrpcStatus(parsed);
-  } else {
-    auto result = call(request, *admitted);
-    // A read is idempotent: served once more when the store lost its
-    // connection under it (a failover of a shared database), from a new
-    // snapshot on a server that answers. A write is not: its outcome may be
-    // unknown, and the client retries it with its request id or etag.
-    if (access == Access::kRead && absl::IsUnavailable(result.status()) &&
-        admitted->deadline > absl::Now()) {
-      result = call(request, *admitted);
-    }
-    status = result.ok() ? SerializeResponse(*result, raw_response)
-                         : ToGrpcStatus(result.status());
+  if (!parsed.ok()) return ToGrpcStatus(parsed);
+  auto result = call(request, *admitted);
+  // A read is idempotent: served once more when the store lost its
+  // connection under it (a failover of a shared database), from a new
+  // snapshot on a server that answers. A write is not: its outcome may be
+  // unknown, and the client retries it with its request id or etag.
+  if (access == Access::kRead && absl::IsUnavailable(result.status()) &&
+      admitted->deadline > absl::Now()) {
+    result = call(request, *admitted);
   }
+  return result.ok() ? SerializeResponse(*result, raw_response)
+                     : ToGrpcStatus(result.status());
+}
+
+// One unary call: AnswerUnary, then the gate echoes the request id, logs and
+// counts the call. Returns the status to finish the call with.
+template <typename Request, typename Call>
+grpc::Status ServeUnary(const RpcGate* gate, grpc::ServerContextBase* context,
+                        absl::string_view method, Access access,
+                        const grpc::ByteBuffer* raw_request,
+                        grpc::ByteBuffer* raw_response, bool entered, Call call) {
+  RpcScope scope(gate, context, method);
+  grpc::Status status =
+      AnswerUnary<Request>(scope, access, gate, raw_request, raw_response, entered, call);
   return scope.Finish(context, std::move(status), raw_request->Length());
 }
 

@@ -1,7 +1,8 @@
 #ifndef PRESENCE_SERVICES_COMMON_SERVER_RAW_SERVICE_H_
 #define PRESENCE_SERVICES_COMMON_SERVER_RAW_SERVICE_H_
 
-// A synchronous gRPC service whose unary methods take their requests as
+// A synchronous gRPC service (its writes on the callback API, see
+// AddWriteMethod) whose unary methods take their requests as
 // bytes, to be parsed by ServeUnary (raw_call.h). gRPC's generated code
 // offers raw methods for the async and callback APIs only; this registers
 // them the way generated synchronous services register theirs (the
@@ -15,6 +16,8 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "services/common/server/raw_call.h"
+#include "services/common/server/work_pool.h"
+#include "services/common/server/write_call.h"
 
 namespace presence {
 
@@ -27,6 +30,27 @@ class RawSyncService : public grpc::Service {
   // outlive the service, e.g. a literal). Call from the constructor, once
   // per method of the service.
   void AddRawUnaryMethod(const char* full_method, Handler handler);
+
+  using CallbackHandler = std::function<grpc::ServerUnaryReactor*(
+      grpc::CallbackServerContext*, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response)>;
+  // As AddRawUnaryMethod, on gRPC's callback API (the service then mixes
+  // both; the server runs callback methods on its callback threads).
+  void AddRawCallbackMethod(const char* full_method, CallbackHandler handler);
+
+  // Registers write method `full_method` served by ServeWrite
+  // (write_call.h) on `pool` with `gate`: the call runs on a pool thread,
+  // and the store's group sync answers it; no thread sleeps on the sync.
+  template <typename Request, typename Call>
+  void AddWriteMethod(WorkPool* pool, const RpcGate* gate, const char* full_method,
+                      Call call) {
+    AddRawCallbackMethod(full_method, [pool, gate, full_method, call](
+                                          grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) {
+      return ServeWrite<Request>(*pool, gate, context, full_method, request, response, call);
+    });
+  }
 
   // Registers unary method `full_method` served by ServeUnary with `gate`
   // and `access`: `call(request, call_context)` answers a Request with an
@@ -46,6 +70,10 @@ class RawSyncService : public grpc::Service {
       return status;
     });
   }
+
+ private:
+  // Methods registered so far (the index of the next).
+  int methods_ = 0;
 };
 
 }  // namespace presence

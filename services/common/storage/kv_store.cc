@@ -1,5 +1,7 @@
 #include "services/common/storage/kv_store.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -106,6 +108,37 @@ void CommitListeners::Remove(KvStore::ListenerId id) {
 void CommitListeners::NotifyAll() {
   absl::MutexLock lock(&mu_);
   for (auto& [id, listener] : listeners_) listener();
+}
+
+void KvStore::WhenDurable(uint64_t /*token*/, DurableFn done) { done(absl::OkStatus()); }
+
+namespace {
+thread_local DeferredSync* current_deferred_sync = nullptr;
+}  // namespace
+
+DeferredSync::DeferredSync() { current_deferred_sync = this; }
+
+DeferredSync::~DeferredSync() {
+  if (current_deferred_sync == this) current_deferred_sync = nullptr;
+}
+
+DeferredSync* DeferredSync::Current() { return current_deferred_sync; }
+
+bool DeferredSync::Owe(KvStore* store, uint64_t token) {
+  if (!active_ || (store_ != nullptr && store_ != store)) return false;
+  store_ = store;
+  token_ = std::max(token_, token);
+  return true;
+}
+
+void DeferredSync::Then(KvStore::DurableFn done) {
+  active_ = false;
+  if (current_deferred_sync == this) current_deferred_sync = nullptr;
+  if (store_ == nullptr) {
+    done(absl::OkStatus());
+    return;
+  }
+  store_->WhenDurable(token_, std::move(done));
 }
 
 }  // namespace presence::storage

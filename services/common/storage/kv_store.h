@@ -230,8 +230,21 @@ class KvStore {
   //
   // Thread-safe. Concurrent transactions do not wait for each other's
   // sync one by one: the store may sync them as a group.
+  //
+  // Inside a DeferredSync scope (below) on an engine that supports it, an OK
+  // Transact returns once the commit is applied, before it is durable, and
+  // the scope owes its durability.
   virtual absl::Status Transact(const TransactionFn& fn,
                                 const TransactOptions& options = {}) = 0;
+
+  // Calls `done` once everything committed up to `token` (a value the
+  // engine gave a DeferredSync through Owe) is durable, with OK, or with the
+  // error that kept it from being synced. May call it before returning, on
+  // this thread, or later on another (the store's syncing thread: `done`
+  // must be quick and must not commit through the store). For DeferredSync;
+  // engines that never defer keep this default (it is never called).
+  using DurableFn = std::function<void(absl::Status)>;
+  virtual void WhenDurable(uint64_t token, DurableFn done);
 
   // Applies `batch` atomically and durably (one transaction). Returns
   // FAILED_PRECONDITION, naming the table and key, if a precondition does not
@@ -260,6 +273,46 @@ class KvStore {
   // Approximate figures for monitoring, by name (e.g. "estimate-num-keys",
   // "live-sst-files-size"); summed over tables.
   virtual std::vector<std::pair<std::string, uint64_t>> Stats() = 0;
+};
+
+// Lets a thread that answers its caller asynchronously stop waiting for
+// the sync of its commits: while a DeferredSync lives on a thread, the OK
+// Transact calls of that thread on an engine that can defer (RocksDB)
+// return once their commit is applied, and Then(done) calls done once all
+// of them are durable — with OK, or with the error that kept them from
+// being synced — possibly on another thread. The store syncs the commits of
+// all threads as one group, and the thread that stops waiting is free to
+// serve the next call meanwhile. On engines that do not defer (PostgreSQL:
+// its COMMIT is the sync), Transact is unchanged and Then calls done at
+// once. Until done is called, nothing committed in the scope may be
+// reported to anyone: done is when the writes are acknowledged.
+//
+// REQUIRES: one at a time per thread; code run inside the scope reads what
+// it committed only inside transactions (reads outside them see durable
+// state only); Then is called exactly once, on the creating thread, before
+// the scope is destroyed.
+class DeferredSync {
+ public:
+  DeferredSync();
+  DeferredSync(const DeferredSync&) = delete;
+  DeferredSync& operator=(const DeferredSync&) = delete;
+  ~DeferredSync();
+
+  // Ends the scope on this thread (later Transact calls wait as usual) and
+  // calls done as described above.
+  void Then(KvStore::DurableFn done);
+
+  // For engines: the scope active on this thread, or null.
+  static DeferredSync* Current();
+  // For engines: the scope owes the durability of `store` up to `token`
+  // (the larger of several). False if it cannot take it (it already owes
+  // another store's): then the engine waits itself.
+  bool Owe(KvStore* store, uint64_t token);
+
+ private:
+  KvStore* store_ = nullptr;
+  uint64_t token_ = 0;
+  bool active_ = true;
 };
 
 // What every engine's factory is given besides where the data lives.

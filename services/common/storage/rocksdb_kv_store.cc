@@ -6,9 +6,11 @@
 #include <deque>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/comparator.h"
 #include "rocksdb/db.h"
@@ -249,9 +251,15 @@ class RocksDbKvStore final : public KvStore {
         table_names_(std::move(table_names)) {
     synced_seq_ = db_->GetLatestSequenceNumber();
     published_ = std::make_shared<RocksSnapshot>(db_.get(), db_->GetSnapshot());
+    sync_thread_ = std::thread([this] { SyncThread(); });
   }
 
   ~RocksDbKvStore() override {
+    {
+      absl::MutexLock lock(&sync_mu_);
+      stopping_ = true;
+    }
+    sync_thread_.join();
     published_.reset();
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       db_->DestroyColumnFamilyHandle(h);
@@ -319,7 +327,36 @@ class RocksDbKvStore final : public KvStore {
       // before the caller hears of it.
       seq = db_->GetLatestSequenceNumber();
     }
+    if (DeferredSync* deferred = DeferredSync::Current();
+        deferred != nullptr && deferred->Owe(this, seq)) {
+      return absl::OkStatus();  // The caller answers once WhenDurable says so.
+    }
     return WaitDurable(seq);
+  }
+
+  void WhenDurable(uint64_t token, DurableFn done) override {
+    const rocksdb::SequenceNumber seq = token;
+    bool now = false;
+    bool lead = false;
+    {
+      absl::MutexLock lock(&sync_mu_);
+      if (synced_seq_ >= seq) {
+        now = true;
+      } else {
+        waiting_.push_back({seq, std::move(done)});
+        if (!syncing_) lead = syncing_ = true;
+      }
+    }
+    if (now) {
+      done(absl::OkStatus());
+      return;
+    }
+    if (!lead) return;  // The thread syncing covers it.
+    // Lead: sync until `seq` is covered, then leave what still waits (later
+    // commits) to the sync thread, so that this thread goes back to its
+    // caller while a busy store keeps syncing groups.
+    while (SyncRound(seq)) {
+    }
   }
 
   const std::string& TableName(TableId table) const override {
@@ -374,52 +411,83 @@ class RocksDbKvStore final : public KvStore {
     return published_;
   }
 
-  // Returns once the log is synced up to `seq`. The first waiter syncs
-  // everything appended so far (commits continue meanwhile), publishes the
-  // read view of exactly that, wakes the others, then runs the commit
-  // listeners if a notifying transaction was among them; a waiter whose
-  // commit came after the sync started waits for the next one.
+  // Returns once the log is synced up to `seq`: as WhenDurable, waiting.
   absl::Status WaitDurable(rocksdb::SequenceNumber seq) {
-    bool run_listeners = false;
+    absl::Notification durable;
     absl::Status result;
+    WhenDurable(seq, [&](absl::Status s) {
+      result = std::move(s);
+      durable.Notify();
+    });
+    durable.WaitForNotification();
+    return result;
+  }
+
+  // One group sync: syncs everything appended so far (commits continue
+  // meanwhile), publishes the read view of exactly that, runs the commit
+  // listeners if a notifying transaction was among the commits, then
+  // answers the waiters it covers. Returns true if the caller keeps the
+  // syncing role for another round; otherwise the role was released
+  // (nothing waits) or, for a leader whose own `leader_seq` is covered,
+  // handed to the sync thread (`leader_seq` 0: the sync thread itself).
+  // Touches nothing of the store after the answers (an answered caller may
+  // destroy it), unless it returns true. REQUIRES: the caller holds the
+  // syncing role (syncing_).
+  bool SyncRound(rocksdb::SequenceNumber leader_seq) {
+    rocksdb::SequenceNumber target;
+    const rocksdb::Snapshot* view;
+    bool notify;
+    {
+      absl::MutexLock commit(&commit_mu_);
+      target = db_->GetLatestSequenceNumber();
+      view = db_->GetSnapshot();
+      notify = notify_pending_;
+      notify_pending_ = false;
+    }
+    auto snapshot = std::make_shared<RocksSnapshot>(db_.get(), view);
+    const absl::Status synced = FromRocks(db_->SyncWAL(), "sync the write-ahead log");
+    if (synced.ok()) {
+      absl::MutexLock view_lock(&view_mu_);
+      published_ = std::move(snapshot);
+    }
+    std::vector<DurableFn> covered;
+    bool again = false;
     {
       absl::MutexLock lock(&sync_mu_);
-      while (synced_seq_ < seq) {
-        if (syncing_) {
-          sync_cv_.Wait(&sync_mu_);
-          continue;
-        }
-        syncing_ = true;
-        sync_mu_.Unlock();
-        rocksdb::SequenceNumber target;
-        const rocksdb::Snapshot* view;
-        bool notify;
-        {
-          absl::MutexLock commit(&commit_mu_);
-          target = db_->GetLatestSequenceNumber();
-          view = db_->GetSnapshot();
-          notify = notify_pending_;
-          notify_pending_ = false;
-        }
-        auto snapshot = std::make_shared<RocksSnapshot>(db_.get(), view);
-        const absl::Status synced = FromRocks(db_->SyncWAL(), "sync the write-ahead log");
-        if (synced.ok()) {
-          absl::MutexLock view_lock(&view_mu_);
-          published_ = std::move(snapshot);
-        }
-        sync_mu_.Lock();
+      if (synced.ok()) synced_seq_ = std::max(synced_seq_, target);
+      auto rest = std::partition(waiting_.begin(), waiting_.end(),
+                                 [&](const Waiting& w) { return w.seq > target; });
+      for (auto it = rest; it != waiting_.end(); ++it) covered.push_back(std::move(it->done));
+      waiting_.erase(rest, waiting_.end());
+      if (waiting_.empty()) {
         syncing_ = false;
-        sync_cv_.SignalAll();
-        if (!synced.ok()) {
-          result = synced;
-          break;
-        }
-        synced_seq_ = std::max(synced_seq_, target);
-        run_listeners = run_listeners || notify;
+      } else if (leader_seq != 0 && target >= leader_seq) {
+        handoff_ = true;  // syncing_ stays true: the sync thread has it.
+      } else {
+        again = true;
       }
     }
-    if (run_listeners) listeners_.NotifyAll();
-    return result;
+    if (synced.ok() && notify) listeners_.NotifyAll();
+    for (DurableFn& done : covered) done(synced);
+    return again;
+  }
+
+  // Takes the syncing role over from a leader that was answered (handoff_)
+  // and syncs groups until nothing waits.
+  void SyncThread() {
+    while (true) {
+      {
+        absl::MutexLock lock(&sync_mu_);
+        const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_) {
+          return handoff_ || stopping_;
+        };
+        sync_mu_.Await(absl::Condition(&ready));
+        if (!handoff_) return;  // Stopping.
+        handoff_ = false;
+      }
+      while (SyncRound(0)) {
+      }
+    }
   }
 
   std::unique_ptr<rocksdb::DB> db_;
@@ -431,10 +499,19 @@ class RocksDbKvStore final : public KvStore {
   absl::Mutex commit_mu_;
   bool notify_pending_ ABSL_GUARDED_BY(commit_mu_) = false;
 
+  struct Waiting {
+    rocksdb::SequenceNumber seq;
+    DurableFn done;
+  };
   absl::Mutex sync_mu_ ABSL_ACQUIRED_BEFORE(commit_mu_);
-  absl::CondVar sync_cv_;
+  // One thread at a time syncs: a waiter that found nobody syncing (the
+  // leader), or sync_thread_ once a leader handed over.
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  bool handoff_ ABSL_GUARDED_BY(sync_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(sync_mu_) = false;
   rocksdb::SequenceNumber synced_seq_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  std::vector<Waiting> waiting_ ABSL_GUARDED_BY(sync_mu_);
+  std::thread sync_thread_;
 
   // What reads outside transactions see: everything durable, nothing else.
   absl::Mutex view_mu_;
