@@ -36,38 +36,54 @@ WorkPool& BlockingCalls() {
 }
 std::atomic<bool> blocking_reads{false};
 
-// ServeUnary (services/common/server/raw_call.h) on the callback API, on
-// gRPC's callback thread or, for calls that block, on BlockingCalls() (the
-// write methods use ServeWrite, services/common/server/write_call.h). `call`
-// must not refer to the handler's locals: it may run after the handler
-// returned (it gets the parsed request as its argument).
+// What a read answers, which decides how long the gate counts it in flight
+// (--max_in_flight bounds the memory that answers waiting for slow clients
+// hold under overload, FaultTest.OverloadShedsCallsWithBoundedMemoryAndRecovers).
+enum class Answer {
+  // At most one record (Get, Lookup: a few KB): counted while served. Such
+  // a call finishes with gRPC's default reactor, whose OnDone runs inline;
+  // the OnDone of a reactor of ours is scheduled on gRPC's executor, a thread
+  // hop per call, which on a busy machine also let finished calls pile up in
+  // the gate's count until reads were refused with TOO_MANY_CALLS at 64 in
+  // flight.
+  kOneRecord,
+  // Pages and batches (up to megabytes): counted until the answer is sent.
+  kPages,
+};
+
+// ServeUnary (services/common/server/raw_call.h) for a read on the callback
+// API: on gRPC's callback thread or, when the store is remote (a round trip
+// per read), on BlockingCalls(). The write methods use ServeWrite
+// (services/common/server/write_call.h). `call` must not refer to the
+// handler's locals: it may run after the handler returned (it gets the
+// parsed request as its argument).
 template <typename Request, typename Call>
 grpc::ServerUnaryReactor* Serve(const RpcGate* gate,
                                 grpc::CallbackServerContext* context,
-                                absl::string_view method, Access access,
+                                absl::string_view method, Answer answer,
                                 const grpc::ByteBuffer* request,
                                 grpc::ByteBuffer* response, Call call) {
-  if (access == Access::kWrite || blocking_reads) {
+  if (blocking_reads || answer == Answer::kPages) {
     auto* reactor = new CountedReactor(gate);
-    BlockingCalls().Run([gate, context, method, access, request, response, reactor,
-                         call = std::move(call)] {
-      grpc::Status status = ServeUnary<Request>(
-          gate, context, method, access, request, response, reactor->entered(), call);
+    auto serve = [gate, context, method, request, response, reactor, call = std::move(call)] {
+      grpc::Status status = ServeUnary<Request>(gate, context, method, Access::kRead, request,
+                                                response, reactor->entered(), call);
       PRESENCE_HAPPENS_BEFORE(reactor);  // OnDone follows Finish.
       reactor->Finish(std::move(status));
-    });
+    };
+    if (blocking_reads) {
+      BlockingCalls().Run(std::move(serve));
+    } else {
+      serve();
+    }
     return reactor;
   }
   // Served here, on gRPC's thread, and in flight while it is served (as on
   // the synchronous API: the answer then waits for the client in gRPC's
-  // buffers, under the server's memory quota). Finished with gRPC's default
-  // reactor, whose OnDone runs inline: the OnDone of a reactor of ours is
-  // scheduled on gRPC's executor, a thread hop per call (which, on a busy
-  // machine, also let finished calls pile up in the gate's count until
-  // reads were refused with TOO_MANY_CALLS at 64 in flight).
+  // buffers, under the server's memory quota).
   const bool entered = gate->TryEnter();
-  grpc::Status status =
-      ServeUnary<Request>(gate, context, method, access, request, response, entered, call);
+  grpc::Status status = ServeUnary<Request>(gate, context, method, Access::kRead, request,
+                                            response, entered, call);
   if (entered) gate->Leave();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(std::move(status));
@@ -259,7 +275,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::GetOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::GetOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Access::kRead,
+      gate_, context, "/presence.registry.v1.RegistryService/GetOrganization", Answer::kOneRecord,
       raw_request, raw_response, [this](const v1::GetOrganizationRequest& request, const CallContext& /*call*/) {
         return SerializedMessage::Of(registry_->GetOrganizationBytes(request.name()));
       });
@@ -269,7 +285,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::BatchGetOrganizations(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::BatchGetOrganizationsRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Access::kRead,
+      gate_, context, "/presence.registry.v1.RegistryService/BatchGetOrganizations", Answer::kPages,
       raw_request, raw_response, [this](const v1::BatchGetOrganizationsRequest& request, const CallContext& /*call*/) { return registry_->BatchGetOrganizations(request); });
 }
 
@@ -277,7 +293,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizations(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::ListOrganizationsRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Access::kRead,
+      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizations", Answer::kPages,
       raw_request, raw_response, [this](const v1::ListOrganizationsRequest& request, const CallContext& /*call*/) { return registry_->ListOrganizations(request); });
 }
 
@@ -325,7 +341,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::LookupOrganization(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::LookupOrganizationRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Access::kRead,
+      gate_, context, "/presence.registry.v1.RegistryService/LookupOrganization", Answer::kOneRecord,
       raw_request, raw_response, [this](const v1::LookupOrganizationRequest& request, const CallContext& /*call*/) {
         return SerializedMessage::Of(registry_->LookupOrganizationBytes(request.alias()));
       });
@@ -335,7 +351,7 @@ grpc::ServerUnaryReactor* RegistryGrpcService::ListOrganizationRevisions(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response) {
   return Serve<v1::ListOrganizationRevisionsRequest>(
-      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Access::kRead,
+      gate_, context, "/presence.registry.v1.RegistryService/ListOrganizationRevisions", Answer::kPages,
       raw_request, raw_response, [this](const v1::ListOrganizationRevisionsRequest& request, const CallContext& /*call*/) { return registry_->ListOrganizationRevisions(request); });
 }
 
