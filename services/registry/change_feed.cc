@@ -107,7 +107,15 @@ void ChangeFeed::Loop() {
       absl::MutexLock lock(&mu_);
       if (read.ok()) {
         for (Change& c : *read) {
-          if (c.revision != head_ + 1) continue;  // Never happens: the reader checks.
+          if (c.revision <= head_) continue;  // Never happens: the reader checks.
+          if (c.revision != head_ + 1) {
+            // Retention removed changes before the feed read them (one
+            // batch of more changes than are retained, or a feed far
+            // behind): it goes on from the oldest change retained. Whoever
+            // was before it is kBehind, reads the log itself and is told
+            // there what it can no longer get.
+            changes_.clear();
+          }
           changes_.push_back(std::move(c));
           head_ = changes_.back().revision;
           advanced = true;

@@ -45,7 +45,8 @@ class ChangeFeed {
     std::shared_ptr<const std::string> bytes;
   };
   // Reads up to `max` changes after `after` from the store's log, in order
-  // and without gaps (Registry::ReadChanges), serialized.
+  // and without gaps (Registry::ReadChanges), serialized; when the log no
+  // longer holds the change after `after`, from the oldest one it holds.
   using Reader =
       std::function<absl::StatusOr<std::vector<Change>>(int64_t after, size_t max)>;
 

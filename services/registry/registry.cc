@@ -112,7 +112,9 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
   PRESENCE_ASSIGN_OR_RETURN(const int64_t revision, registry->CurrentRevision());
   Registry* const r = registry.get();
   registry->feed_ = std::make_unique<ChangeFeed>(
-      [r](int64_t after, size_t max) { return r->ReadSerializedChanges(after, max); },
+      [r](int64_t after, size_t max) {
+        return r->ReadSerializedChanges(after, max, /*from_oldest_retained=*/true);
+      },
       revision, kFeedCapacity, [r] { r->watchers_.NotifyAll(); });
   registry->store_listener_ = registry->store_->AddCommitListener([r] { r->OnCommit(); });
   return registry;

@@ -180,9 +180,12 @@ class Registry {
   absl::StatusOr<std::vector<v1::OrganizationChange>> ReadChanges(
       int64_t after, size_t max_changes);
 
-  // As ReadChanges, serialized (what a watch stream sends).
+  // As ReadChanges, serialized (what a watch stream sends). With
+  // `from_oldest_retained` (the change feed's reads), a log that no longer
+  // holds the change after `after` is no error: the changes returned start
+  // at the oldest one retained (gap-free from there).
   absl::StatusOr<std::vector<ChangeFeed::Change>> ReadSerializedChanges(
-      int64_t after, size_t max_changes);
+      int64_t after, size_t max_changes, bool from_oldest_retained = false);
 
   // The newest changes in memory, and the watchers waiting for the next
   // (change_feed.h). Commits only notify it.
@@ -203,6 +206,9 @@ class Registry {
 
  private:
   struct Plan;
+  // ReadChanges; with `from_oldest_retained`, see ReadSerializedChanges.
+  absl::StatusOr<std::vector<v1::OrganizationChange>> ReadChanges(
+      int64_t after, size_t max_changes, bool from_oldest_retained);
   // Plans a mutation from the current version (nullopt: none), reading
   // through the mutation's transaction.
   using PlanFn = std::function<absl::StatusOr<Plan>(

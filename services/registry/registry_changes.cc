@@ -81,6 +81,11 @@ absl::Status Registry::CheckWatchStart(int64_t start_revision) {
 
 absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
     int64_t after, size_t max_changes) {
+  return ReadChanges(after, max_changes, /*from_oldest_retained=*/false);
+}
+
+absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
+    int64_t after, size_t max_changes, bool from_oldest_retained) {
   std::vector<OrganizationChange> changes;
   if (max_changes == 0) return changes;
   // Revisions are allocated in commit order inside the committing
@@ -97,6 +102,9 @@ absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
                                static_cast<int>(it->value().size()))) {
       return absl::DataLossError(
           absl::StrCat("unreadable change at revision ", expected));
+    }
+    if (from_oldest_retained && changes.empty() && change.revision() > expected) {
+      expected = change.revision();
     }
     if (change.revision() != expected) {
       return ErrorBuilder(absl::OutOfRangeError(absl::StrCat(
@@ -115,9 +123,9 @@ absl::StatusOr<std::vector<OrganizationChange>> Registry::ReadChanges(
 }
 
 absl::StatusOr<std::vector<ChangeFeed::Change>> Registry::ReadSerializedChanges(
-    int64_t after, size_t max_changes) {
+    int64_t after, size_t max_changes, bool from_oldest_retained) {
   PRESENCE_ASSIGN_OR_RETURN(std::vector<OrganizationChange> changes,
-                            ReadChanges(after, max_changes));
+                            ReadChanges(after, max_changes, from_oldest_retained));
   std::vector<ChangeFeed::Change> out;
   out.reserve(changes.size());
   for (const OrganizationChange& c : changes) {
