@@ -1,8 +1,6 @@
 #include "bench/etcd_peer.h"
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,6 +13,7 @@
 #include "absl/time/time.h"
 #include "etcdserverpb/kv.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/testing/free_port.h"
 #include "tests/testing/subprocess.h"
 
 namespace presence::bench {
@@ -25,26 +24,6 @@ constexpr char kKey[] = "presence-bench/value";
 constexpr size_t kValueBytes = 1024;
 constexpr int kStartAttempts = 5;
 constexpr absl::Duration kServeBudget = absl::Seconds(30);
-
-// A loopback TCP port that was free a moment ago (bound to port 0, read,
-// released), or 0. Another process may take it before etcd binds it: Start
-// retries on other ports when etcd exits.
-int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::string Tail(const std::string& text, size_t bytes = 600) {
   return text.size() <= bytes ? text : text.substr(text.size() - bytes);
@@ -86,8 +65,8 @@ absl::StatusOr<std::unique_ptr<EtcdPeer>> EtcdPeer::Start(const std::string& wor
   for (int attempt = 1; attempt <= kStartAttempts; ++attempt) {
     std::error_code ignored;
     std::filesystem::remove_all(state->data_dir, ignored);
-    const int client_port = FreeLoopbackPort();
-    const int peer_port = FreeLoopbackPort();
+    const int client_port = testing::FreeLoopbackPort();
+    const int peer_port = testing::FreeLoopbackPort();
     if (client_port == 0 || peer_port == 0 || client_port == peer_port) continue;
     const std::string client = absl::StrCat("http://127.0.0.1:", client_port);
     const std::string peer = absl::StrCat("http://127.0.0.1:", peer_port);

@@ -17,11 +17,9 @@
 // of PostgreSQL, not PostgreSQL's durability).
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "tests/testing/free_port.h"
 #include "tests/testing/subprocess.h"
 
 namespace presence::testing {
@@ -172,22 +171,6 @@ class PostgresServer {
     return absl::OkStatus();
   }
 
-  static int FreePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof(addr);
-    int port = 0;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-    close(fd);
-    return port;
-  }
-
   absl::Status Init() {
     if (!std::filesystem::exists(absl::StrCat(kBinDir, "/initdb"))) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -226,7 +209,7 @@ class PostgresServer {
     // A port picked free can be taken before the server binds it: retry.
     std::string last_error;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = FreePort();
+      port_ = FreeLoopbackPort();
       CommandResult start = RunAsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", data_,
                                         "-l", dir_ + "/postgres.log", "-o",
                                         ServerOptions(port_), "-w", "-t", "60", "start"});
@@ -261,7 +244,7 @@ class PostgresServer {
     }
     std::string last_error;
     for (int attempt = 0; attempt < 5 && standby_port_ == 0; ++attempt) {
-      const int port = FreePort();
+      const int port = FreeLoopbackPort();
       CommandResult start = RunAsOwner({absl::StrCat(kBinDir, "/pg_ctl"), "-D", standby,
                                         "-l", dir_ + "/standby.log", "-o",
                                         ServerOptions(port), "-w", "-t", "60", "start"});

@@ -46,8 +46,9 @@ struct GateOptions {
   // One log line per RPC.
   bool log_rpcs = true;
   // Unary calls in flight at once, from their start until their answer is
-  // sent; more are refused with RESOURCE_EXHAUSTED (0: no limit). Bounds the
-  // memory held by answers waiting for slow clients under overload.
+  // sent (single-record reads of the registry, a few KB: until they are
+  // served); more are refused with RESOURCE_EXHAUSTED (0: no limit). Bounds
+  // the memory held by answers waiting for slow clients under overload.
   int max_in_flight = 0;
 };
 
@@ -58,7 +59,8 @@ class RpcGate {
   const GateOptions& options() const { return options_; }
 
   // Counts a unary call in flight; false (and nothing counted) at the
-  // limit. Every true is paired with one Leave() when the answer is sent.
+  // limit. Every true is paired with one Leave() (see max_in_flight for
+  // when).
   bool TryEnter() const {
     if (in_flight_.fetch_add(1, std::memory_order_relaxed) < options_.max_in_flight ||
         options_.max_in_flight <= 0) {
