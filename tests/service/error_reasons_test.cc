@@ -306,6 +306,28 @@ class ErrorDetailsTest : public ::testing::Test {
     return s;
   }
 
+  // A second registry server on the fixture's registry, behind a gate that
+  // admits one unary call at a time (--max_in_flight=1), without RPC logs.
+  struct OneCallServer {
+    std::unique_ptr<RpcGate> gate;
+    std::unique_ptr<registry::RegistryGrpcService> service;
+    std::unique_ptr<RunningServer> server;
+    std::unique_ptr<rv1::RegistryService::Stub> stub;
+  };
+  absl::StatusOr<OneCallServer> StartOneCallServer() {
+    GateOptions options;
+    options.log_rpcs = false;
+    options.max_in_flight = 1;
+    OneCallServer s;
+    s.gate = std::make_unique<RpcGate>(options);
+    s.service = std::make_unique<registry::RegistryGrpcService>(registry_.get(), s.gate.get());
+    auto server = testing::StartTestServer(s.service.get(), "presence.registry.v1.RegistryService");
+    if (!server.ok()) return server.status();
+    s.server = *std::move(server);
+    s.stub = rv1::RegistryService::NewStub(testing::LoopbackChannel(s.server->port()));
+    return s;
+  }
+
   testing::TempDir dir_;
   testing::FaultyKvStore* faulty_ = nullptr;
   testing::FaultyKvStore* timeline_faulty_ = nullptr;
@@ -756,14 +778,9 @@ TEST_F(ErrorDetailsTest, AStorageFailureOfAWriteIsInternal) {
 }
 
 TEST_F(ErrorDetailsTest, CallsBeyondMaxInFlightAreTooManyCalls) {
-  GateOptions options;
-  options.log_rpcs = false;
-  options.max_in_flight = 1;
-  RpcGate gate(options);
-  registry::RegistryGrpcService service(registry_.get(), &gate);
-  auto server = testing::StartTestServer(&service, "presence.registry.v1.RegistryService");
-  ASSERT_THAT(server, IsOk());
-  auto stub = rv1::RegistryService::NewStub(testing::LoopbackChannel((*server)->port()));
+  absl::StatusOr<OneCallServer> one = StartOneCallServer();
+  ASSERT_THAT(one, IsOk());
+  rv1::RegistryService::Stub* stub = one->stub.get();
   // The first call stays in flight, held inside its read of the store.
   absl::Notification reading, release;
   faulty_->FilterGets([&](storage::TableId, std::string*) {
@@ -786,7 +803,7 @@ TEST_F(ErrorDetailsTest, CallsBeyondMaxInFlightAreTooManyCalls) {
   faulty_->FilterGets(nullptr);
   const Details d = ExpectDetails(second, kTooManyCalls, kRegistryDomain);
   EXPECT_EQ(d.meta("maxInFlight"), "1");
-  (*server)->Shutdown(absl::ZeroDuration());
+  one->server->Shutdown(absl::ZeroDuration());
 }
 
 // A read leaves the count of --max_in_flight before its answer is sent, so
@@ -796,14 +813,9 @@ TEST_F(ErrorDetailsTest, CallsBeyondMaxInFlightAreTooManyCalls) {
 // arrive first and be refused with TOO_MANY_CALLS, and under load finished
 // calls piled up in the count.)
 TEST_F(ErrorDetailsTest, ReadsOneAfterAnotherNeverMeetTheirOwnCountAtMaxInFlight) {
-  GateOptions options;
-  options.log_rpcs = false;
-  options.max_in_flight = 1;
-  RpcGate gate(options);
-  registry::RegistryGrpcService service(registry_.get(), &gate);
-  auto server = testing::StartTestServer(&service, "presence.registry.v1.RegistryService");
-  ASSERT_THAT(server, IsOk());
-  auto stub = rv1::RegistryService::NewStub(testing::LoopbackChannel((*server)->port()));
+  absl::StatusOr<OneCallServer> one = StartOneCallServer();
+  ASSERT_THAT(one, IsOk());
+  rv1::RegistryService::Stub* stub = one->stub.get();
   int refused = 0;
   for (int i = 0; i < 500; ++i) {
     rv1::GetOrganizationRequest request;
@@ -815,7 +827,7 @@ TEST_F(ErrorDetailsTest, ReadsOneAfterAnotherNeverMeetTheirOwnCountAtMaxInFlight
         << s.error_message();
   }
   EXPECT_EQ(refused, 0);
-  (*server)->Shutdown(absl::ZeroDuration());
+  one->server->Shutdown(absl::ZeroDuration());
 }
 
 TEST_F(ErrorDetailsTest, WatchStreamsEndWithShuttingDown) {
