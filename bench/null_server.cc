@@ -13,10 +13,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 #include "presence/bench/v1/bench.grpc.pb.h"
+#include "services/common/program_flags.h"
 #include "services/common/server/log.h"
 #include "services/common/server/raw_service.h"
 #include "services/common/server/server.h"
@@ -94,7 +94,11 @@ class SyncNullService final : public presence::RawSyncService {
 
 int main(int argc, char** argv) {
   presence::BlockSignals();
-  absl::ParseCommandLine(argc, argv);
+  presence::ParseProgramFlags(
+      argc, argv, "presence-bench-null",
+      "the benchmark's null gRPC server: answers NullService calls with fixed "
+      "bytes, the baseline of the read targets (started by presence-bench)",
+      "bench/");
   std::string response;
   if (const std::string file = absl::GetFlag(FLAGS_response_file); !file.empty()) {
     absl::StatusOr<std::string> read = presence::ReadFileToString(file);

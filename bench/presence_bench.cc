@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/marshalling.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,6 +41,7 @@
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "presence/timeline/v1/timeline.grpc.pb.h"
 #include "bench/registry_scale.h"
+#include "services/common/program_flags.h"
 #include "tests/testing/patroni_cluster.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/service_process.h"
@@ -1422,7 +1422,12 @@ class Bench {
 int main(int argc, char** argv) {
   // As the services do (see BlockSignals): no lock-order graph per lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::ParseCommandLine(argc, argv);
+  presence::ParseProgramFlags(
+      argc, argv, "presence-bench",
+      "presence's performance suite: starts the services, loads synthetic data "
+      "and reports every target as a ratio against a baseline of the same run "
+      "(run it through bench/run, which builds it first)",
+      "bench/");
   std::string work = absl::GetFlag(FLAGS_work_dir);
   if (work.empty()) {
     char pattern[] = "/tmp/presence-bench-XXXXXX";

@@ -36,7 +36,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -45,6 +44,7 @@
 #include "presence/registry/v1/registry.grpc.pb.h"
 #include "presence/timeline/v1/timeline.grpc.pb.h"
 #include "services/common/partial_date.h"
+#include "services/common/program_flags.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -793,7 +793,11 @@ class Crashloop {
 }  // namespace presence
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  presence::ParseProgramFlags(
+      argc, argv, "presence-crashloop",
+      "kills the services with SIGKILL under concurrent writes, restarts them "
+      "and checks that every acknowledged write and the change feed survive",
+      "tests/crash/");
   uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (seed == 0) seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   std::optional<presence::testing::TempDir> temp;

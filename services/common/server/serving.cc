@@ -3,14 +3,12 @@
 #include <algorithm>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "services/common/program_flags.h"
 #include "services/common/server/log.h"
 #include "services/common/storage/postgres_kv_store.h"
 #include "services/common/storage/rocksdb_kv_store.h"
@@ -64,44 +62,10 @@ ABSL_FLAG(int32_t, max_in_flight, 1000,
           "refused with RESOURCE_EXHAUSTED. 0: no limit.");
 
 namespace presence {
-namespace {
-
-// The part of a flag's defining file from "services/" on: presence's own
-// flags are the ones defined under services/, and --help shows them by that
-// path, never by the build machine's absolute one.
-absl::string_view SourcePath(absl::string_view file) {
-  const size_t at = file.rfind("services/");
-  return at == absl::string_view::npos ? file : file.substr(at);
-}
-
-// True for the flags presence defines (rather than its libraries), given
-// the file that defines one, normalized or not.
-bool IsPresenceFlagFile(absl::string_view file) {
-  return absl::StartsWith(SourcePath(file), "services/");
-}
-
-}  // namespace
 
 void ParseServiceFlags(int argc, char** argv, absl::string_view program,
                        absl::string_view usage) {
-  // abseil prints "<program>: " before this message.
-  absl::SetProgramUsageMessage(absl::StrCat(
-      usage, "\n\nUsage: ", program,
-      " [--flag=value]...\n\n--help lists every flag; --version prints the "
-      "version."));
-  absl::FlagsUsageConfig config;
-  // abseil's default shows only flags defined in a file named after the
-  // program ("No flags matched" for ours); show presence's own.
-  // (abseil passes the filter the normalized file name.)
-  config.contains_help_flags = IsPresenceFlagFile;
-  config.contains_helpshort_flags = config.contains_help_flags;
-  config.normalize_filename = [](absl::string_view file) {
-    return std::string(SourcePath(file));
-  };
-  const std::string line = VersionLine(program);
-  config.version_string = [line] { return line + "\n"; };
-  absl::SetFlagsUsageConfig(config);
-  absl::ParseCommandLine(argc, argv);
+  ParseProgramFlags(argc, argv, program, usage, "services/");
 }
 
 bool StoreIsShared() { return !absl::GetFlag(FLAGS_store).empty(); }
@@ -243,7 +207,7 @@ absl::StatusOr<std::unique_ptr<Serving>> SetUpServing(
   // from files, so values are safe to log.
   LogFields config;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (!IsPresenceFlagFile(flag->Filename())) continue;
+    if (!FlagDefinedUnder(flag->Filename(), "services/")) continue;
     config.emplace_back(std::string(name), flag->CurrentValue());
   }
   config.emplace_back("version", VersionLine(service));
