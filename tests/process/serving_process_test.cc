@@ -508,6 +508,18 @@ TEST(ServingProcessTest, BinariesDescribeThemselves) {
   auto it = metadata.find("presence-version");
   ASSERT_NE(it, metadata.end());
   EXPECT_EQ(std::string(it->second.data(), it->second.size()) + "\n", version.out);
+
+  // The "configuration" line logs presence's own flags (the service's and
+  // the shared serving ones), not those of its libraries.
+  bool logged = false;
+  for (const auto& line : testing::ParseLogLines(registry.log())) {
+    if (testing::Field(line, "event") != "configuration") continue;
+    logged = true;
+    EXPECT_TRUE(line.fields().contains("change_retention"));
+    EXPECT_TRUE(line.fields().contains("tokens_file"));
+    EXPECT_FALSE(line.fields().contains("flagfile"));  // abseil's own.
+  }
+  EXPECT_TRUE(logged) << registry.log();
 }
 
 }  // namespace
