@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -86,6 +87,10 @@ ABSL_FLAG(int, bulk_batches, 15,
           "With --store=postgresql: 1,000-event BatchCreateEvents calls measured (e.g. more, "
           "to profile them; the smoke makes 3).");
 
+ABSL_FLAG(std::string, perf_dir, "",
+          "If set, record the server of every measured window with perf (perf record -g -e "
+          "cpu-clock -F 1999 -p <server> for the window) into <dir>/run-NNN.data; the run's "
+          "row names its file (then: perf report -i <file> --stdio --sort dso,sym).");
 ABSL_FLAG(std::string, failover, "on",
           "With --store=postgresql: \"on\" also measures how soon writes resume after a "
           "primary kill, on a 3-member Patroni cluster the bench starts (tests/ha/cluster; "
@@ -148,7 +153,30 @@ struct RunResult {
   double p50_us = 0, p90_us = 0, p99_us = 0;
   double client_cpu_s = 0, server_cpu_s = 0;
   int64_t calls = 0, errors = 0;
+  std::string perf_data;  // With --perf_dir: the window's perf record.
 };
+
+// With --perf_dir: perf recording `pid` for `duration` from now, into the
+// next run-NNN.data; nullopt without the flag (or if perf cannot start).
+struct PerfRecording {
+  std::string file;
+  std::optional<testing::Subprocess> perf;
+};
+PerfRecording StartPerf(pid_t pid, absl::Duration duration) {
+  PerfRecording recording;
+  const std::string dir = absl::GetFlag(FLAGS_perf_dir);
+  if (dir.empty()) return recording;
+  static std::atomic<int> runs{0};
+  std::filesystem::create_directories(dir);
+  recording.file = absl::StrFormat("%s/run-%03d.data", dir, ++runs);
+  recording.perf = testing::Subprocess::Start(
+      {"/usr/bin/perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "1999", "-p",
+       absl::StrCat(pid), "-o", recording.file, "--", "sleep",
+       absl::StrCat(absl::ToDoubleSeconds(duration))},
+      recording.file + ".log");
+  if (!recording.perf) recording.file = "(perf did not start)";
+  return recording;
+}
 
 // Starts one asynchronous call and calls `done(ok)` when it completes.
 using Starter = std::function<void(std::function<void(bool)> done)>;
@@ -193,6 +221,7 @@ RunResult RunLoad(int in_flight, absl::Duration duration, pid_t server, const St
   absl::SleepFor(warmup);
   server_cpu_start = ProcessCpuSeconds(server);
   client_cpu_start = SelfCpuSeconds();
+  PerfRecording perf = StartPerf(server, duration);
   absl::SleepFor(duration);
   {
     absl::MutexLock lock(&mu);
@@ -225,6 +254,8 @@ RunResult RunLoad(int in_flight, absl::Duration duration, pid_t server, const St
   r.p99_us = pct(0.99);
   r.client_cpu_s = client_cpu;
   r.server_cpu_s = server_cpu;
+  if (perf.perf) perf.perf->Wait(absl::Seconds(60));  // perf writes its file at exit.
+  r.perf_data = perf.file;
   return r;
 }
 
@@ -580,6 +611,7 @@ class Bench {
     r.server_cpu_s = (a.server_cpu_s + b.server_cpu_s) / 2;
     r.calls = a.calls + b.calls;
     r.errors = a.errors + b.errors;
+    if (!a.perf_data.empty()) r.perf_data = absl::StrCat(a.perf_data, " and ", b.perf_data);
     return r;
   }
 
@@ -1346,6 +1378,13 @@ class Bench {
       absl::StrAppend(&md, "| ", name, " | ", Fmt(r.qps, 0), " | ", Fmt(r.p50_us, 0), " | ",
                       Fmt(r.p90_us, 0), " | ", Fmt(r.p99_us, 0), " | ", Fmt(r.client_cpu_s),
                       " | ", Fmt(r.server_cpu_s), " | ", r.errors, " |\n");
+    }
+    bool perf_listed = false;
+    for (const auto& [name, r] : rows_) {
+      if (r.perf_data.empty()) continue;
+      if (!perf_listed) absl::StrAppend(&md, "\nperf records (--perf_dir):\n");
+      perf_listed = true;
+      absl::StrAppend(&md, "- ", name, ": ", r.perf_data, "\n");
     }
     absl::StrAppend(&md, "\n", machine_.measured, "\n");
     std::string json = "{\n  \"targets\": [\n";
