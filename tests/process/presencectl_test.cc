@@ -33,6 +33,7 @@ namespace {
 using ::presence::testing::CommandResult;
 using ::presence::testing::ServiceProcess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Both services, seeded or empty.
 class Stack {
@@ -131,6 +132,26 @@ TEST_F(PresencectlTest, GoldenOutputs) {
     EXPECT_EQ(result.err, "");
     ExpectGolden(golden, result.out);
   }
+}
+
+// --include-unknown-bounds lists the organizations whose start is not
+// recorded among the present, each saying so, instead of apart.
+TEST_F(PresencectlTest, PresenceCanIncludeUnknownBounds) {
+  WaitForPresence();
+  CommandResult apart = stack_->Run({"presence", "2009-06-01"});
+  CommandResult among = stack_->Run({"presence", "2009-06-01", "--include-unknown-bounds"});
+  ASSERT_EQ(apart.exit_code, 0) << apart.err;
+  ASSERT_EQ(among.exit_code, 0) << among.err;
+  EXPECT_THAT(apart.out, HasSubstr("Present on 1 Jun 2009: 4 organizations"));
+  EXPECT_THAT(apart.out, HasSubstr("unknown (start not recorded): 2 organizations"));
+  EXPECT_THAT(among.out, HasSubstr("Present on 1 Jun 2009: 6 organizations"));
+  EXPECT_THAT(among.out, Not(HasSubstr("unknown (start not recorded)")));
+  EXPECT_THAT(among.out, HasSubstr("  basis    its start is not recorded\n"));
+  CommandResult json = stack_->Run(
+      {"presence", "2009-06-01", "--include-unknown-bounds", "-o", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("BOUND_UNKNOWN"));
+  EXPECT_THAT(json.out, Not(HasSubstr("unknownBoundOrganizations")));
 }
 
 TEST_F(PresencectlTest, OrganizationArgumentsAcceptAcronymsAndAliases) {
