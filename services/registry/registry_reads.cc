@@ -5,8 +5,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "presence/registry/v1/registry.pb.h"
 #include "services/common/error_details.h"
 #include "services/common/error_reasons.h"
@@ -17,6 +15,7 @@
 #include "services/common/partial_date.h"
 #include "services/common/standard_errors.h"
 #include "services/common/status_macros.h"
+#include "services/common/wire_format.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_keys.h"
 #include "services/registry/registry_validation.h"
@@ -29,17 +28,9 @@ using ::presence::registry::v1::Organization;
 constexpr size_t kMaxBatchGet = 1000;
 
 // DATA_LOSS, as ParseOrganization's, unless `bytes` are a well-formed
-// protobuf message: every field's tag, length and varint is checked, as a
-// parse would, but no field is decoded or allocated (a stored record was
-// serialized from a validated message; this catches what the store did to
-// it).
+// protobuf message (IsWellFormedMessage: checked, not parsed).
 absl::Status CheckWellFormed(absl::string_view bytes, absl::string_view where) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  if (google::protobuf::internal::WireFormatLite::SkipMessage(&in) &&
-      in.ConsumedEntireMessage()) {
-    return absl::OkStatus();
-  }
+  if (IsWellFormedMessage(bytes)) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat("unreadable record at ", where));
 }
 

@@ -1,6 +1,7 @@
 #include "services/timeline/presence_query.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "services/common/key_codec.h"
 #include "services/common/partial_date.h"
 #include "services/common/status_macros.h"
+#include "services/common/wire_format.h"
 #include "services/registry/presence_kinds.h"
 #include "services/timeline/event_index.h"
 #include "services/timeline/organization_cache.h"
@@ -32,12 +34,20 @@ using ::presence::timeline::v1::Presence;
 constexpr int kDefaultMaxEvents = 10;
 constexpr int kMaxMaxEvents = 100;
 
-// The organization's events that start by `until_day`, most recent first
-// (descending lower, upper, id), at most `limit`, appended to `present`:
-// one seek of `it` (over the recent table) and a forward scan.
+// Presence's fields that hold the organizations, and PresentOrganization's
+// that holds its events (timeline.proto): the answer is assembled from
+// serialized parts.
+constexpr uint32_t kOrganizationsField = 2;
+constexpr uint32_t kUnknownBoundOrganizationsField = 4;
+constexpr uint32_t kEventsField = 8;
+
+// Appends to `*present` (a serialized PresentOrganization) the
+// organization's events that start by `until_day`, most recent first
+// (descending lower, upper, id), at most `limit`: one seek of `it` (over the
+// recent table) and a forward scan. The stored events are the API's, so
+// their bytes are copied as they are (checked, not parsed).
 absl::Status AppendRecentEvents(absl::string_view organization_id, int64_t until_day,
-                                int limit, storage::Iterator& it,
-                                Presence::PresentOrganization* present) {
+                                int limit, storage::Iterator& it, std::string* present) {
   if (limit == 0) return absl::OkStatus();
   const std::string prefix = RecentPrefix(organization_id);
   int count = 0;
@@ -45,11 +55,11 @@ absl::Status AppendRecentEvents(absl::string_view organization_id, int64_t until
     const absl::string_view key = it.key();
     if (!absl::StartsWith(key, prefix)) break;
     const absl::string_view value = it.value();
-    if (!present->add_events()->ParseFromArray(value.data(),
-                                               static_cast<int>(value.size()))) {
+    if (!IsWellFormedMessage(value)) {
       return absl::DataLossError(absl::StrCat(
           "unreadable event at ", EventIdOfRecentKey(key.substr(prefix.size()))));
     }
+    AppendLengthDelimitedField(kEventsField, value, present);
     // No step past the last one: on a paging store it could cost a read.
     if (++count == limit) break;
   }
@@ -86,10 +96,10 @@ void DescribeOrganization(const Organization& org, const DayInterval& date,
 
 }  // namespace
 
-absl::StatusOr<Presence> QueryPresence(const v1::GetPresenceRequest& request,
-                                       const OrganizationCache& cache,
-                                       storage::KvStore* store,
-                                       storage::TableId recent) {
+absl::StatusOr<std::string> QueryPresenceBytes(const v1::GetPresenceRequest& request,
+                                               const OrganizationCache& cache,
+                                               storage::KvStore* store,
+                                               storage::TableId recent) {
   PRESENCE_RETURN_IF_ERROR(CheckRequiredFields(request));
   PRESENCE_RETURN_IF_ERROR(ValidatePartialDate(request.date(), "date"));
   std::set<int> kinds;
@@ -117,15 +127,18 @@ absl::StatusOr<Presence> QueryPresence(const v1::GetPresenceRequest& request,
   }
   const DayInterval date = ToInterval(request.date());
   const int64_t until_day = DayNumber(date.upper);
-  Presence presence;
-  *presence.mutable_date() = request.date();
-  presence.set_registry_revision(view->revision);
+  Presence top;  // The fields besides the organizations.
+  *top.mutable_date() = request.date();
+  top.set_registry_revision(view->revision);
+  std::string answer = top.SerializeAsString();
   PRESENCE_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Snapshot> snapshot,
                             store->GetSnapshot());
   // Per organization one seek of an iterator bounded to its events up to the
   // date (a paging store reads no row of the next organization).
   storage::ReadOptions options;
   options.snapshot = snapshot.get();
+  Presence::PresentOrganization present;
+  std::string serialized;
   for (const std::shared_ptr<const Organization>& shared : view->organizations) {
     const Organization& org = *shared;
     if (org.state() == Organization::DELETED) continue;
@@ -137,18 +150,36 @@ absl::StatusOr<Presence> QueryPresence(const v1::GetPresenceRequest& request,
                     org.has_ended() ? &org.ended() : nullptr, date);
     if (!basis) continue;
 
-    // Unknown bounds apart, unless asked for among the others.
-    Presence::PresentOrganization* present =
-        *basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()
-            ? presence.add_unknown_bound_organizations()
-            : presence.add_organizations();
-    present->set_basis(*basis);
-    DescribeOrganization(org, date, present);
+    present.Clear();
+    present.set_basis(*basis);
+    DescribeOrganization(org, date, &present);
+    serialized.clear();
+    present.AppendToString(&serialized);
     const absl::string_view id = absl::StripPrefix(org.name(), "organizations/");
     options.lower_bound = RecentSeekKey(id, until_day);
     options.upper_bound = PrefixSuccessor(RecentPrefix(id));
     const std::unique_ptr<storage::Iterator> it = store->NewIterator(recent, options);
-    PRESENCE_RETURN_IF_ERROR(AppendRecentEvents(id, until_day, max_events, *it, present));
+    PRESENCE_RETURN_IF_ERROR(AppendRecentEvents(id, until_day, max_events, *it, &serialized));
+    // Unknown bounds apart, unless asked for among the others. Each list
+    // keeps the organizations' order (the view's: by id).
+    AppendLengthDelimitedField(
+        *basis == type::v1::BOUND_UNKNOWN && !request.include_unknown_bounds()
+            ? kUnknownBoundOrganizationsField
+            : kOrganizationsField,
+        serialized, &answer);
+  }
+  return answer;
+}
+
+absl::StatusOr<Presence> QueryPresence(const v1::GetPresenceRequest& request,
+                                       const OrganizationCache& cache,
+                                       storage::KvStore* store,
+                                       storage::TableId recent) {
+  PRESENCE_ASSIGN_OR_RETURN(const std::string bytes,
+                            QueryPresenceBytes(request, cache, store, recent));
+  Presence presence;
+  if (!presence.ParseFromString(bytes)) {
+    return absl::DataLossError("unreadable event in the presence report");
   }
   return presence;
 }

@@ -737,4 +737,9 @@ absl::StatusOr<Presence> Timeline::GetPresence(
   return QueryPresence(request, *cache_, store_.get(), kRecent);
 }
 
+absl::StatusOr<std::string> Timeline::GetPresenceBytes(
+    const v1::GetPresenceRequest& request) {
+  return QueryPresenceBytes(request, *cache_, store_.get(), kRecent);
+}
+
 }  // namespace presence::timeline

@@ -133,6 +133,8 @@ class Timeline {
   // UNAVAILABLE until the organization cache has been filled once
   // (presence_query.h).
   absl::StatusOr<v1::Presence> GetPresence(const v1::GetPresenceRequest& request);
+  // As GetPresence, serialized (the stored events copied, not parsed).
+  absl::StatusOr<std::string> GetPresenceBytes(const v1::GetPresenceRequest& request);
 
   storage::KvStore* store() { return store_.get(); }
 

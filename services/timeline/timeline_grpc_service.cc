@@ -54,7 +54,7 @@ TimelineGrpcService::TimelineGrpcService(Timeline* timeline, const RpcGate* gate
       });
   AddUnaryMethod<v1::GetPresenceRequest>(gate, PRESENCE_TIMELINE_METHOD("GetPresence"), Access::kRead,
       [timeline](const v1::GetPresenceRequest& r, const CallContext&) {
-        return timeline->GetPresence(r);
+        return SerializedMessage::Of(timeline->GetPresenceBytes(r));
       });
 }
 

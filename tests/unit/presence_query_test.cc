@@ -231,6 +231,38 @@ TEST_F(PresenceQueryTest, EventsFollowCreatesUpdatesAndDeletes) {
   }
 }
 
+// The stored events are copied into the answer unparsed, but checked: one
+// that is not a well-formed message is DATA_LOSS naming it.
+TEST_F(PresenceQueryTest, AnUnreadableStoredEventIsDataLossNamingIt) {
+  Open();
+  Create("e1");
+  storage::KvStore* store = timeline_->store();
+  std::string key;
+  {
+    auto snapshot = store->GetSnapshot();
+    ASSERT_THAT(snapshot, IsOk());
+    storage::ReadOptions options;
+    options.snapshot = snapshot->get();
+    auto it = store->NewIterator(kRecent, options);
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    key = std::string(it->key());
+  }
+  ASSERT_THAT(store->Transact(
+                  [&](storage::Transaction& txn) {
+                    txn.Put(kRecent, key, "\x0a\x7f");  // A field longer than its message.
+                    return absl::OkStatus();
+                  },
+                  storage::TransactOptions()),
+              IsOk());
+  v1::GetPresenceRequest request;
+  *request.mutable_date() = Day(2001, 1, 1);
+  EXPECT_THAT(timeline_->GetPresence(request),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unreadable event at e1")));
+  EXPECT_THAT(timeline_->GetPresenceBytes(request),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unreadable event at e1")));
+}
+
 TEST(OrganizationCacheViewTest, AViewStaysAsItWasAndTheNextOneShowsTheChange) {
   OrganizationCache cache;
   EXPECT_EQ(cache.Current(), nullptr);
