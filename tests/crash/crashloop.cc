@@ -36,7 +36,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -127,13 +129,38 @@ class Service {
                                      "--port_file=" + port_file, "--seed=false",
                                      "--metrics_listen="};
     argv.insert(argv.end(), flags_.begin(), flags_.end());
-    process_ = Subprocess::Start(argv, absl::StrCat(dir_, "/", name_, ".log"));
-    if (!process_) return false;
-    std::optional<int> port = testing::WaitForPortFile(port_file, absl::Seconds(60));
-    if (!port) return false;
-    port_ = *port;
+    const std::string log = absl::StrCat(dir_, "/", name_, ".log");
+    process_ = Subprocess::Start(argv, log);
+    if (!process_) {
+      failure_ = "cannot run " + binary_;
+      return false;
+    }
+    // Until it serves (its port file) or exits: a service that cannot start
+    // says so at once, with its exit status, rather than after the timeout.
+    int port = 0;
+    std::optional<int> exited;
+    const bool up = testing::WaitUntil(
+        [&] {
+          if (absl::SimpleAtoi(absl::StripAsciiWhitespace(testing::ReadFile(port_file)), &port) &&
+              port > 0) {
+            return true;
+          }
+          exited = process_->Wait(absl::ZeroDuration());
+          return exited.has_value();
+        },
+        absl::Seconds(60));
+    if (!up || exited) {
+      failure_ = exited ? absl::StrCat("exited with wait status ", *exited, " before serving")
+                        : "not serving after 60 s";
+      absl::StrAppend(&failure_, " (log: ", log, ")");
+      process_.reset();
+      return false;
+    }
+    port_ = port;
     return true;
   }
+  // Why the last Start failed.
+  const std::string& failure() const { return failure_; }
   void Kill() {
     if (process_) {
       process_->Signal(SIGKILL);
@@ -155,6 +182,7 @@ class Service {
   const std::vector<std::string> flags_;
   std::optional<Subprocess> process_;
   int port_ = 0;
+  std::string failure_;
 };
 
 // The states an entity may be in: exactly `exact` if known, else any of the
@@ -189,11 +217,11 @@ class Crashloop {
         timeline_bin_(bin_dir + "/services/timeline/presence-timeline") {}
 
   bool Start() {
-    if (!registry_.Start()) return Fail("the registry did not start");
+    if (!registry_.Start()) return Fail("the registry did not start: " + registry_.failure());
     timeline_ = std::make_unique<Service>(
         timeline_bin_, dir_, "timeline",
         std::vector<std::string>{"--registry=" + registry_.address(), "--registry_timeout=2s"});
-    if (!timeline_->Start()) return Fail("the timeline did not start");
+    if (!timeline_->Start()) return Fail("the timeline did not start: " + timeline_->failure());
     Connect();
     // An organization every event names; never deleted.
     rv1::CreateOrganizationRequest create;
@@ -231,8 +259,12 @@ class Crashloop {
     absl::SleepFor(absl::Milliseconds(100));  // Writers meet the dead process.
     stop = true;
     for (auto& t : threads) t.join();
-    if (victim != 2 && !registry_.Start()) Violation("the registry did not restart");
-    if (victim >= 2 && !timeline_->Start()) Violation("the timeline did not restart");
+    if (victim != 2 && !registry_.Start()) {
+      Violation("the registry did not restart: " + registry_.failure());
+    }
+    if (victim >= 2 && !timeline_->Start()) {
+      Violation("the timeline did not restart: " + timeline_->failure());
+    }
     Connect();
     Verify(cycle);
     std::printf("cycle %d: killed %s; acked %lld, failed %lld, unknown %lld, verified %lld, "
