@@ -193,7 +193,6 @@ void SpanBounds::ClearAll(storage::TableId meta, storage::Transaction& txn) {
 
 // One range scan: one level of one prefix. Ascending scans open lazily.
 struct WindowScan::Cursor {
-  storage::KeyRange range;
   std::string level_prefix;
   // Ascending: no entry of this scan sorts before this key.
   std::string floor;
@@ -243,7 +242,7 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
       }
       const bool unbounded =
           query.window_lower < std::numeric_limits<int64_t>::min() + max_span;
-      storage::KeyRange& range = cursor->range;
+      storage::KeyRange range;
       range.lower_bound = cursor->level_prefix;
       if (!unbounded) {
         AppendInt64(&cursor->floor, query.window_lower - max_span);
@@ -272,7 +271,7 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
         range.lower_bound = range.upper_bound;  // Empty.
       }
       cursor->floor = std::max(cursor->floor, query.after);
-      ranges.push_back(cursor->range);
+      ranges.push_back(std::move(range));
       cursors_.push_back(std::move(cursor));
     }
   }

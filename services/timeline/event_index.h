@@ -66,8 +66,10 @@
 //   for it. The levels' iterators come from one KvStore::NewIterators call:
 //   on RocksDB a level costs nothing until it is opened; on PostgreSQL the
 //   first page of every level is read in one statement at the start, and
-//   opening a level is answered from it (a window query is then about four
-//   statements instead of one per level opened).
+//   opening a level is answered from it (a window query is then a handful
+//   of statements — the snapshot's, the span bounds, the levels' first
+//   pages, a further page where a level needs one — instead of one per
+//   level opened).
 //
 // Pagination resumes every level's scan strictly after the last returned
 // (lower, upper, id), so a page sequence never repeats an event and never

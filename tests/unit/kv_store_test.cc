@@ -108,6 +108,24 @@ std::vector<std::string> KeysBackward(Iterator& it) {
 
 using KV = std::pair<std::string, std::string>;
 
+// In `txn`, moves `amount` from the balance at key `from` of kT0 to the one
+// at `to` (decimal numbers).
+absl::Status MoveAmount(Transaction& txn, const std::string& from, const std::string& to,
+                        int64_t amount) {
+  absl::StatusOr<std::optional<std::string>> a = txn.Get(kT0, from);
+  absl::StatusOr<std::optional<std::string>> b = txn.Get(kT0, to);
+  if (!a.ok()) return a.status();
+  if (!b.ok()) return b.status();
+  int64_t x = 0, y = 0;
+  if (!a->has_value() || !b->has_value() || !absl::SimpleAtoi(**a, &x) ||
+      !absl::SimpleAtoi(**b, &y)) {
+    return absl::InternalError("bad balance");
+  }
+  txn.Put(kT0, from, absl::StrCat(x - amount));
+  txn.Put(kT0, to, absl::StrCat(y + amount));
+  return absl::OkStatus();
+}
+
 std::string Esc(absl::string_view s) { return absl::CHexEscape(s); }
 
 // Keys in bytewise (memcmp) order, including \0 and \xff bytes.
@@ -563,17 +581,8 @@ TYPED_TEST(KvStoreTest, NewIteratorsReadOneStateUnderConcurrentWriters) {
       const std::string from = absl::StrFormat("c%02d", n % kAccounts);
       const std::string to = absl::StrFormat("c%02d", (n * 7 + 1) % kAccounts);
       absl::Status s = store.Transact([&](Transaction& txn) -> absl::Status {
-        auto a = txn.Get(kT0, from);
-        auto b = txn.Get(kT0, to);
-        if (!a.ok()) return a.status();
-        if (!b.ok()) return b.status();
-        int64_t x = 0, y = 0;
-        if (!absl::SimpleAtoi(**a, &x) || !absl::SimpleAtoi(**b, &y)) {
-          return absl::InternalError("bad balance");
-        }
         if (from != to) {
-          txn.Put(kT0, from, absl::StrCat(x - 1));
-          txn.Put(kT0, to, absl::StrCat(y + 1));
+          if (absl::Status moved = MoveAmount(txn, from, to, 1); !moved.ok()) return moved;
         }
         txn.Put(kT0, absl::StrFormat("a%06d", n), "");
         txn.Put(kT0, absl::StrFormat("b%06d", n), "");
@@ -704,19 +713,8 @@ TYPED_TEST(KvStoreTest, SnapshotsStayConsistentUnderConcurrentWriters) {
         const std::string from = absl::StrFormat("acct%02d", (n * 7 + w) % kAccounts);
         const std::string to = absl::StrFormat("acct%02d", (n * 13 + w + 1) % kAccounts);
         if (from == to) continue;
-        absl::Status s = store.Transact([&](Transaction& txn) -> absl::Status {
-          auto a = txn.Get(kT0, from);
-          auto b = txn.Get(kT0, to);
-          if (!a.ok()) return a.status();
-          if (!b.ok()) return b.status();
-          int64_t x = 0, y = 0;
-          if (!absl::SimpleAtoi(**a, &x) || !absl::SimpleAtoi(**b, &y)) {
-            return absl::InternalError("bad balance");
-          }
-          txn.Put(kT0, from, absl::StrCat(x - 3));
-          txn.Put(kT0, to, absl::StrCat(y + 3));
-          return absl::OkStatus();
-        });
+        absl::Status s = store.Transact(
+            [&](Transaction& txn) { return MoveAmount(txn, from, to, 3); });
         ASSERT_THAT(s, IsOk());
         ++transfers;
       }

@@ -1,7 +1,6 @@
 #include "services/common/storage/kv_store.h"
 
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -57,11 +56,17 @@ class ErrorIterator final : public Iterator {
   absl::Status status_;
 };
 
-// Makes its iterator at its first positioning (the default NewIterators).
+// Makes its iterator at its first positioning (the default NewIterators),
+// from `store` or else `txn`.
 class LazyIterator final : public Iterator {
  public:
-  using Factory = std::function<std::unique_ptr<Iterator>()>;
-  explicit LazyIterator(Factory factory) : factory_(std::move(factory)) {}
+  LazyIterator(KvStore* store, Transaction* txn, TableId table, ReadOptions options,
+               std::shared_ptr<const Snapshot> keep_alive)
+      : store_(store),
+        txn_(txn),
+        table_(table),
+        options_(std::move(options)),
+        keep_alive_(std::move(keep_alive)) {}
 
   bool Valid() const override { return it_ != nullptr && it_->Valid(); }
   void SeekToFirst() override { Made().SeekToFirst(); }
@@ -78,12 +83,19 @@ class LazyIterator final : public Iterator {
 
  private:
   Iterator& Made() {
-    if (it_ == nullptr) it_ = factory_();
+    if (it_ == nullptr) {
+      it_ = store_ != nullptr ? store_->NewIterator(table_, options_)
+                              : txn_->NewIterator(table_, options_);
+    }
     return *it_;
   }
 
-  // Kept for the iterator's life: it holds the snapshot the iterator reads.
-  const Factory factory_;
+  KvStore* const store_;
+  Transaction* const txn_;
+  const TableId table_;
+  const ReadOptions options_;
+  // The snapshot NewIterators took for all its iterators, if it took one.
+  const std::shared_ptr<const Snapshot> keep_alive_;
   std::unique_ptr<Iterator> it_;
 };
 
@@ -122,8 +134,7 @@ std::vector<std::unique_ptr<Iterator>> KvStore::NewIterators(
   for (const KeyRange& range : ranges) {
     ReadOptions ro = RangeOptions(range, options);
     if (shared != nullptr) ro.snapshot = shared.get();
-    out.push_back(std::make_unique<LazyIterator>(
-        [this, table, ro = std::move(ro), shared] { return NewIterator(table, ro); }));
+    out.push_back(std::make_unique<LazyIterator>(this, nullptr, table, std::move(ro), shared));
   }
   return out;
 }
@@ -134,8 +145,8 @@ std::vector<std::unique_ptr<Iterator>> Transaction::NewIterators(
   std::vector<std::unique_ptr<Iterator>> out;
   out.reserve(ranges.size());
   for (const KeyRange& range : ranges) {
-    out.push_back(std::make_unique<LazyIterator>(
-        [this, table, ro = RangeOptions(range, options)] { return NewIterator(table, ro); }));
+    out.push_back(std::make_unique<LazyIterator>(nullptr, this, table,
+                                                 RangeOptions(range, options), nullptr));
   }
   return out;
 }

@@ -94,7 +94,8 @@ struct ReadOptions {
 };
 
 // One range of a multi-range read (NewIterators): keys in [lower_bound,
-// upper_bound); an empty upper_bound is no upper bound.
+// upper_bound); an empty upper_bound is no upper bound. A range whose
+// lower_bound is not below its non-empty upper_bound is empty.
 struct KeyRange {
   std::string lower_bound;
   std::string upper_bound;
@@ -257,7 +258,7 @@ class KvStore {
   // an embedded engine keeps (RocksDB), opens each range's iterator at its
   // first positioning: a range never positioned costs nothing. Use it for
   // ranges read together (the levels of an index), of which the caller may
-  // end up needing only some.
+  // end up needing only some. Thread-safe.
   virtual std::vector<std::unique_ptr<Iterator>> NewIterators(
       TableId table, const std::vector<KeyRange>& ranges,
       const MultiRangeOptions& options);
