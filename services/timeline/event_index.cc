@@ -16,6 +16,9 @@ constexpr int kTopLevel = kIndexLevels - 1;
 constexpr int kOctaves = 16;  // Spans below 2^16 days (~180 years).
 constexpr size_t kSortKeyNumbers = 16;  // I64(lower) I64(upper).
 constexpr char kSpanBoundPrefix[] = "span_bound/";
+// One record per level used, and a few left from older layouts: read in
+// one page.
+constexpr size_t kSpanBoundsPage = 2 * kIndexLevels;
 
 std::string LevelPrefix(absl::string_view prefix, int level) {
   std::string out(prefix);
@@ -150,6 +153,7 @@ absl::StatusOr<SpanBounds> SpanBounds::Load(storage::KvStore* store,
   ro.snapshot = snapshot;
   ro.lower_bound = kSpanBoundPrefix;
   ro.upper_bound = PrefixSuccessor(kSpanBoundPrefix);
+  ro.first_page = kSpanBoundsPage;
   std::unique_ptr<storage::Iterator> it = store->NewIterator(meta, ro);
   return LoadFrom(*it);
 }
@@ -159,6 +163,7 @@ absl::StatusOr<SpanBounds> SpanBounds::Load(storage::Transaction& txn,
   storage::ReadOptions ro;
   ro.lower_bound = kSpanBoundPrefix;
   ro.upper_bound = PrefixSuccessor(kSpanBoundPrefix);
+  ro.first_page = kSpanBoundsPage;
   std::unique_ptr<storage::Iterator> it = txn.NewIterator(meta, ro);
   return LoadFrom(*it);
 }
@@ -188,11 +193,11 @@ void SpanBounds::ClearAll(storage::TableId meta, storage::Transaction& txn) {
 
 // One range scan: one level of one prefix. Ascending scans open lazily.
 struct WindowScan::Cursor {
-  storage::ReadOptions options;
   std::string level_prefix;
   // Ascending: no entry of this scan sorts before this key.
   std::string floor;
-  std::unique_ptr<storage::Iterator> it;  // Null until opened.
+  std::unique_ptr<storage::Iterator> it;  // From NewIterators.
+  bool opened = false;                    // Positioned by Open.
   absl::string_view sort_key() const {
     return it->key().substr(level_prefix.size());
   }
@@ -202,9 +207,7 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
                        storage::TableId by_org,
                        const storage::Snapshot* snapshot,
                        const WindowQuery& query)
-    : query_(query),
-      store_(store),
-      table_(query.organization_ids.empty() ? by_start : by_org) {
+    : query_(query) {
   std::vector<std::string> prefixes;
   if (query.organization_ids.empty()) {
     prefixes.push_back("");
@@ -223,6 +226,7 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
   } else {
     for (int level = 0; level < kIndexLevels; ++level) levels.push_back(level);
   }
+  std::vector<storage::KeyRange> ranges;
   for (const std::string& prefix : prefixes) {
     for (const int level : levels) {
       auto cursor = std::make_unique<Cursor>();
@@ -238,48 +242,68 @@ WindowScan::WindowScan(storage::KvStore* store, storage::TableId by_start,
       }
       const bool unbounded =
           query.window_lower < std::numeric_limits<int64_t>::min() + max_span;
-      storage::ReadOptions& ro = cursor->options;
-      ro.snapshot = snapshot;
-      ro.lower_bound = cursor->level_prefix;
+      storage::KeyRange range;
+      range.lower_bound = cursor->level_prefix;
       if (!unbounded) {
         AppendInt64(&cursor->floor, query.window_lower - max_span);
-        ro.lower_bound += cursor->floor;
+        range.lower_bound += cursor->floor;
       }
       if (query.window_upper == std::numeric_limits<int64_t>::max()) {
-        ro.upper_bound = PrefixSuccessor(cursor->level_prefix);
+        range.upper_bound = PrefixSuccessor(cursor->level_prefix);
       } else {
-        ro.upper_bound = cursor->level_prefix;
-        AppendInt64(&ro.upper_bound, query.window_upper + 1);
+        range.upper_bound = cursor->level_prefix;
+        AppendInt64(&range.upper_bound, query.window_upper + 1);
+      }
+      // A resumed scan's range starts (ascending) or ends (descending) at
+      // the resume point, so that its first page starts there.
+      if (!query.after.empty()) {
+        const std::string resume = cursor->level_prefix + query.after;
+        if (!query.descending) {
+          range.lower_bound = std::max(range.lower_bound, resume);
+        } else {
+          std::string through = resume + '\0';  // Keys up to resume.
+          if (range.upper_bound.empty() || through < range.upper_bound) {
+            range.upper_bound = std::move(through);
+          }
+        }
+      }
+      if (!range.upper_bound.empty() && range.lower_bound > range.upper_bound) {
+        range.lower_bound = range.upper_bound;  // Empty.
       }
       cursor->floor = std::max(cursor->floor, query.after);
-      // A descending merge needs every level's last entry at once.
-      if (query.descending) Open(cursor.get());
+      ranges.push_back(std::move(range));
       cursors_.push_back(std::move(cursor));
     }
+  }
+  // Every level's iterator at once: on an engine of round trips the first
+  // page of every level comes in one; on an embedded one a level is read
+  // only once opened.
+  storage::MultiRangeOptions options;
+  options.snapshot = snapshot;
+  options.reverse = query.descending;
+  std::vector<std::unique_ptr<storage::Iterator>> its =
+      store->NewIterators(query.organization_ids.empty() ? by_start : by_org, ranges, options);
+  for (size_t i = 0; i < cursors_.size(); ++i) cursors_[i]->it = std::move(its[i]);
+  // A descending merge needs every level's last entry at once.
+  if (query.descending) {
+    for (auto& cursor : cursors_) Open(cursor.get());
   }
 }
 
 void WindowScan::Open(Cursor* cursor) {
-  cursor->it = store_->NewIterator(table_, cursor->options);
-  const storage::ReadOptions& ro = cursor->options;
+  cursor->opened = true;
   if (!query_.descending) {
-    if (query_.after.empty()) {
-      cursor->it->Seek(ro.lower_bound);
-    } else {
-      const std::string resume = cursor->level_prefix + query_.after;
-      cursor->it->Seek(std::max(resume, ro.lower_bound));
-      if (cursor->it->Valid() && cursor->sort_key() == query_.after) {
-        cursor->it->Next();
-      }
-    }
+    cursor->it->SeekToFirst();
   } else {
-    if (query_.after.empty()) {
-      cursor->it->SeekToLast();
+    cursor->it->SeekToLast();
+  }
+  // The range starts or ends at the resume point: skip it itself.
+  if (!query_.after.empty() && cursor->it->Valid() &&
+      cursor->sort_key() == query_.after) {
+    if (query_.descending) {
+      cursor->it->Prev();
     } else {
-      cursor->it->SeekForPrev(cursor->level_prefix + query_.after);
-      if (cursor->it->Valid() && cursor->sort_key() == query_.after) {
-        cursor->it->Prev();
-      }
+      cursor->it->Next();
     }
   }
   Settle(cursor);
@@ -312,7 +336,7 @@ absl::StatusOr<std::optional<WindowScan::Entry>> WindowScan::Next() {
     Cursor* best = nullptr;
     Cursor* unopened = nullptr;  // The unopened scan with the lowest floor.
     for (auto& cursor : cursors_) {
-      if (cursor->it == nullptr) {
+      if (!cursor->opened) {
         if (unopened == nullptr || cursor->floor < unopened->floor) {
           unopened = cursor.get();
         }

@@ -59,11 +59,17 @@
 //   level's scan starts at window_lower - bound instead of window_lower -
 //   max_span(L), and levels never used are not scanned at all.
 //
-// - Ascending scans open a level (an iterator and a seek) only when its
-//   first possible entry could be the next one returned. A page of periods
-//   that started long before the window is filled from the levels of long
-//   spans, and the levels of short spans, which start near the window, are
-//   never opened for it.
+// - Ascending scans open a level (a seek) only when its first possible
+//   entry could be the next one returned. A page of periods that started
+//   long before the window is filled from the levels of long spans, and the
+//   levels of short spans, which start near the window, are never opened
+//   for it. The levels' iterators come from one KvStore::NewIterators call:
+//   on RocksDB a level costs nothing until it is opened; on PostgreSQL the
+//   first page of every level is read in one statement at the start, and
+//   opening a level is answered from it (a window query is then a handful
+//   of statements — the snapshot's, the span bounds, the levels' first
+//   pages, a further page where a level needs one — instead of one per
+//   level opened).
 //
 // Pagination resumes every level's scan strictly after the last returned
 // (lower, upper, id), so a page sequence never repeats an event and never
@@ -197,12 +203,10 @@ class WindowScan {
  private:
   struct Cursor;
   bool Better(const Cursor& a, const Cursor& b) const;
-  void Open(Cursor* cursor);    // Create the iterator, seek and settle.
+  void Open(Cursor* cursor);    // Position the iterator and settle.
   void Settle(Cursor* cursor);  // Skip entries that do not overlap.
 
   WindowQuery query_;
-  storage::KvStore* const store_;
-  const storage::TableId table_;
   std::vector<std::unique_ptr<Cursor>> cursors_;
   std::string last_;
 };

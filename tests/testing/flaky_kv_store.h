@@ -60,7 +60,7 @@ class FlakyKvStore final : public storage::KvStore {
   std::unique_ptr<storage::Iterator> NewIterator(storage::TableId table,
                                                  const storage::ReadOptions& options) override {
     if (options.snapshot != nullptr && Take(failing_reads_)) {
-      return std::make_unique<FailedIterator>();
+      return storage::NewErrorIterator(Lost());
     }
     return store_->NewIterator(table, options);
   }
@@ -86,20 +86,6 @@ class FlakyKvStore final : public storage::KvStore {
   static absl::Status Lost() {
     return absl::UnavailableError("test: the connection to the store was lost");
   }
-
-  class FailedIterator final : public storage::Iterator {
-   public:
-    bool Valid() const override { return false; }
-    void SeekToFirst() override {}
-    void SeekToLast() override {}
-    void Seek(absl::string_view) override {}
-    void SeekForPrev(absl::string_view) override {}
-    void Next() override {}
-    void Prev() override {}
-    absl::string_view key() const override { return {}; }
-    absl::string_view value() const override { return {}; }
-    absl::Status status() const override { return Lost(); }
-  };
 
   // Consumes one failure of `counter` if any is left.
   bool Take(std::atomic<int>& counter) {

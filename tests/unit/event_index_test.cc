@@ -1,5 +1,6 @@
 // The timeline's leveled window index against a brute-force scan, on real
-// RocksDB.
+// RocksDB (event_index_test) and on a real PostgreSQL cluster the test
+// starts (event_index_postgres_test).
 
 #include <algorithm>
 #include <limits>
@@ -12,15 +13,20 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/key_codec.h"
-#include "services/common/storage/rocksdb_kv_store.h"
 #include "services/timeline/event_index.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/store_engines.h"
 
 namespace presence::timeline {
 namespace {
 
 using ::presence::testing::IsOk;
+
+#ifdef PRESENCE_TEST_POSTGRES
+using Engine = testing::PostgresEngine;
+#else
+using Engine = testing::RocksEngine;
+#endif
 
 TEST(SpanLevelTest, BucketsSpansByHalfOctaves) {
   EXPECT_EQ(SpanLevel(0), 0);
@@ -98,10 +104,10 @@ struct TestEvent {
 class WindowScanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::RocksDbOptions options;
-    options.path = dir_.Sub("db");
+    ASSERT_THAT(engine_.Init(), IsOk());
+    storage::StoreOptions options;
     options.tables = {"by_start", "by_org", "meta"};
-    auto store = storage::OpenRocksDbKvStore(options);
+    auto store = engine_.Open(options);
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
   }
@@ -172,7 +178,7 @@ class WindowScanTest : public ::testing::Test {
   }
 
   static constexpr storage::TableId kMeta = 2;
-  testing::TempDir dir_;
+  Engine engine_;
   std::unique_ptr<storage::KvStore> store_;
   std::vector<TestEvent> events_;
   SpanBounds bounds_;

@@ -6,6 +6,7 @@
 
 #include "services/common/storage/kv_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -106,6 +107,24 @@ std::vector<std::string> KeysBackward(Iterator& it) {
 }
 
 using KV = std::pair<std::string, std::string>;
+
+// In `txn`, moves `amount` from the balance at key `from` of kT0 to the one
+// at `to` (decimal numbers).
+absl::Status MoveAmount(Transaction& txn, const std::string& from, const std::string& to,
+                        int64_t amount) {
+  absl::StatusOr<std::optional<std::string>> a = txn.Get(kT0, from);
+  absl::StatusOr<std::optional<std::string>> b = txn.Get(kT0, to);
+  if (!a.ok()) return a.status();
+  if (!b.ok()) return b.status();
+  int64_t x = 0, y = 0;
+  if (!a->has_value() || !b->has_value() || !absl::SimpleAtoi(**a, &x) ||
+      !absl::SimpleAtoi(**b, &y)) {
+    return absl::InternalError("bad balance");
+  }
+  txn.Put(kT0, from, absl::StrCat(x - amount));
+  txn.Put(kT0, to, absl::StrCat(y + amount));
+  return absl::OkStatus();
+}
 
 std::string Esc(absl::string_view s) { return absl::CHexEscape(s); }
 
@@ -421,6 +440,216 @@ TYPED_TEST(KvStoreTest, LongScansPageThroughInBothDirections) {
   EXPECT_EQ(it->value(), "200");
 }
 
+// --- Multi-range reads (NewIterators) ---
+
+using ::presence::storage::KeyRange;
+using ::presence::storage::MultiRangeOptions;
+
+// The keys of OrderedKeys() in [lower, upper) (empty upper: no bound).
+std::vector<std::string> KeysIn(const std::string& lower, const std::string& upper) {
+  std::vector<std::string> out;
+  for (const std::string& k : OrderedKeys()) {
+    if (k >= lower && (upper.empty() || k < upper)) out.push_back(k);
+  }
+  return out;
+}
+
+// Ranges with 0x00 and 0xFF bytes at their ends, empty ones (lower ==
+// upper, and one between two keys), an unbounded one and one of the whole
+// table.
+std::vector<KeyRange> AwkwardRanges() {
+  return {
+      {std::string("a\0", 2), "a\xff"},
+      {"", std::string("\0\0", 2)},
+      {"a\x80", "a\x80"},
+      {"a\xff", ""},
+      {std::string("\0\0\0", 3), "a"},
+      {"a\x7f", std::string("a\x7f\0", 3)},
+      {"", ""},
+      {"\x7f", "\xff\xff"},
+  };
+}
+
+TYPED_TEST(KvStoreTest, NewIteratorsReadEachRangeWithItsBytesAndBounds) {
+  KvStore& store = *this->store_;
+  this->WriteOrderedKeys();
+  const std::vector<KeyRange> ranges = AwkwardRanges();
+  for (const bool reverse : {false, true}) {
+    SCOPED_TRACE(reverse ? "reverse" : "forward");
+    MultiRangeOptions options;
+    options.reverse = reverse;
+    std::vector<std::unique_ptr<Iterator>> its = store.NewIterators(kT0, ranges, options);
+    ASSERT_EQ(its.size(), ranges.size());
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      SCOPED_TRACE(absl::StrCat("range ", i, " [", Esc(ranges[i].lower_bound), ", ",
+                                Esc(ranges[i].upper_bound), ")"));
+      std::vector<std::string> expected = KeysIn(ranges[i].lower_bound, ranges[i].upper_bound);
+      // The first positioning is the one the options name; then the other
+      // direction, from the same iterator.
+      if (reverse) {
+        std::vector<std::string> back = KeysBackward(*its[i]);
+        std::reverse(back.begin(), back.end());
+        EXPECT_EQ(back, expected);
+        EXPECT_EQ(KeysForward(*its[i]), expected);
+      } else {
+        EXPECT_EQ(KeysForward(*its[i]), expected);
+        std::vector<std::string> back = KeysBackward(*its[i]);
+        std::reverse(back.begin(), back.end());
+        EXPECT_EQ(back, expected);
+      }
+      its[i]->SeekToFirst();
+      if (!expected.empty()) {
+        ASSERT_TRUE(its[i]->Valid());
+        EXPECT_EQ(its[i]->value(), "v:" + expected.front());
+      }
+    }
+  }
+  // An empty list is no iterators.
+  EXPECT_TRUE(store.NewIterators(kT0, {}, MultiRangeOptions()).empty());
+}
+
+TYPED_TEST(KvStoreTest, NewIteratorsAnswerAnyFirstPositioning) {
+  KvStore& store = *this->store_;
+  this->WriteOrderedKeys();
+  const KeyRange range{std::string("\0", 1), "b"};
+  for (const bool reverse : {false, true}) {
+    SCOPED_TRACE(reverse ? "reverse" : "forward");
+    MultiRangeOptions options;
+    options.reverse = reverse;
+    // Seek and SeekForPrev as first positioning, inside the first keys and
+    // past them, and the direction the options did not name.
+    std::vector<std::unique_ptr<Iterator>> its =
+        store.NewIterators(kT0, {range, range, range, range, range}, options);
+    its[0]->Seek(std::string("a\0", 2));
+    EXPECT_EQ(this->KeyAt(*its[0]), Esc(std::string("a\0", 2)));
+    its[1]->Seek("a\x81");
+    EXPECT_EQ(this->KeyAt(*its[1]), Esc("a\xff"));
+    its[2]->SeekForPrev("a\x7f\x01");
+    EXPECT_EQ(this->KeyAt(*its[2]), Esc("a\x7f"));
+    its[3]->SeekForPrev(std::string("\0\0", 2));
+    EXPECT_EQ(this->KeyAt(*its[3]), Esc(std::string("\0\0", 2)));
+    its[4]->Seek("b");
+    EXPECT_FALSE(its[4]->Valid());
+    EXPECT_THAT(its[4]->status(), IsOk());
+    its[4]->SeekForPrev("zzz");
+    EXPECT_EQ(this->KeyAt(*its[4]), Esc("a\xff\xff"));
+  }
+}
+
+TYPED_TEST(KvStoreTest, NewIteratorsPageThroughRangesLongerThanAPage) {
+  KvStore& store = *this->store_;
+  WriteBatch batch;
+  for (int i = 0; i < 300; ++i) batch.Put(kT0, absl::StrFormat("k%04d", i), absl::StrCat(i));
+  ASSERT_THAT(store.Write(batch), IsOk());
+  const std::vector<KeyRange> ranges = {
+      {"k0000", "k0100"}, {"k0100", "k0103"}, {"k0150", ""}, {"k0042", "k0043"}};
+  const std::vector<std::pair<int, int>> expected = {{0, 100}, {100, 103}, {150, 300}, {42, 43}};
+  for (const size_t first_page : {size_t{0}, size_t{1}, size_t{3}, size_t{1000}}) {
+    for (const bool reverse : {false, true}) {
+      SCOPED_TRACE(absl::StrCat("first_page ", first_page, reverse ? " reverse" : ""));
+      MultiRangeOptions options;
+      options.reverse = reverse;
+      options.first_page = first_page;
+      std::vector<std::unique_ptr<Iterator>> its = store.NewIterators(kT0, ranges, options);
+      for (size_t r = 0; r < ranges.size(); ++r) {
+        std::vector<std::string> want;
+        for (int i = expected[r].first; i < expected[r].second; ++i) {
+          want.push_back(absl::StrFormat("k%04d", i));
+        }
+        std::vector<std::string> got = reverse ? KeysBackward(*its[r]) : KeysForward(*its[r]);
+        if (reverse) std::reverse(got.begin(), got.end());
+        EXPECT_EQ(got, want) << "range " << r;
+      }
+    }
+  }
+}
+
+TYPED_TEST(KvStoreTest, NewIteratorsReadOneStateUnderConcurrentWriters) {
+  // Each write puts one key into each of two ranges and moves an amount
+  // between two accounts of a third: every multi-range read, with a
+  // snapshot or without, sees as many keys in the first range as in the
+  // second and the same total in the third.
+  KvStore& store = *this->store_;
+  constexpr int kAccounts = 20;
+  WriteBatch init;
+  for (int i = 0; i < kAccounts; ++i) init.Put(kT0, absl::StrFormat("c%02d", i), "100");
+  ASSERT_THAT(store.Write(init), IsOk());
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread writer([&] {
+    for (int n = 0; !stop; ++n) {
+      const std::string from = absl::StrFormat("c%02d", n % kAccounts);
+      const std::string to = absl::StrFormat("c%02d", (n * 7 + 1) % kAccounts);
+      absl::Status s = store.Transact([&](Transaction& txn) -> absl::Status {
+        if (from != to) {
+          if (absl::Status moved = MoveAmount(txn, from, to, 1); !moved.ok()) return moved;
+        }
+        txn.Put(kT0, absl::StrFormat("a%06d", n), "");
+        txn.Put(kT0, absl::StrFormat("b%06d", n), "");
+        return absl::OkStatus();
+      });
+      ASSERT_THAT(s, IsOk());
+      ++writes;
+    }
+  });
+  const std::vector<KeyRange> ranges = {{"a", "b"}, {"b", "c"}, {"c", "d"}};
+  for (int round = 0; round < 20 || writes < 20; ++round) {
+    std::shared_ptr<const Snapshot> snapshot;
+    MultiRangeOptions options;
+    if (round % 2 == 0) {
+      absl::StatusOr<std::shared_ptr<const Snapshot>> taken = store.GetSnapshot();
+      ASSERT_THAT(taken, IsOk());
+      snapshot = *std::move(taken);
+      options.snapshot = snapshot.get();
+    }
+    options.reverse = round % 3 == 0;
+    std::vector<std::unique_ptr<Iterator>> its = store.NewIterators(kT0, ranges, options);
+    // Read the ranges one after the other, while the writer goes on.
+    std::vector<size_t> counts;
+    for (int r = 0; r < 2; ++r) counts.push_back(KeysForward(*its[r]).size());
+    int64_t total = 0;
+    for (its[2]->SeekToFirst(); its[2]->Valid(); its[2]->Next()) {
+      int64_t v = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(its[2]->value(), &v));
+      total += v;
+    }
+    ASSERT_THAT(its[2]->status(), IsOk());
+    EXPECT_EQ(counts[0], counts[1]) << "round " << round;
+    EXPECT_EQ(total, 100 * kAccounts) << "round " << round;
+    if (snapshot != nullptr) {
+      // The snapshot's own reads agree with the iterators'.
+      std::unique_ptr<Iterator> it = store.NewIterator(kT0, {snapshot.get(), "a", "b"});
+      EXPECT_EQ(KeysForward(*it).size(), counts[0]) << "round " << round;
+    }
+  }
+  stop = true;
+  writer.join();
+}
+
+TYPED_TEST(KvStoreTest, TransactionNewIteratorsSeeCommittedAndOwnWrites) {
+  KvStore& store = *this->store_;
+  this->WriteOrderedKeys();
+  ASSERT_THAT(store.Transact([&](Transaction& txn) -> absl::Status {
+    txn.Put(kT0, "a\x7f\x01", "mine");
+    txn.Delete(kT0, "a\x80");
+    txn.Put(kT0, "\xff\xff\xff", "mine too");
+    const std::vector<KeyRange> ranges = {{"a\x7f", "a\xff"}, {"\xff", ""}, {"b", "b"}};
+    for (const bool reverse : {false, true}) {
+      MultiRangeOptions options;
+      options.reverse = reverse;
+      std::vector<std::unique_ptr<Iterator>> its = txn.NewIterators(kT0, ranges, options);
+      EXPECT_THAT(reverse ? KeysBackward(*its[0]) : KeysForward(*its[0]),
+                  reverse ? ElementsAre("a\x7f\x01", "a\x7f") : ElementsAre("a\x7f", "a\x7f\x01"));
+      its[1]->SeekToFirst();
+      EXPECT_THAT(Rest(*its[1]), ElementsAre(KV("\xff", "v:\xff"), KV("\xff\xff", "v:\xff\xff"),
+                                             KV("\xff\xff\xff", "mine too")));
+      EXPECT_THAT(KeysForward(*its[2]), ::testing::IsEmpty());
+    }
+    return absl::OkStatus();
+  }), IsOk());
+  EXPECT_EQ(GetString(store, kT0, "a\x7f\x01"), "mine");
+}
+
 // --- Snapshots ---
 
 TYPED_TEST(KvStoreTest, SnapshotIsolation) {
@@ -484,19 +713,8 @@ TYPED_TEST(KvStoreTest, SnapshotsStayConsistentUnderConcurrentWriters) {
         const std::string from = absl::StrFormat("acct%02d", (n * 7 + w) % kAccounts);
         const std::string to = absl::StrFormat("acct%02d", (n * 13 + w + 1) % kAccounts);
         if (from == to) continue;
-        absl::Status s = store.Transact([&](Transaction& txn) -> absl::Status {
-          auto a = txn.Get(kT0, from);
-          auto b = txn.Get(kT0, to);
-          if (!a.ok()) return a.status();
-          if (!b.ok()) return b.status();
-          int64_t x = 0, y = 0;
-          if (!absl::SimpleAtoi(**a, &x) || !absl::SimpleAtoi(**b, &y)) {
-            return absl::InternalError("bad balance");
-          }
-          txn.Put(kT0, from, absl::StrCat(x - 3));
-          txn.Put(kT0, to, absl::StrCat(y + 3));
-          return absl::OkStatus();
-        });
+        absl::Status s = store.Transact(
+            [&](Transaction& txn) { return MoveAmount(txn, from, to, 3); });
         ASSERT_THAT(s, IsOk());
         ++transfers;
       }

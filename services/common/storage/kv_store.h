@@ -85,6 +85,34 @@ struct ReadOptions {
   // Bounds let the store skip work outside the range.
   std::string lower_bound;
   std::string upper_bound;
+  // A hint: about how many entries the caller reads after its first seek.
+  // An engine that reads in pages (PostgreSQL) makes its first page this
+  // large, so that a read of a known small range costs one round trip; 0:
+  // the engine's default (PostgreSQL: 8, each later page 8x larger, up to
+  // 512). Never changes what the iterator returns.
+  size_t first_page = 0;
+};
+
+// One range of a multi-range read (NewIterators): keys in [lower_bound,
+// upper_bound); an empty upper_bound is no upper bound. A range whose
+// lower_bound is not below its non-empty upper_bound is empty.
+struct KeyRange {
+  std::string lower_bound;
+  std::string upper_bound;
+};
+
+// How NewIterators reads its ranges.
+struct MultiRangeOptions {
+  // Read from this snapshot; null: every iterator of the call reads one
+  // consistent state, the same for all of them, taken by the call (and
+  // released with the last of them). Ignored by Transaction::NewIterators.
+  const Snapshot* snapshot = nullptr;
+  // The first positioning the caller gives each iterator: false, the start
+  // of its range (SeekToFirst, or Seek to a key in the first entries);
+  // true, its end (SeekToLast, or SeekForPrev to a key in the last entries).
+  bool reverse = false;
+  // As ReadOptions::first_page, per range.
+  size_t first_page = 0;
 };
 
 // A transaction's view of the store, handed to the function given to
@@ -107,6 +135,12 @@ class Transaction {
   // and no write of the transaction between its creation and its last use.
   virtual std::unique_ptr<Iterator> NewIterator(TableId table,
                                                 const ReadOptions& options) = 0;
+  // Iterators over several ranges of the transaction's view of `table`, as
+  // KvStore::NewIterators (options.snapshot is ignored). REQUIRES: as
+  // NewIterator's, for every returned iterator.
+  virtual std::vector<std::unique_ptr<Iterator>> NewIterators(
+      TableId table, const std::vector<KeyRange>& ranges,
+      const MultiRangeOptions& options);
 
   virtual void Put(TableId table, absl::string_view key,
                    absl::string_view value) = 0;
@@ -206,6 +240,28 @@ class KvStore {
   // The caller owns it. Errors are reported by its status().
   virtual std::unique_ptr<Iterator> NewIterator(TableId table,
                                                 const ReadOptions& options) = 0;
+
+  // Returns one iterator per range, in the order of `ranges`: the i-th sees
+  // only keys in ranges[i], as if made by NewIterator with those bounds,
+  // and starts unpositioned. All of them read the same state (see
+  // MultiRangeOptions::snapshot). The caller owns them; each is used as an
+  // iterator of NewIterator (one thread at a time, destroyed before the
+  // store and the snapshot). Errors are reported by their status() (by
+  // every one of them if the read they share failed).
+  //
+  // Cost: an engine whose reads are round trips (PostgreSQL) reads the
+  // first page of every range at once, in one statement, during this call,
+  // from the end options.reverse names; an iterator's first positioning
+  // that lands in its page is then answered without a round trip, and
+  // anything else (another positioning, the pages after the first) costs
+  // what it costs a NewIterator iterator. The default implementation, which
+  // an embedded engine keeps (RocksDB), opens each range's iterator at its
+  // first positioning: a range never positioned costs nothing. Use it for
+  // ranges read together (the levels of an index), of which the caller may
+  // end up needing only some. Thread-safe.
+  virtual std::vector<std::unique_ptr<Iterator>> NewIterators(
+      TableId table, const std::vector<KeyRange>& ranges,
+      const MultiRangeOptions& options);
 
   // Returns a snapshot of the current durable committed state. Shared: the
   // snapshot is released when the last reference is dropped, which must
@@ -332,6 +388,10 @@ struct StoreOptions {
   // version is stamped runs it again at the next open.
   std::function<absl::Status(KvStore* store, int64_t stored_version)> upgrade;
 };
+
+// An iterator that is never Valid and whose status() is `status` (for an
+// iterator that could not be made: a snapshot that could not be taken).
+std::unique_ptr<Iterator> NewErrorIterator(absl::Status status);
 
 // INVALID_ARGUMENT unless `tables` are valid table names (see StoreOptions).
 absl::Status ValidateTableNames(const std::vector<std::string>& tables);

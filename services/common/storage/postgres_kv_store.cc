@@ -358,27 +358,54 @@ class Reader {
 // Pages through [lower, upper) of one table.
 class PgIterator final : public Iterator {
  public:
+  // `first_page`: ReadOptions::first_page (0: kFirstPage).
   PgIterator(Reader* reader, std::shared_ptr<const void> keep_alive,
-             TableId table, std::string lower, std::string upper)
+             TableId table, std::string lower, std::string upper,
+             size_t first_page = 0)
       : reader_(reader),
         keep_alive_(std::move(keep_alive)),
         suffix_(std::to_string(table)),
         lower_(std::move(lower)),
-        upper_(std::move(upper)) {}
+        upper_(std::move(upper)),
+        first_page_(first_page == 0 ? kFirstPage : std::min(first_page, kMaxPage)) {}
+
+  // Gives the iterator its range's first page, read ahead by NewIterators:
+  // the first `rows` of the range ascending (descending if `reverse`), and
+  // whether the range holds more. The next positioning is answered from
+  // it if it lands there.
+  void Prime(Rows rows, bool more, bool reverse) {
+    primed_ = std::move(rows);
+    primed_more_ = more;
+    primed_reverse_ = reverse;
+    has_primed_ = true;
+  }
+  // Fails the iterator (the read ahead failed).
+  void Fail(absl::Status status) {
+    status_ = std::move(status);
+    rows_.clear();
+    has_primed_ = false;
+  }
 
   bool Valid() const override { return status_.ok() && pos_ < rows_.size(); }
   void SeekToFirst() override { Seek(lower_); }
   void SeekToLast() override {
-    page_ = kFirstPage;
+    if (FromPrimed(/*reverse=*/true, std::nullopt)) return;
+    page_ = first_page_;
     FetchBackward(std::nullopt, /*inclusive=*/false);
   }
   void Seek(absl::string_view target) override {
-    page_ = kFirstPage;
+    if (FromPrimed(/*reverse=*/false, target)) return;
+    page_ = first_page_;
     FetchForward(std::string(target), /*inclusive=*/true);
   }
   void SeekForPrev(absl::string_view target) override {
-    page_ = kFirstPage;
-    if (!upper_.empty() && target >= upper_) {
+    const bool to_end = !upper_.empty() && target >= upper_;
+    if (FromPrimed(/*reverse=*/true,
+                   to_end ? std::nullopt : std::optional<absl::string_view>(target))) {
+      return;
+    }
+    page_ = first_page_;
+    if (to_end) {
       FetchBackward(std::nullopt, false);
     } else {
       FetchBackward(std::string(target), /*inclusive=*/true);
@@ -401,6 +428,34 @@ class PgIterator final : public Iterator {
   absl::Status status() const override { return status_; }
 
  private:
+  // Positions from the primed page if it answers this first positioning:
+  // the first key >= *target (forward) or the last key <= *target
+  // (reverse; nullopt: the last key of the range). The page answers if it
+  // holds that key or holds the whole rest of the range in its direction.
+  // Drops the page either way: only the first positioning uses it.
+  bool FromPrimed(bool reverse, std::optional<absl::string_view> target) {
+    if (!has_primed_ || !status_.ok()) return false;
+    has_primed_ = false;
+    if (reverse != primed_reverse_) return false;
+    size_t pos = 0;
+    if (target) {
+      const auto before = [&](const std::pair<std::string, std::string>& row) {
+        return reverse ? absl::string_view(row.first) > *target
+                       : absl::string_view(row.first) < *target;
+      };
+      pos = static_cast<size_t>(
+          std::find_if_not(primed_.begin(), primed_.end(), before) - primed_.begin());
+    }
+    if (pos == primed_.size() && primed_more_) return false;
+    rows_ = std::move(primed_);
+    primed_.clear();
+    pos_ = pos;
+    forward_ = !reverse;
+    more_ = primed_more_;
+    page_ = std::min(first_page_ * 8, kMaxPage);
+    return true;
+  }
+
   void Load(const std::string& statement, std::vector<std::string> params) {
     params.push_back(Be64(static_cast<int64_t>(page_)));
     absl::StatusOr<Result> r = reader_->Query(statement, params);
@@ -450,13 +505,94 @@ class PgIterator final : public Iterator {
   const std::string suffix_;
   const std::string lower_;
   const std::string upper_;
+  const size_t first_page_;
   Rows rows_;
   size_t pos_ = 0;
   bool forward_ = true;
   bool more_ = false;  // Rows beyond rows_ in its direction.
   size_t page_ = kFirstPage;
   absl::Status status_;
+  // The read-ahead first page (Prime), until the first positioning.
+  Rows primed_;
+  bool primed_more_ = false;
+  bool primed_reverse_ = false;
+  bool has_primed_ = false;
 };
+
+// NewIterators on PostgreSQL: the iterators, and the first page of every
+// range in one statement (mfw/mbw, see PrepareSql) read through `reader`.
+std::vector<std::unique_ptr<Iterator>> PgIterators(
+    Reader* reader, const std::shared_ptr<const void>& keep_alive, TableId table,
+    const std::vector<KeyRange>& ranges, const MultiRangeOptions& options) {
+  const size_t page =
+      options.first_page == 0 ? kFirstPage : std::min(options.first_page, kMaxPage);
+  std::vector<std::unique_ptr<Iterator>> out;
+  std::vector<PgIterator*> iterators;
+  // The ranges read, as indexes into `ranges`: bounded ones first, then
+  // those without an upper bound (the statement's second branch).
+  std::vector<size_t> read;
+  std::vector<absl::string_view> lowers, uppers, open_lowers;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const KeyRange& range = ranges[i];
+    auto it = std::make_unique<PgIterator>(reader, keep_alive, table, range.lower_bound,
+                                           range.upper_bound, page);
+    iterators.push_back(it.get());
+    out.push_back(std::move(it));
+    if (range.upper_bound.empty()) continue;
+    if (range.lower_bound >= range.upper_bound) {
+      iterators.back()->Prime({}, /*more=*/false, options.reverse);  // Empty.
+      continue;
+    }
+    read.push_back(i);
+    lowers.push_back(range.lower_bound);
+    uppers.push_back(range.upper_bound);
+  }
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (!ranges[i].upper_bound.empty()) continue;
+    read.push_back(i);
+    open_lowers.push_back(ranges[i].lower_bound);
+  }
+  if (read.empty()) return out;
+  absl::StatusOr<Result> r = reader->Query(
+      absl::StrCat(options.reverse ? "mbw" : "mfw", table),
+      {ByteaArray(lowers), ByteaArray(uppers), ByteaArray(open_lowers),
+       Be64(static_cast<int64_t>(page))});
+  if (!r.ok()) {
+    for (PgIterator* it : iterators) it->Fail(r.status());
+    return out;
+  }
+  // Rows: (1-based position in `read`, k, v), a range's rows together in
+  // its order as the plan produces them (sorted again should a plan not).
+  std::vector<Rows> pages(read.size());
+  const int n = PQntuples(r->get());
+  for (int row = 0; row < n; ++row) {
+    uint64_t index = 0;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(r->get(), row, 0));
+    for (int b = 0; b < PQgetlength(r->get(), row, 0); ++b) index = (index << 8) | bytes[b];
+    if (index < 1 || index > read.size()) {
+      const absl::Status bad = absl::InternalError(absl::StrCat(
+          "PostgreSQL multi-range read: a row of range ", index, " of ", read.size()));
+      for (PgIterator* it : iterators) it->Fail(bad);
+      return out;
+    }
+    pages[index - 1].emplace_back(
+        std::string(PQgetvalue(r->get(), row, 1), PQgetlength(r->get(), row, 1)),
+        std::string(PQgetvalue(r->get(), row, 2), PQgetlength(r->get(), row, 2)));
+  }
+  const auto in_order = [&](const std::pair<std::string, std::string>& a,
+                            const std::pair<std::string, std::string>& b) {
+    return options.reverse ? a.first > b.first : a.first < b.first;
+  };
+  for (size_t j = 0; j < read.size(); ++j) {
+    Rows& rows = pages[j];
+    if (!std::is_sorted(rows.begin(), rows.end(), in_order)) {
+      std::sort(rows.begin(), rows.end(), in_order);
+    }
+    const bool more = rows.size() == page;
+    iterators[read[j]]->Prime(std::move(rows), more, options.reverse);
+  }
+  return out;
+}
 
 class PostgresKvStore;
 
@@ -531,7 +667,12 @@ class PgTransaction final : public Transaction, public Reader {
   std::unique_ptr<Iterator> NewIterator(TableId table,
                                         const ReadOptions& options) override {
     return std::make_unique<PgIterator>(this, nullptr, table, options.lower_bound,
-                                        options.upper_bound);
+                                        options.upper_bound, options.first_page);
+  }
+  std::vector<std::unique_ptr<Iterator>> NewIterators(
+      TableId table, const std::vector<KeyRange>& ranges,
+      const MultiRangeOptions& options) override {
+    return PgIterators(this, nullptr, table, ranges, options);
   }
 
   void Put(TableId table, absl::string_view key, absl::string_view value) override {
@@ -735,13 +876,32 @@ class PostgresKvStore final : public KvStore {
     const Snapshot* snapshot = options.snapshot;
     if (snapshot == nullptr) {
       absl::StatusOr<std::shared_ptr<const Snapshot>> s = GetSnapshot();
-      if (!s.ok()) return std::make_unique<FailedIterator>(s.status());
+      if (!s.ok()) return NewErrorIterator(s.status());
       own = *std::move(s);
       snapshot = own.get();
     }
     auto* reader = const_cast<PgSnapshot*>(static_cast<const PgSnapshot*>(snapshot));
-    return std::make_unique<PgIterator>(reader, std::move(own), table,
-                                        options.lower_bound, options.upper_bound);
+    return std::make_unique<PgIterator>(reader, std::move(own), table, options.lower_bound,
+                                        options.upper_bound, options.first_page);
+  }
+
+  std::vector<std::unique_ptr<Iterator>> NewIterators(
+      TableId table, const std::vector<KeyRange>& ranges,
+      const MultiRangeOptions& options) override {
+    std::shared_ptr<const Snapshot> own;
+    const Snapshot* snapshot = options.snapshot;
+    if (snapshot == nullptr && !ranges.empty()) {
+      absl::StatusOr<std::shared_ptr<const Snapshot>> s = GetSnapshot();
+      if (!s.ok()) {
+        std::vector<std::unique_ptr<Iterator>> failed;
+        for (size_t i = 0; i < ranges.size(); ++i) failed.push_back(NewErrorIterator(s.status()));
+        return failed;
+      }
+      own = *std::move(s);
+      snapshot = own.get();
+    }
+    auto* reader = const_cast<PgSnapshot*>(static_cast<const PgSnapshot*>(snapshot));
+    return PgIterators(reader, own, table, ranges, options);
   }
 
   absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() override {
@@ -841,24 +1001,6 @@ class PostgresKvStore final : public KvStore {
   Pool& pool() { return pool_; }
 
  private:
-  class FailedIterator final : public Iterator {
-   public:
-    explicit FailedIterator(absl::Status status) : status_(std::move(status)) {}
-    bool Valid() const override { return false; }
-    void SeekToFirst() override {}
-    void SeekToLast() override {}
-    void Seek(absl::string_view) override {}
-    void SeekForPrev(absl::string_view) override {}
-    void Next() override {}
-    void Prev() override {}
-    absl::string_view key() const override { return {}; }
-    absl::string_view value() const override { return {}; }
-    absl::Status status() const override { return status_; }
-
-   private:
-    absl::Status status_;
-  };
-
   // The pools reads outside transactions try, in order: the primary's
   // (unless it was just found unreachable), then the read pool.
   std::vector<Pool*> ReadPools() {
@@ -1034,6 +1176,19 @@ std::string PrepareSql(const PostgresOptions& options) {
         " WHERE k < $1 AND k >= $2 ORDER BY k DESC LIMIT $3; ",
         "PREPARE bwe", n, " (bytea, bigint) AS SELECT k, v FROM ", t,
         " WHERE k >= $1 ORDER BY k DESC LIMIT $2; ");
+    // The first pages of several ranges (NewIterators): [$1[i], $2[i]) and
+    // [$3[i], end), $4 rows each, as (position among the ranges, k, v).
+    for (const bool reverse : {false, true}) {
+      const char* order = reverse ? " ORDER BY k DESC LIMIT $4) s" : " ORDER BY k LIMIT $4) s";
+      absl::StrAppend(
+          &sql, "PREPARE ", reverse ? "mbw" : "mfw", n,
+          " (bytea[], bytea[], bytea[], bigint) AS "
+          "SELECT r.i, s.k, s.v FROM unnest($1, $2) WITH ORDINALITY AS r(lo, hi, i) "
+          "CROSS JOIN LATERAL (SELECT k, v FROM ", t, " WHERE k >= r.lo AND k < r.hi",
+          order, " UNION ALL SELECT r.i + coalesce(cardinality($1), 0), s.k, s.v "
+          "FROM unnest($3) WITH ORDINALITY AS r(lo, i) "
+          "CROSS JOIN LATERAL (SELECT k, v FROM ", t, " WHERE k >= r.lo", order, "; ");
+    }
   }
   return sql;
 }
