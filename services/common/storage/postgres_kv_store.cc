@@ -231,6 +231,9 @@ class Connection {
     // statements after a failed one (and a transaction block it is in is
     // then failed, until ROLLBACK).
     absl::Status status;
+    // The error is PostgreSQL's answer to that statement (so none after it
+    // ran), not a connection lost before every answer came.
+    bool answered = false;
   };
   // Sends `statements` in one round trip (libpq's pipeline mode, one Sync)
   // and collects their results (binary).
@@ -280,6 +283,7 @@ class Connection {
         if (out.status.ok()) out.results.push_back(std::move(r));
       } else if (out.status.ok()) {
         out.status = ErrorOf(conn_, r.get(), st.sql.empty() ? st.name : st.sql.substr(0, 60));
+        out.answered = true;
       }
     }
     Result sync(PQgetResult(conn_));
@@ -708,13 +712,16 @@ class PgTransaction final : public Transaction, public Reader {
     pending_.clear();
     if (!notify_sql.empty()) statements.push_back({"NOTIFY", {}, notify_sql});
     statements.push_back({"COMMIT", {}, "COMMIT"});
-    absl::Status s = RunAll(std::move(statements)).status();
-    return {s, !s.ok() && RetryReason(s) == "connection"};
+    const size_t commit = statements.size() - 1;
+    const Connection::Pipelined p = Send(std::move(statements));
+    if (p.status.ok()) return {};
+    // Unknown unless PostgreSQL refused a statement before the COMMIT (which
+    // then did not run) or the COMMIT itself with an error of its own.
+    const bool before_commit = p.answered && p.results.size() < commit;
+    return {p.status, RetryReason(p.status) == "connection" && !before_commit};
   }
 
   bool wrote() const { return wrote_; }
-  // Whether a statement was sent (the transaction is open on the server).
-  bool began() const { return begin_.empty(); }
   // The first error of the store (a failed statement aborts the whole
   // PostgreSQL transaction).
   const absl::Status& error() const { return error_; }
@@ -734,16 +741,26 @@ class PgTransaction final : public Transaction, public Reader {
       if (!r.ok()) error_ = r.status();
       return r;
     }
+    Connection::Pipelined p = Send(std::move(statements));
+    if (!p.status.ok()) return p.status;
+    return std::move(p.results.back());
+  }
+
+  // Connection::Pipeline of the BEGIN statements if not yet sent, then
+  // `statements`, with the BEGIN statements' results removed (a failure
+  // among them leaves no result: it came before the first of
+  // `statements`). A failure becomes error(). REQUIRES: error() is OK.
+  Connection::Pipelined Send(std::vector<Connection::Statement> statements) {
     std::vector<Connection::Statement> all;
+    const size_t begins = begin_.size();
     for (std::string& sql : begin_) all.push_back({"BEGIN", {}, std::move(sql)});
     begin_.clear();
     for (Connection::Statement& st : statements) all.push_back(std::move(st));
     Connection::Pipelined p = conn_->Pipeline(all);
-    if (!p.status.ok()) {
-      error_ = p.status;
-      return error_;
-    }
-    return std::move(p.results.back());
+    p.results.erase(p.results.begin(),
+                    p.results.begin() + static_cast<std::ptrdiff_t>(std::min(begins, p.results.size())));
+    if (!p.status.ok()) error_ = p.status;
+    return p;
   }
 
   // Whether a flush now would send puts by COPY (see Flush).
