@@ -127,9 +127,10 @@ std::string OrgRunKey(absl::string_view organization_id, int64_t lower,
 
 SpanBounds::SpanBounds() { bound_.fill(-1); }
 
-absl::StatusOr<SpanBounds> SpanBounds::LoadFrom(storage::Iterator& it) {
+absl::StatusOr<SpanBounds> SpanBounds::LoadFrom(storage::Iterator& it,
+                                                absl::string_view from) {
   SpanBounds bounds;
-  for (it.Seek(kSpanBoundPrefix); it.Valid(); it.Next()) {
+  for (it.Seek(from); it.Valid(); it.Next()) {
     absl::string_view key = it.key();
     key.remove_prefix(sizeof(kSpanBoundPrefix) - 1);
     const int level = key.empty() ? -1 : static_cast<unsigned char>(key[0]);
@@ -155,7 +156,7 @@ absl::StatusOr<SpanBounds> SpanBounds::Load(storage::KvStore* store,
   ro.upper_bound = PrefixSuccessor(kSpanBoundPrefix);
   ro.first_page = kSpanBoundsPage;
   std::unique_ptr<storage::Iterator> it = store->NewIterator(meta, ro);
-  return LoadFrom(*it);
+  return LoadFrom(*it, ro.lower_bound);
 }
 
 absl::StatusOr<SpanBounds> SpanBounds::Load(storage::Transaction& txn,
@@ -165,7 +166,16 @@ absl::StatusOr<SpanBounds> SpanBounds::Load(storage::Transaction& txn,
   ro.upper_bound = PrefixSuccessor(kSpanBoundPrefix);
   ro.first_page = kSpanBoundsPage;
   std::unique_ptr<storage::Iterator> it = txn.NewIterator(meta, ro);
-  return LoadFrom(*it);
+  return LoadFrom(*it, ro.lower_bound);
+}
+
+absl::StatusOr<SpanBounds> SpanBounds::LoadFor(storage::Transaction& txn,
+                                               storage::TableId meta, int64_t span) {
+  storage::ReadOptions ro;
+  ro.lower_bound = LevelPrefix(kSpanBoundPrefix, SpanLevel(span));
+  ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+  std::unique_ptr<storage::Iterator> it = txn.NewIterator(meta, ro);
+  return LoadFrom(*it, ro.lower_bound);
 }
 
 namespace {

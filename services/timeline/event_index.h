@@ -151,9 +151,17 @@ class SpanBounds {
   static absl::StatusOr<SpanBounds> Load(storage::Transaction& txn,
                                          storage::TableId meta);
 
+  // The bound of the level of `span` only (the other levels read as
+  // unused), read in `txn`: enough to Raise(span) with — one short range
+  // instead of every level's record (a round trip less per CreateEvent on
+  // PostgreSQL). Errors as Load's.
+  static absl::StatusOr<SpanBounds> LoadFor(storage::Transaction& txn,
+                                            storage::TableId meta, int64_t span);
+
   // Makes the bound of the level of `span` at least `span`; if that raised
   // it, records the new bound in `txn` (table `meta`) in place of the old.
-  // REQUIRES: these bounds were loaded in `txn` (and raised only through it).
+  // REQUIRES: these bounds were loaded in `txn` (and raised only through
+  // it), by Load or by LoadFor(span).
   void Raise(int64_t span, storage::TableId meta, storage::Transaction& txn);
 
   // The bound of `level` (0 <= level < kIndexLevels), -1 if unused.
@@ -163,7 +171,8 @@ class SpanBounds {
   static void ClearAll(storage::TableId meta, storage::Transaction& txn);
 
  private:
-  static absl::StatusOr<SpanBounds> LoadFrom(storage::Iterator& it);
+  // The records at and after `from` that `it` returns.
+  static absl::StatusOr<SpanBounds> LoadFrom(storage::Iterator& it, absl::string_view from);
   std::array<int64_t, kIndexLevels> bound_;
 };
 

@@ -428,6 +428,16 @@ absl::Status Timeline::CheckOrganizations(const Event& event,
   return absl::OkStatus();
 }
 
+bool Timeline::OrganizationsPassLocally(const Event& event) const {
+  if (!options_.check_registry) return true;
+  if (cache_ == nullptr || !cache_->live()) return false;
+  for (const std::string& name : event.organizations()) {
+    const std::optional<Organization> cached = cache_->Get(name);
+    if (!cached || cached->state() == Organization::DELETED) return false;
+  }
+  return true;
+}
+
 // The answer to a retry of `request_id` (for event `id`), or INVALID_ARGUMENT
 // if the id created another event.
 absl::StatusOr<Event> Timeline::PreviousResult(const RequestIds::Stored& previous,
@@ -451,25 +461,30 @@ absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& reques
 
   // A retry is answered, and a taken id refused, before the registry is
   // asked (outside the transaction: it is another service); the
-  // transaction looks again.
-  if (!request_id.empty()) {
-    PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
-                              request_ids_.Find(store_.get(), request_id));
-    if (previous) return PreviousResult(*previous, request_id, id);
-  }
-  PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
-  if (existing) {
-    // The event may be this very request's, committed (with its record, in
-    // one transaction) by another replica since the first look: look again
-    // now that the event is seen, so that a retry is never refused.
+  // transaction looks again. When the organizations check needs no
+  // registry, the transaction's look is the only one (two round trips less
+  // on PostgreSQL, bench/results/profile-postgresql-create.txt), in the
+  // same order, so the answers are the same.
+  if (!OrganizationsPassLocally(event)) {
     if (!request_id.empty()) {
       PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
                                 request_ids_.Find(store_.get(), request_id));
       if (previous) return PreviousResult(*previous, request_id, id);
     }
-    return EventAlreadyExistsError(event.name(), "");
+    PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadRaw(id));
+    if (existing) {
+      // The event may be this very request's, committed (with its record,
+      // in one transaction) by another replica since the first look: look
+      // again now that the event is seen, so that a retry is never refused.
+      if (!request_id.empty()) {
+        PRESENCE_ASSIGN_OR_RETURN(std::optional<RequestIds::Stored> previous,
+                                  request_ids_.Find(store_.get(), request_id));
+        if (previous) return PreviousResult(*previous, request_id, id);
+      }
+      return EventAlreadyExistsError(event.name(), "");
+    }
+    PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
   }
-  PRESENCE_RETURN_IF_ERROR(CheckOrganizations(event, call));
   Event result;
   PRESENCE_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& txn) -> absl::Status {
     if (!request_id.empty()) {
@@ -484,7 +499,8 @@ absl::StatusOr<Event> Timeline::CreateEvent(const v1::CreateEventRequest& reques
     if (raw) return EventAlreadyExistsError(event.name(), "");
     result = event;
     if (request.validate_only()) return absl::OkStatus();
-    PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+    const auto [lower, upper] = Span(result);
+    PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::LoadFor(txn, kMeta, upper - lower));
     AppendCreation(ToProtoTime(options_.now()), call.principal, &result, &bounds, txn);
     if (!request_id.empty()) {
       PRESENCE_RETURN_IF_ERROR(
@@ -623,7 +639,9 @@ absl::StatusOr<Event> Timeline::UpdateEvent(const v1::UpdateEventRequest& reques
     absl::Status committed = store_->Transact([&](storage::Transaction& txn) -> absl::Status {
       PRESENCE_ASSIGN_OR_RETURN(std::optional<std::string> now_raw, txn.Get(kEvents, id));
       if (now_raw != raw) return Changed();
-      PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds, SpanBounds::Load(txn, kMeta));
+      const auto [lower, upper] = Span(updated);
+      PRESENCE_ASSIGN_OR_RETURN(SpanBounds bounds,
+                                SpanBounds::LoadFor(txn, kMeta, upper - lower));
       AddIndexEntries(current, /*remove=*/true, &bounds, txn);
       AddIndexEntries(updated, /*remove=*/false, &bounds, txn);
       txn.Put(kEvents, id, updated.SerializeAsString());

@@ -149,6 +149,10 @@ class Timeline {
   static absl::StatusOr<bool> EverWritten(storage::Transaction& txn);
   // Every organization of `event` exists and is live in the registry.
   absl::Status CheckOrganizations(const v1::Event& event, const CallContext& call);
+  // Whether CheckOrganizations(event) passes without asking the registry:
+  // the check is off, or the live cache holds every organization, none
+  // deleted.
+  bool OrganizationsPassLocally(const v1::Event& event) const;
   absl::Status CheckOrganization(const std::string& name, const std::string& field,
                                  const CallContext& call);
   absl::StatusOr<std::optional<std::string>> ReadRaw(absl::string_view id);

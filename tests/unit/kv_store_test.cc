@@ -1380,6 +1380,51 @@ TEST_F(PostgresStoreErrorsTest, AConnectionLostDuringCommitIsCommitOutcomeUnknow
   EXPECT_THAT(Put(*store, kT0, "k2", "v2"), IsOk());
   EXPECT_EQ(GetString(*store, kT0, "k2"), "v2");
 }
+
+// A transaction's last writes and its COMMIT go in one round trip: a write
+// PostgreSQL refuses there fails the transaction with nothing written, as
+// an error of that write (not as a commit of unknown outcome), and the
+// connection serves the next transaction.
+TEST_F(PostgresStoreErrorsTest, AWriteRefusedAtCommitWritesNothing) {
+  std::unique_ptr<KvStore> store = Open(/*pool_size=*/1, /*max_conflict_attempts=*/32);
+  ASSERT_NE(store, nullptr);
+  ASSERT_THAT(engine_.server().Sql(
+                  engine_.database(),
+                  "CREATE FUNCTION presence_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$ BEGIN IF NEW.k = 'bad'::bytea THEN RAISE EXCEPTION 'refused key'; END IF; "
+                  "RETURN NEW; END $$; "
+                  "CREATE TRIGGER presence_refuse BEFORE INSERT ON \"test_t1\" "
+                  "FOR EACH ROW EXECUTE FUNCTION presence_refuse()"),
+              IsOk());
+  const absl::Status s = store->Transact([&](Transaction& txn) -> absl::Status {
+    absl::StatusOr<std::optional<std::string>> read = txn.Get(kT0, "good");
+    if (!read.ok()) return read.status();
+    txn.Put(kT0, "good", "1");
+    txn.Put(kT1, "bad", "x");
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInternal, HasSubstr("refused key")));
+  EXPECT_NE(ErrorReason(s), kCommitOutcomeUnknown);
+  EXPECT_EQ(GetString(*store, kT0, "good"), "<absent>");
+  // The same connection (the pool holds one) commits the next transaction.
+  EXPECT_THAT(store->Transact([&](Transaction& txn) {
+    txn.Put(kT0, "good", "2");
+    txn.Put(kT1, "fine", "y");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(GetString(*store, kT0, "good"), "2");
+  EXPECT_EQ(GetString(*store, kT1, "fine"), "y");
+}
+
+// A transaction that neither reads nor writes commits without a statement.
+TEST_F(PostgresStoreErrorsTest, AnEmptyTransactionSucceeds) {
+  std::unique_ptr<KvStore> store = Open(/*pool_size=*/1, /*max_conflict_attempts=*/32);
+  ASSERT_NE(store, nullptr);
+  EXPECT_THAT(store->Transact([](Transaction&) { return absl::OkStatus(); }), IsOk());
+  EXPECT_THAT(Put(*store, kT0, "k", "v"), IsOk());
+  EXPECT_EQ(GetString(*store, kT0, "k"), "v");
+}
 #endif  // PRESENCE_TEST_POSTGRES
 
 }  // namespace

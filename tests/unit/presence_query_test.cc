@@ -263,6 +263,37 @@ TEST_F(PresenceQueryTest, AnUnreadableStoredEventIsDataLossNamingIt) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unreadable event at e1")));
 }
 
+// Without a registry to ask, a create looks for its request id and its
+// event id only inside its transaction: a retry still gets the first
+// answer, a taken id is still ALREADY_EXISTS, a request id reused for
+// another event still INVALID_ARGUMENT.
+TEST_F(PresenceQueryTest, CreatesAnswerRetriesAndTakenIdsInsideTheirTransaction) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  v1::CreateEventRequest request;
+  request.set_event_id("x");
+  request.set_request_id("2f0c9b1e-4a57-4d38-9c5e-6b7a8d9e0f11");
+  *request.mutable_event() = RandomEvent();
+  const absl::StatusOr<Event> first = timeline_->CreateEvent(request, CallContext{});
+  ASSERT_THAT(first, IsOk());
+  const absl::StatusOr<Event> retry = timeline_->CreateEvent(request, CallContext{});
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(retry->SerializeAsString(), first->SerializeAsString());
+
+  v1::CreateEventRequest taken = request;
+  taken.set_request_id("7a1d2c3b-5e6f-4a8b-9c0d-1e2f3a4b5c6d");
+  EXPECT_THAT(timeline_->CreateEvent(taken, CallContext{}),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("events/x")));
+  taken.clear_request_id();
+  EXPECT_THAT(timeline_->CreateEvent(taken, CallContext{}),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("events/x")));
+
+  v1::CreateEventRequest reused = request;
+  reused.set_event_id("y");
+  EXPECT_THAT(timeline_->CreateEvent(reused, CallContext{}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(timeline_->GetEvent("events/y"), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST(OrganizationCacheViewTest, AViewStaysAsItWasAndTheNextOneShowsTheChange) {
   OrganizationCache cache;
   EXPECT_EQ(cache.Current(), nullptr);

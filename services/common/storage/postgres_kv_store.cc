@@ -183,7 +183,8 @@ class Connection {
   PGconn* raw() const { return conn_; }
   bool healthy() const {
     return PQstatus(conn_) == CONNECTION_OK &&
-           PQtransactionStatus(conn_) == PQTRANS_IDLE;
+           PQtransactionStatus(conn_) == PQTRANS_IDLE &&
+           PQpipelineStatus(conn_) == PQ_PIPELINE_OFF;
   }
 
   // A simple query (several statements allowed, no parameters).
@@ -214,6 +215,91 @@ class Connection {
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
     return ErrorOf(conn_, r.get(), statement);
+  }
+
+  // One statement of a Pipeline: a prepared statement (binary parameters)
+  // or, with `sql` set, a parameterless statement of that text.
+  struct Statement {
+    std::string name;  // Prepared statement; also the error's context.
+    std::vector<std::string> params;
+    std::string sql;
+  };
+  struct Pipelined {
+    // The results of the statements that succeeded, in order.
+    std::vector<Result> results;
+    // OK, or the error of statement results.size(): PostgreSQL skips the
+    // statements after a failed one (and a transaction block it is in is
+    // then failed, until ROLLBACK).
+    absl::Status status;
+    // The error is PostgreSQL's answer to that statement (so none after it
+    // ran), not a connection lost before every answer came.
+    bool answered = false;
+  };
+  // Sends `statements` in one round trip (libpq's pipeline mode, one Sync)
+  // and collects their results (binary).
+  Pipelined Pipeline(const std::vector<Statement>& statements) {
+    Pipelined out;
+    if (PQenterPipelineMode(conn_) != 1) {
+      out.status = ErrorOf(conn_, nullptr, "pipeline");
+      return out;
+    }
+    bool sent = true;
+    for (const Statement& st : statements) {
+      if (!st.sql.empty()) {
+        sent = PQsendQueryParams(conn_, st.sql.c_str(), 0, nullptr, nullptr, nullptr,
+                                 nullptr, /*resultFormat=*/1) == 1;
+      } else {
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats(st.params.size(), 1);
+        for (const std::string& p : st.params) {
+          values.push_back(p.data());
+          lengths.push_back(static_cast<int>(p.size()));
+        }
+        sent = PQsendQueryPrepared(conn_, st.name.c_str(), static_cast<int>(st.params.size()),
+                                   values.data(), lengths.data(), formats.data(),
+                                   /*resultFormat=*/1) == 1;
+      }
+      if (!sent) break;
+    }
+    if (!sent || PQpipelineSync(conn_) != 1) {
+      // The connection is unusable (it stays in pipeline mode and is closed
+      // by Pool::Release).
+      out.status = ErrorOf(conn_, nullptr, "pipeline");
+      if (PQstatus(conn_) == CONNECTION_OK) {
+        out.status = Retryable(absl::UnavailableError(std::string(out.status.message())),
+                               "connection");
+      }
+      return out;
+    }
+    // Each statement's result, then a null; at the end the Sync's.
+    for (const Statement& st : statements) {
+      Result r(PQgetResult(conn_));
+      if (r == nullptr) break;  // The connection failed.
+      while (Result more{PQgetResult(conn_)}) {
+      }
+      const ExecStatusType status = PQresultStatus(r.get());
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (out.status.ok()) out.results.push_back(std::move(r));
+      } else if (out.status.ok()) {
+        out.status = ErrorOf(conn_, r.get(), st.sql.empty() ? st.name : st.sql.substr(0, 60));
+        out.answered = true;
+      }
+    }
+    Result sync(PQgetResult(conn_));
+    const bool synced = sync != nullptr && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
+    if (!synced || PQexitPipelineMode(conn_) != 1) {
+      if (out.status.ok() || RetryReason(out.status) != "connection") {
+        absl::Status lost = ErrorOf(conn_, nullptr, "pipeline");
+        out.status = RetryReason(lost) == "connection"
+                         ? lost
+                         : Retryable(absl::UnavailableError(std::string(lost.message())),
+                                     "connection");
+      }
+      // Pool::Release closes a connection left in pipeline mode.
+      return out;
+    }
+    return out;
   }
 
   // COPY ... FROM STDIN (FORMAT binary) of `keys` and `values`, inside the
@@ -618,12 +704,20 @@ class PgSnapshot final : public Snapshot, public Reader {
 };
 
 // The transaction view of Transact. Writes are buffered per table (the last
-// write of a key wins) and flushed before range reads and at commit.
+// write of a key wins) and flushed before range reads and at commit. Round
+// trips are few (bench/results/profile-postgresql-create.txt: each costs the
+// service and its backend more than the statement's work): the BEGIN goes
+// with the first statement, a flush's statements go together, and the
+// commit sends the last writes, NOTIFY and COMMIT at once (libpq's pipeline
+// mode).
 class PgTransaction final : public Transaction, public Reader {
  public:
-  // `copy_sql[table]`: the COPY statement of each table (CopySql).
-  PgTransaction(Connection* conn, const std::vector<std::string>* copy_sql)
-      : conn_(conn), copy_sql_(copy_sql) {}
+  // `copy_sql[table]`: the COPY statement of each table (CopySql). `begin`:
+  // the statements that open the transaction (BEGIN ..., LOCK ...), sent
+  // with the first statement of the transaction.
+  PgTransaction(Connection* conn, const std::vector<std::string>* copy_sql,
+                std::vector<std::string> begin)
+      : conn_(conn), copy_sql_(copy_sql), begin_(std::move(begin)) {}
 
   absl::StatusOr<std::optional<std::string>> Get(
       TableId table, absl::string_view key) override {
@@ -692,12 +786,17 @@ class PgTransaction final : public Transaction, public Reader {
 
   absl::StatusOr<Result> Query(const std::string& statement,
                                const std::vector<std::string>& params) override {
-    PRESENCE_RETURN_IF_ERROR(Flush());
-    return Run(statement, params);
+    // The buffered writes go with the query, unless by COPY.
+    if (WouldCopy()) PRESENCE_RETURN_IF_ERROR(Flush());
+    std::vector<Connection::Statement> statements = WriteStatements();
+    pending_.clear();
+    statements.push_back({statement, params, ""});
+    return RunAll(std::move(statements));
   }
 
   // Sends the buffered writes: per table, one DELETE of the deleted keys and
-  // one upsert (INSERT ... ON CONFLICT DO UPDATE) of the put ones. A table
+  // one upsert (INSERT ... ON CONFLICT DO UPDATE) of the put ones, all in one
+  // round trip. A table
   // with kCopyRows puts or more gets them by COPY instead, under a
   // savepoint: a plain insert without ON CONFLICT's per-row speculative
   // insertion (an extra index probe, a lock and a second pass over the
@@ -709,20 +808,10 @@ class PgTransaction final : public Transaction, public Reader {
   // kMaxCopySavepoints flushes).
   absl::Status Flush() {
     PRESENCE_RETURN_IF_ERROR(error_);
-    bool copy = false;
-    for (const auto& [table, writes] : pending_) {
-      const auto puts = std::count_if(writes.begin(), writes.end(),
-                                      [](const auto& write) { return write.second.has_value(); });
-      copy |= !copy_failed_ && savepoints_ < kMaxCopySavepoints &&
-              static_cast<size_t>(puts) >= kCopyRows;
-    }
-    if (copy) {
+    if (WouldCopy()) {
       ++savepoints_;
-      if (absl::Status s = conn_->Exec("SAVEPOINT presence_copy"); !s.ok()) {
-        error_ = s;
-        return s;
-      }
-      absl::StatusOr<bool> copied = Send(/*copy=*/true);
+      PRESENCE_RETURN_IF_ERROR(RunAll({{"SAVEPOINT", {}, "SAVEPOINT presence_copy"}}).status());
+      absl::StatusOr<bool> copied = SendCopying();
       if (!copied.ok()) {
         error_ = copied.status();
         return error_;
@@ -737,9 +826,40 @@ class PgTransaction final : public Transaction, public Reader {
         return s;
       }
     }
-    PRESENCE_RETURN_IF_ERROR(Send(/*copy=*/false).status());
+    std::vector<Connection::Statement> writes = WriteStatements();
     pending_.clear();
-    return absl::OkStatus();
+    if (writes.empty()) return absl::OkStatus();
+    return RunAll(std::move(writes)).status();
+  }
+
+  struct Committed {
+    absl::Status status;
+    // The failure may have come after PostgreSQL received the COMMIT (the
+    // connection was lost): the transaction may have been applied.
+    bool outcome_unknown = false;
+  };
+  // Sends the buffered writes, `notify_sql` (if not empty) and COMMIT, in
+  // one round trip unless the writes go by COPY. Nothing at all when the
+  // transaction never sent a statement nor wrote. REQUIRES: error() is OK.
+  Committed Commit(const std::string& notify_sql) {
+    if (!begin_.empty() && pending_.empty()) {
+      begin_.clear();  // Nothing was read or written: nothing to commit.
+      return {};
+    }
+    if (WouldCopy()) {
+      if (absl::Status s = Flush(); !s.ok()) return {s};
+    }
+    std::vector<Connection::Statement> statements = WriteStatements();
+    pending_.clear();
+    if (!notify_sql.empty()) statements.push_back({"NOTIFY", {}, notify_sql});
+    statements.push_back({"COMMIT", {}, "COMMIT"});
+    const size_t commit = statements.size() - 1;
+    const Connection::Pipelined p = Send(std::move(statements));
+    if (p.status.ok()) return {};
+    // Unknown unless PostgreSQL refused a statement before the COMMIT (which
+    // then did not run) or the COMMIT itself with an error of its own.
+    const bool before_commit = p.answered && p.results.size() < commit;
+    return {p.status, RetryReason(p.status) == "connection" && !before_commit};
   }
 
   bool wrote() const { return wrote_; }
@@ -750,15 +870,81 @@ class PgTransaction final : public Transaction, public Reader {
  private:
   absl::StatusOr<Result> Run(const std::string& statement,
                              const std::vector<std::string>& params) {
-    PRESENCE_RETURN_IF_ERROR(error_);
-    absl::StatusOr<Result> r = conn_->Run(statement.c_str(), params);
-    if (!r.ok()) error_ = r.status();
-    return r;
+    return RunAll({{statement, params, ""}});
   }
 
-  // One pass of Flush over pending_: false if `copy` and a COPY met an
-  // existing key (the statements after the savepoint must be rolled back).
-  absl::StatusOr<bool> Send(bool copy) {
+  // Runs `statements` after the transaction's BEGIN if not yet sent, in one
+  // round trip; the last one's result. The first failure is error().
+  absl::StatusOr<Result> RunAll(std::vector<Connection::Statement> statements) {
+    PRESENCE_RETURN_IF_ERROR(error_);
+    if (begin_.empty() && statements.size() == 1 && statements[0].sql.empty()) {
+      absl::StatusOr<Result> r = conn_->Run(statements[0].name.c_str(), statements[0].params);
+      if (!r.ok()) error_ = r.status();
+      return r;
+    }
+    Connection::Pipelined p = Send(std::move(statements));
+    if (!p.status.ok()) return p.status;
+    return std::move(p.results.back());
+  }
+
+  // Connection::Pipeline of the BEGIN statements if not yet sent, then
+  // `statements`, with the BEGIN statements' results removed (a failure
+  // among them leaves no result: it came before the first of
+  // `statements`). A failure becomes error(). REQUIRES: error() is OK.
+  Connection::Pipelined Send(std::vector<Connection::Statement> statements) {
+    std::vector<Connection::Statement> all;
+    const size_t begins = begin_.size();
+    for (std::string& sql : begin_) all.push_back({"BEGIN", {}, std::move(sql)});
+    begin_.clear();
+    for (Connection::Statement& st : statements) all.push_back(std::move(st));
+    Connection::Pipelined p = conn_->Pipeline(all);
+    p.results.erase(p.results.begin(),
+                    p.results.begin() + static_cast<std::ptrdiff_t>(std::min(begins, p.results.size())));
+    if (!p.status.ok()) error_ = p.status;
+    return p;
+  }
+
+  // Whether a flush now would send puts by COPY (see Flush).
+  bool WouldCopy() const {
+    if (copy_failed_ || savepoints_ >= kMaxCopySavepoints) return false;
+    for (const auto& [table, writes] : pending_) {
+      const auto puts = std::count_if(writes.begin(), writes.end(),
+                                      [](const auto& write) { return write.second.has_value(); });
+      if (static_cast<size_t>(puts) >= kCopyRows) return true;
+    }
+    return false;
+  }
+
+  // The statements that send pending_ without COPY: per table, a DELETE of
+  // the deleted keys and an upsert of the put ones.
+  std::vector<Connection::Statement> WriteStatements() const {
+    std::vector<Connection::Statement> statements;
+    for (const auto& [table, writes] : pending_) {
+      std::vector<absl::string_view> put_keys, put_values, delete_keys;
+      for (const auto& [key, value] : writes) {
+        if (value) {
+          put_keys.push_back(key);
+          put_values.push_back(*value);
+        } else {
+          delete_keys.push_back(key);
+        }
+      }
+      const std::string suffix = std::to_string(table);
+      if (!delete_keys.empty()) {
+        statements.push_back({"del" + suffix, {ByteaArray(delete_keys)}, ""});
+      }
+      if (!put_keys.empty()) {
+        statements.push_back(
+            {"put" + suffix, {ByteaArray(put_keys), ByteaArray(put_values)}, ""});
+      }
+    }
+    return statements;
+  }
+
+  // One pass of Flush over pending_, by COPY for the tables with kCopyRows
+  // puts or more: false if a COPY met an existing key (the statements after
+  // the savepoint must be rolled back).
+  absl::StatusOr<bool> SendCopying() {
     for (const auto& [table, writes] : pending_) {
       std::vector<absl::string_view> put_keys, put_values, delete_keys;
       for (const auto& [key, value] : writes) {
@@ -773,7 +959,7 @@ class PgTransaction final : public Transaction, public Reader {
       if (!delete_keys.empty()) {
         PRESENCE_RETURN_IF_ERROR(Run("del" + suffix, {ByteaArray(delete_keys)}).status());
       }
-      if (copy && put_keys.size() >= kCopyRows) {
+      if (put_keys.size() >= kCopyRows) {
         PRESENCE_ASSIGN_OR_RETURN(
             const bool copied,
             conn_->CopyIn((*copy_sql_)[static_cast<size_t>(table)], put_keys, put_values));
@@ -793,6 +979,7 @@ class PgTransaction final : public Transaction, public Reader {
   bool wrote_ = false;
   bool copy_failed_ = false;  // A COPY met an existing key: upserts only.
   int savepoints_ = 0;        // Taken by Flush.
+  std::vector<std::string> begin_;  // Not yet sent.
 };
 
 // Per table, the statement a transaction's flush copies many puts with.
@@ -1058,45 +1245,49 @@ class PostgresKvStore final : public KvStore {
     } returner{&pool_, &conn};
 
     // Serialized transactions lock before their snapshot is taken (LOCK is
-    // not a query), so they queue instead of conflicting.
-    PRESENCE_RETURN_IF_ERROR(conn->Exec(absl::StrCat(
-        options.snapshot_isolation ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
-                                   : "BEGIN ISOLATION LEVEL SERIALIZABLE",
-        options.serialized
-            ? absl::StrCat("; LOCK TABLE ", Quote(options_.name + "__serial"),
-                           " IN EXCLUSIVE MODE")
-            : "")));
-    PgTransaction txn(conn.get(), &copy_sql_);
-    absl::Status s = fn(txn);
-    if (s.ok()) s = txn.Flush();
-    if (!txn.error().ok()) s = txn.error();  // The store failed first.
-    if (s.ok() && options.notify && txn.wrote()) {
-      s = conn->Exec(absl::StrCat("NOTIFY ", channel_));
+    // not a query), so they queue instead of conflicting. Both go with the
+    // transaction's first statement.
+    std::vector<std::string> begin = {options.snapshot_isolation
+                                          ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                                          : "BEGIN ISOLATION LEVEL SERIALIZABLE"};
+    if (options.serialized) {
+      begin.push_back(
+          absl::StrCat("LOCK TABLE ", Quote(options_.name + "__serial"), " IN EXCLUSIVE MODE"));
     }
+    PgTransaction txn(conn.get(), &copy_sql_, std::move(begin));
+    const auto rollback = [&] {
+      if (PQtransactionStatus(conn->raw()) == PQTRANS_INTRANS ||
+          PQtransactionStatus(conn->raw()) == PQTRANS_INERROR) {
+        (void)conn->Exec("ROLLBACK");
+      }
+    };
+    absl::Status s = fn(txn);
+    if (!txn.error().ok()) s = txn.error();  // The store failed first.
     if (!s.ok()) {
-      (void)conn->Exec("ROLLBACK");
+      rollback();
       return s;
     }
-    Result r(PQexec(conn->raw(), "COMMIT"));
-    const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK) {
+    const bool notify = options.notify && txn.wrote();
+    PgTransaction::Committed committed = txn.Commit(notify ? "NOTIFY " + channel_ : "");
+    if (committed.status.ok()) {
       // This process's listeners need not wait for the NOTIFY to come
       // back: the listener thread runs them now. (Never here: a listener
       // may read, and this thread still holds a pooled connection.)
-      if (options.notify && txn.wrote()) WakeListener(kLocalCommit);
+      if (notify) WakeListener(kLocalCommit);
       return absl::OkStatus();
     }
-    absl::Status failed = ErrorOf(conn->raw(), r.get(), "COMMIT");
-    if (RetryReason(failed) == "connection" && txn.wrote()) {
+    if (committed.outcome_unknown && txn.wrote()) {
       // The server may have committed before the connection was lost.
       return ErrorBuilder(absl::UnavailableError(absl::StrCat(
-                 "the connection to PostgreSQL was lost during COMMIT (", failed.message(),
+                 "the connection to PostgreSQL was lost during COMMIT (",
+                 committed.status.message(),
                  "); the write may have been applied: retry with the same request_id, "
                  "or re-read and retry")))
           .Reason(kCommitOutcomeUnknown)
           .RetryAfter(absl::Seconds(1));
     }
-    return failed;
+    rollback();
+    return committed.status;
   }
 
   // The commit listener's thread: LISTENs on a connection of its own and
