@@ -18,7 +18,7 @@
 #include "services/timeline/timeline.h"
 #include "services/timeline/timeline_grpc_service.h"
 #include "tests/testing/fake_registry_client.h"
-#include "tests/testing/flaky_kv_store.h"
+#include "tests/testing/faulty_kv_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_server.h"
@@ -76,9 +76,9 @@ class TimelineServiceTest : public ::testing::Test {
     fake_.Put(MakeOrg("gone", /*deleted=*/true));
     auto store = testing::OpenTestStore(dir_.Sub("db"), timeline::kTableNames);
     ASSERT_THAT(store, IsOk());
-    auto flaky = std::make_unique<testing::FlakyKvStore>(*std::move(store));
-    flaky_ = flaky.get();
-    auto opened = timeline::Timeline::Open(std::move(flaky), &fake_, &cache_);
+    auto faulty = std::make_unique<testing::FaultyKvStore>(*std::move(store));
+    faulty_ = faulty.get();
+    auto opened = timeline::Timeline::Open(std::move(faulty), &fake_, &cache_);
     ASSERT_THAT(opened, IsOk());
     timeline_ = *std::move(opened);
     service_ = std::make_unique<timeline::TimelineGrpcService>(
@@ -136,7 +136,7 @@ class TimelineServiceTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeRegistryClient fake_;
-  testing::FlakyKvStore* flaky_ = nullptr;  // The timeline's store.
+  testing::FaultyKvStore* faulty_ = nullptr;  // The timeline's store.
   timeline::OrganizationCache cache_;
   std::unique_ptr<timeline::Timeline> timeline_;
   std::unique_ptr<timeline::TimelineGrpcService> service_;
@@ -156,7 +156,7 @@ TEST_F(TimelineServiceTest, ARequestCommittedByAnotherReplicaBetweenTwoLooksIsAn
   request.set_request_id("7d444840-9dc0-4c4b-8b2a-5f1e2d3c4b5a");
   *request.mutable_event() = MakeEvent("1999-06-12");
   absl::StatusOr<Event> other = absl::UnknownError("the other replica did not run");
-  flaky_->BeforeNextGet(timeline::kEvents,
+  faulty_->BeforeNextGet(timeline::kEvents,
                         [&] { other = timeline_->CreateEvent(request, CallContext{}); });
   absl::StatusOr<Event> created = timeline_->CreateEvent(request, CallContext{});
   ASSERT_THAT(other, IsOk());
@@ -595,13 +595,13 @@ TEST_F(TimelineServiceTest, PresenceFromTheCache) {
 TEST_F(TimelineServiceTest, AReadWhoseSnapshotIsLostIsAnsweredAndAWriteIsNotRetried) {
   MustCreate("a", MakeEvent("2008-03"));
   cache_.Replace({MakeOrg("kfor")}, 1);
-  flaky_->FailNextSnapshotReads(1);
+  faulty_->FailNextSnapshotReads(1);
   ListEventsResponse listed;
   ASSERT_THAT(stub_->ListEvents(Ctx().get(), Window("2008", "2008"), &listed), IsOk());
   EXPECT_EQ(listed.events_size(), 1);
-  EXPECT_EQ(flaky_->failed(), 1);
+  EXPECT_EQ(faulty_->failed(), 1);
 
-  flaky_->FailNextSnapshotReads(1);
+  faulty_->FailNextSnapshotReads(1);
   GetPresenceRequest request;
   *request.mutable_date() = D("2009");
   request.set_include_unknown_bounds(true);  // kfor has no established date.
@@ -609,11 +609,11 @@ TEST_F(TimelineServiceTest, AReadWhoseSnapshotIsLostIsAnsweredAndAWriteIsNotRetr
   ASSERT_THAT(stub_->GetPresence(Ctx().get(), request, &presence), IsOk());
   ASSERT_EQ(presence.organizations_size(), 1);
   EXPECT_EQ(presence.organizations(0).events_size(), 1);
-  EXPECT_EQ(flaky_->failed(), 2);
+  EXPECT_EQ(faulty_->failed(), 2);
 
-  flaky_->FailNextTransactions(1);
+  faulty_->FailNextTransactions(1);
   EXPECT_THAT(Create("b", MakeEvent("2009")), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_EQ(flaky_->failed(), 3);
+  EXPECT_EQ(faulty_->failed(), 3);
   GetEventRequest get;
   get.set_name("events/b");
   Event event;
