@@ -36,12 +36,11 @@ std::shared_ptr<const OrganizationCache::View> OrganizationCache::Current()
   return view_;
 }
 
-std::optional<Organization> OrganizationCache::Get(
-    const std::string& name) const {
+std::shared_ptr<const Organization> OrganizationCache::Get(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = by_name_.find(name);
-  if (it == by_name_.end()) return std::nullopt;
-  return *it->second;
+  if (it == by_name_.end()) return nullptr;
+  return it->second;
 }
 
 bool OrganizationCache::live() const {

@@ -43,7 +43,10 @@ class OrganizationCache {
   // unchanged cache copy nothing. The view stays valid, unchanged, for as
   // long as the caller holds it.
   std::shared_ptr<const View> Current() const;
-  std::optional<registry::v1::Organization> Get(const std::string& name) const;
+  // The organization named `name` (deleted ones included), null if not
+  // cached. Shared, not copied (a change replaces the pointer, never the
+  // organization): a CreateEvent's check costs a map lookup.
+  std::shared_ptr<const registry::v1::Organization> Get(const std::string& name) const;
   size_t size() const;
 
   // True while the cache follows the registry's change feed live, so that

@@ -384,7 +384,7 @@ absl::Status Timeline::CheckOrganization(const std::string& name,
   // While the cache follows the registry live it answers; a miss (say, an
   // organization created a moment ago) asks the registry.
   if (cache_ != nullptr && cache_->live()) {
-    if (std::optional<Organization> cached = cache_->Get(name)) {
+    if (const std::shared_ptr<const Organization> cached = cache_->Get(name)) {
       if (cached->state() == Organization::DELETED) {
         return DeletedOrganizationError(field, name, " in the registry");
       }
@@ -432,7 +432,7 @@ bool Timeline::OrganizationsPassLocally(const Event& event) const {
   if (!options_.check_registry) return true;
   if (cache_ == nullptr || !cache_->live()) return false;
   for (const std::string& name : event.organizations()) {
-    const std::optional<Organization> cached = cache_->Get(name);
+    const std::shared_ptr<const Organization> cached = cache_->Get(name);
     if (!cached || cached->state() == Organization::DELETED) return false;
   }
   return true;

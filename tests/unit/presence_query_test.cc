@@ -315,6 +315,17 @@ TEST(OrganizationCacheViewTest, AViewStaysAsItWasAndTheNextOneShowsTheChange) {
   EXPECT_EQ(after->organizations[0]->name(), "organizations/a");
   EXPECT_FALSE(after->organizations[0]->has_established());
   EXPECT_EQ(after->organizations[1], before->organizations[1]);  // Shared.
+
+  // Get shares the cached organization too: a change replaces it, an
+  // organization a holder kept stays as it was.
+  const std::shared_ptr<const Organization> b = cache.Get("organizations/b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b, after->organizations[1]);
+  const std::shared_ptr<const Organization> a = cache.Get("organizations/a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_FALSE(a->has_established());
+  EXPECT_TRUE(before->organizations[0]->has_established());
+  EXPECT_EQ(cache.Get("organizations/nope"), nullptr);
 }
 
 TEST_F(PresenceQueryTest, UpgradeFromVersion5BuildsTheRecentTableOnce) {
