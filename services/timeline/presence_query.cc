@@ -35,11 +35,11 @@ constexpr int kDefaultMaxEvents = 10;
 constexpr int kMaxMaxEvents = 100;
 
 // Presence's fields that hold the organizations, and PresentOrganization's
-// that holds its events (timeline.proto): the answer is assembled from
-// serialized parts.
-constexpr uint32_t kOrganizationsField = 2;
-constexpr uint32_t kUnknownBoundOrganizationsField = 4;
-constexpr uint32_t kEventsField = 8;
+// that holds its events: the answer is assembled from serialized parts.
+constexpr uint32_t kOrganizationsField = Presence::kOrganizationsFieldNumber;
+constexpr uint32_t kUnknownBoundOrganizationsField =
+    Presence::kUnknownBoundOrganizationsFieldNumber;
+constexpr uint32_t kEventsField = Presence::PresentOrganization::kEventsFieldNumber;
 
 // Appends to `*present` (a serialized PresentOrganization) the
 // organization's events that start by `until_day`, most recent first
