@@ -160,13 +160,19 @@ class WatchReactor final
     }
     if (deferred) {
       End(*std::move(deferred));
-      return;
+    } else {
+      Pump();
     }
-    Pump();
+    // OnDone runs after this reaction has returned (gRPC counts it), as
+    // after OnCancel below.
+    PRESENCE_HAPPENS_BEFORE(this);
   }
 
   void OnCancel() override {
     Stop(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+    // gRPC runs OnDone only after OnCancel has returned (it holds a
+    // reference on the call for it), through atomics TSan does not see.
+    PRESENCE_HAPPENS_BEFORE(this);
   }
 
   void OnDone() override {
