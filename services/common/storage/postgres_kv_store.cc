@@ -915,20 +915,30 @@ class PgTransaction final : public Transaction, public Reader {
     return false;
   }
 
+  // One table's pending writes as the statements take them: the put keys
+  // and their values, and the deleted keys (views into pending_).
+  struct SplitWrites {
+    std::vector<absl::string_view> put_keys, put_values, delete_keys;
+  };
+  static SplitWrites Split(const std::map<std::string, std::optional<std::string>>& writes) {
+    SplitWrites split;
+    for (const auto& [key, value] : writes) {
+      if (value) {
+        split.put_keys.push_back(key);
+        split.put_values.push_back(*value);
+      } else {
+        split.delete_keys.push_back(key);
+      }
+    }
+    return split;
+  }
+
   // The statements that send pending_ without COPY: per table, a DELETE of
   // the deleted keys and an upsert of the put ones.
   std::vector<Connection::Statement> WriteStatements() const {
     std::vector<Connection::Statement> statements;
     for (const auto& [table, writes] : pending_) {
-      std::vector<absl::string_view> put_keys, put_values, delete_keys;
-      for (const auto& [key, value] : writes) {
-        if (value) {
-          put_keys.push_back(key);
-          put_values.push_back(*value);
-        } else {
-          delete_keys.push_back(key);
-        }
-      }
+      const auto [put_keys, put_values, delete_keys] = Split(writes);
       const std::string suffix = std::to_string(table);
       if (!delete_keys.empty()) {
         statements.push_back({"del" + suffix, {ByteaArray(delete_keys)}, ""});
@@ -946,15 +956,7 @@ class PgTransaction final : public Transaction, public Reader {
   // the savepoint must be rolled back).
   absl::StatusOr<bool> SendCopying() {
     for (const auto& [table, writes] : pending_) {
-      std::vector<absl::string_view> put_keys, put_values, delete_keys;
-      for (const auto& [key, value] : writes) {
-        if (value) {
-          put_keys.push_back(key);
-          put_values.push_back(*value);
-        } else {
-          delete_keys.push_back(key);
-        }
-      }
+      const auto [put_keys, put_values, delete_keys] = Split(writes);
       const std::string suffix = std::to_string(table);
       if (!delete_keys.empty()) {
         PRESENCE_RETURN_IF_ERROR(Run("del" + suffix, {ByteaArray(delete_keys)}).status());
